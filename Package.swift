@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules only import the ones before them:
+// TraceModel ← Parsers ← EventStore ← Timeline ← Render ← tracejoin.
+let package = Package(
+    name: "tracejoin",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tracejoin", targets: ["tracejoin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+    ],
+    targets: [
+        // zlib's gzip stream API (gzopen/gzread) for `.gz` inputs.
+        .systemLibrary(name: "CGzip", path: "Sources/CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TraceModel"),
+        .target(name: "Parsers", dependencies: [
+            "TraceModel", "CGzip",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "EventStore", dependencies: [
+            "TraceModel", "Parsers",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
+        .target(name: "Timeline", dependencies: [
+            "TraceModel", "EventStore",
+            .product(name: "Collections", package: "swift-collections"),
+        ]),
+        .target(name: "Render", dependencies: ["TraceModel", "EventStore", "Timeline"]),
+        .executableTarget(name: "tracejoin", dependencies: [
+            "TraceModel", "Parsers", "EventStore", "Timeline", "Render",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
+        .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Parsers", "TraceModel"]),
+        .testTarget(name: "TimelineTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import TraceModel
+import Parsers
+
+/// Inserts events with one prepared statement and raw binds on GRDB's handle: the path measured at
+/// 1.6 M rows/s for integers here, against 0.67 M through `setUncheckedArguments` (STYLE.md, "GRDB usage").
+/// Addresses and connection rows are written once each, looked up in memory after that.
+final class EventWriter {
+    private let db: Database
+    private let insert: Statement
+    private let insertAddress: Statement
+    private let insertConnection: Statement
+    private var addressIDs: [Address: Int64] = [:]
+    private var connKeys: [TupleKey: Int64] = [:]
+    private var knownConns: Set<Int64> = []
+    private let sourceID: Int64
+
+    struct TupleKey: Hashable {
+        let proto: UInt8, src: Address, sport: Int32, dst: Address, dport: Int32
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(db: Database, sourceID: Int64) throws {
+        self.db = db
+        self.sourceID = sourceID
+        insert = try db.makeStatement(sql: """
+            INSERT INTO event(source, ordinal, line, ts, kind, proto, src, sport, dst, dport, conn, flags, seq, ack, len,
+                              win, ipid, tsval, tsecr, mss, expert, frame_len, label, raw, summary_at, attrs)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
+        insertConnection = try db.makeStatement(sql: """
+            INSERT OR IGNORE INTO connection(key, proto, a, aport, b, bport, community_id) VALUES (?,?,?,?,?,?,?)
+            """)
+        for row in try Row.fetchAll(db, sql: "SELECT id, text FROM address") {
+            let text: String = row[1]
+            addressIDs[Address(ip: text) ?? .name(text)] = row[0]
+        }
+    }
+
+    private func addressID(_ a: Address) throws -> Int64 {
+        if let id = addressIDs[a] { return id }
+        let text = a.text
+        if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE text = ?", arguments: [text]) {
+            addressIDs[a] = existing
+            return existing
+        }
+        try insertAddress.execute(arguments: [text])
+        let id = db.lastInsertedRowID
+        addressIDs[a] = id
+        return id
+    }
+
+    private func connection(_ r: EventRecord) throws -> Int64? {
+        guard r.proto != 0, let s = r.src, let d = r.dst, r.srcPort >= 0, r.dstPort >= 0 else { return nil }
+        let tk = TupleKey(proto: r.proto, src: s, sport: r.srcPort, dst: d, dport: r.dstPort)
+        if let k = connKeys[tk] { return k }
+        guard let ck = r.connection else { return nil }
+        connKeys[tk] = ck.key
+        if !knownConns.contains(ck.key) {
+            knownConns.insert(ck.key)
+            try insertConnection.execute(arguments: [ck.key, Int(ck.proto), try addressID(ck.a.address), Int(ck.a.port),
+                                                     try addressID(ck.b.address), Int(ck.b.port), ck.communityID])
+        }
+        return ck.key
+    }
+
+    func write(_ r: EventRecord) throws {
+        let h = insert.sqliteStatement
+        let conn = try connection(r)
+        sqlite3_bind_int64(h, 1, sourceID)
+        sqlite3_bind_int64(h, 2, r.ordinal)
+        sqlite3_bind_int64(h, 3, Int64(r.line))
+        sqlite3_bind_int64(h, 4, r.ts)
+        sqlite3_bind_int64(h, 5, Int64(r.kind.rawValue))
+        bindOpt(h, 6, r.proto == 0 ? EventRecord.none : Int64(r.proto))
+        if let s = r.src { sqlite3_bind_int64(h, 7, try addressID(s)) } else { sqlite3_bind_null(h, 7) }
+        bindOpt(h, 8, r.srcPort < 0 ? EventRecord.none : Int64(r.srcPort))
+        if let d = r.dst { sqlite3_bind_int64(h, 9, try addressID(d)) } else { sqlite3_bind_null(h, 9) }
+        bindOpt(h, 10, r.dstPort < 0 ? EventRecord.none : Int64(r.dstPort))
+        bindOpt(h, 11, conn ?? EventRecord.none)
+        bindOpt(h, 12, r.flags < 0 ? EventRecord.none : Int64(r.flags))
+        bindOpt(h, 13, r.seq)
+        bindOpt(h, 14, r.ack)
+        bindOpt(h, 15, r.len)
+        bindOpt(h, 16, r.win)
+        bindOpt(h, 17, r.ipID)
+        bindOpt(h, 18, r.tsval)
+        bindOpt(h, 19, r.tsecr)
+        bindOpt(h, 20, r.mss)
+        sqlite3_bind_int64(h, 21, Int64(r.expert))
+        bindOpt(h, 22, r.frameLen)
+        if let l = r.label { sqlite3_bind_text(h, 23, l, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 23) }
+        sqlite3_bind_int64(h, 25, Int64(characterOffset(r.raw, r.summaryAt)))
+        if let a = r.attrs { sqlite3_bind_text(h, 26, a, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 26) }
+        var raw = r.raw
+        let rc: Int32 = raw.withUTF8 { u in
+            // SQLITE_STATIC: the bytes live until step returns; no copy of the biggest field.
+            if let base = u.baseAddress {
+                sqlite3_bind_text(h, 24, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(u.count), nil)
+            } else {
+                sqlite3_bind_text(h, 24, "", 0, nil)
+            }
+            let rc = sqlite3_step(h)
+            sqlite3_reset(h)
+            return rc
+        }
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
+    @inline(__always) private func bindOpt(_ h: OpaquePointer?, _ i: Int32, _ v: Int64) {
+        if v == EventRecord.none { sqlite3_bind_null(h, i) } else { sqlite3_bind_int64(h, i, v) }
+    }
+
+    /// SQLite's substr counts characters; parsers count bytes.
+    private func characterOffset(_ s: String, _ bytes: Int) -> Int {
+        var n = 0
+        var k = 0
+        for b in s.utf8 {
+            if k >= bytes { break }
+            if b & 0xC0 != 0x80 { n += 1 }
+            k += 1
+        }
+        return n
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import GRDB
+import TraceModel
+import Parsers
+
+public struct IngestOptions: Sendable {
+    /// Capture point or machine; default: the file's name without extensions.
+    public var host: String?
+    /// Seconds east of UTC the files' times are written in (`--tz`); default: assumed UTC.
+    public var zoneOffset: Int?
+    /// Parser id to use instead of detection (`--format`).
+    public var format: String?
+
+    public init(host: String? = nil, zoneOffset: Int? = nil, format: String? = nil) {
+        self.host = host
+        self.zoneOffset = zoneOffset
+        self.format = format
+    }
+}
+
+/// What happened to one input file.
+public struct IngestReport: Sendable {
+    public enum Status: Sendable, Equatable {
+        case loaded
+        /// The same content is already in the store (as the named source).
+        case duplicate(of: String)
+        case unknownFormat
+        case empty
+        case failed(String)
+    }
+
+    public var file: String
+    public var status: Status
+    public var format: String? = nil
+    public var host: String? = nil
+    public var sourceID: Int64? = nil
+    public var lines = 0
+    public var events = 0
+    public var unparsed = 0
+    public var firstTS: Int64? = nil
+    public var lastTS: Int64? = nil
+    public var facts = SourceFacts()
+    /// The first few lines not understood, for the user to see where.
+    public var unparsedSamples: [UnparsedLine] = []
+    public var seconds: Double = 0
+
+    /// Whether this file is only partly loaded (or not at all), for the exit status.
+    public var isPartial: Bool {
+        switch status {
+        case .loaded: return unparsed > 0
+        case .duplicate: return false
+        default: return true
+        }
+    }
+}
+
+/// Progress of the file being read, for a terminal progress line.
+public struct IngestProgress: Sendable {
+    public var file: String
+    public var bytesRead: Int64
+    public var bytesTotal: Int64
+    public var events: Int
+}
+
+/// Loads files into the store: detect, hash, parse on one thread, write on another, one transaction
+/// per file so an interrupted ingest leaves no half-loaded file.
+public final class Ingestor {
+    let store: Store
+    let services: ServiceNames
+    public var progress: ((IngestProgress) -> Void)?
+
+    public init(store: Store) {
+        self.store = store
+        var s = ServiceNames()
+        if let text = try? String(contentsOfFile: "/etc/services", encoding: .utf8) { s.merge(etcServices: text) }
+        services = s
+    }
+
+    /// Ingests every input; drops the event indexes first when the new data dwarfs the store, and
+    /// builds them once at the end (faster than maintaining them per row).
+    public func ingest(_ inputs: [InputFile], options: IngestOptions) throws -> [IngestReport] {
+        let incoming = inputs.reduce(Int64(0)) { $0 + $1.sizeOnDisk }
+        let existing = try store.eventCount()
+        if incoming > 32 << 20 && Int64(existing) * 100 < incoming { try store.dropEventIndexes() }
+        var reports: [IngestReport] = []
+        for input in inputs {
+            reports.append(ingest(input, options: options))
+        }
+        try store.ensureIndexes()
+        if reports.contains(where: { $0.status == .loaded }) { try store.setStale("lifecycle", true) }
+        return reports
+    }
+
+    public func ingest(_ input: InputFile, options: IngestOptions) -> IngestReport {
+        let started = Date()
+        var report = IngestReport(file: input.displayName, status: .loaded)
+        do {
+            let head = try input.head()
+            if head.isEmpty { report.status = .empty; return report }
+            let parserType: any LineParser.Type
+            if let forced = options.format {
+                guard let p = Registry.parser(id: forced) else {
+                    report.status = .failed("unknown format \(forced); `tracejoin formats` lists them")
+                    return report
+                }
+                parserType = p
+            } else {
+                let looksBinary = head.prefix(4096).contains(0) && !(head.count >= 2 && (head[0] == 0xFF || head[0] == 0xFE))
+                guard !looksBinary, let (p, _) = Registry.detect(SniffHead(bytes: head)) else {
+                    report.status = .unknownFormat
+                    return report
+                }
+                parserType = p
+            }
+            report.format = parserType.id
+            report.host = options.host ?? Ingestor.defaultHost(input)
+
+            var hash = ContentHash()
+            var size: Int64 = 0
+            try input.read { chunk in hash.update(chunk); size += Int64(chunk.count); return true }
+            let digest = hash.finalize()
+            if let prior = try store.db.read({ try String.fetchOne($0, sql: "SELECT path FROM source WHERE content_hash = ?", arguments: [digest]) }) {
+                report.status = .duplicate(of: prior)
+                return report
+            }
+            try load(input, parserType: parserType, digest: digest, size: size, options: options, report: &report)
+        } catch {
+            report.status = .failed("\(error)")
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    static func defaultHost(_ input: InputFile) -> String {
+        var name = input.baseName
+        if let dot = name.firstIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
+        return name
+    }
+
+    private enum Batch {
+        case events([EventRecord])
+        case unparsed([UnparsedLine])
+        case done(SourceFacts, lines: Int)
+        case failed(String)
+    }
+
+    /// Collects records into batches for the writer.
+    private final class BatchingSink: RecordSink {
+        let queue: BatchQueue<Batch>
+        var events: [EventRecord] = []
+        var unparsedLines: [UnparsedLine] = []
+        var count = 0
+        static let size = 4096
+
+        init(queue: BatchQueue<Batch>) {
+            self.queue = queue
+            events.reserveCapacity(BatchingSink.size)
+        }
+
+        func emit(_ record: EventRecord) {
+            events.append(record)
+            count += 1
+            if events.count >= BatchingSink.size { flush() }
+        }
+
+        func unparsed(_ line: UnparsedLine) {
+            unparsedLines.append(line)
+            if unparsedLines.count >= 1024 { flush() }
+        }
+
+        func flush() {
+            if !events.isEmpty {
+                queue.put(.events(events))
+                events = []
+                events.reserveCapacity(BatchingSink.size)
+            }
+            if !unparsedLines.isEmpty {
+                queue.put(.unparsed(unparsedLines))
+                unparsedLines = []
+            }
+        }
+    }
+
+    private func load(_ input: InputFile, parserType: any LineParser.Type, digest: String, size: Int64,
+                      options: IngestOptions, report: inout IngestReport) throws {
+        let queue = BatchQueue<Batch>(capacity: 8)
+        let context = ParseContext(path: input.displayName, zoneOffset: options.zoneOffset, services: services)
+        let progress = self.progress
+        let total = input.sizeOnDisk
+
+        // The parser thread: read, split, parse, batch. It never touches the database.
+        let thread = Thread {
+            var parser = parserType.init(context: context)
+            let sink = BatchingSink(queue: queue)
+            var splitter = LineSplitter()
+            var lines = 0
+            var read: Int64 = 0
+            var lastTick = Date()
+            do {
+                try input.read { chunk in
+                    splitter.feed(chunk) { line in
+                        lines = line.number
+                        parser.consume(line, into: sink)
+                    }
+                    read += Int64(chunk.count)
+                    if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
+                        lastTick = Date()
+                        progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
+                    }
+                    return true
+                }
+                splitter.finish { line in
+                    lines = line.number
+                    parser.consume(line, into: sink)
+                }
+                for cut in splitter.cutLines {
+                    sink.unparsed(UnparsedLine(line: cut, reason: "line longer than \(LineSplitter.defaultMaxLine) bytes, cut there", raw: ""))
+                }
+                let facts = parser.finish(into: sink)
+                sink.flush()
+                queue.put(.done(facts, lines: lines))
+            } catch {
+                sink.flush()
+                queue.put(.failed("\(error)"))
+            }
+            queue.close()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+
+        var result = report
+        do {
+            try store.db.write { db in
+                try db.execute(sql: """
+                    INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
+                                       time_basis, time_digits, ingested_at)
+                    VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, 'absolute', 0, ?)
+                    """, arguments: [input.displayName, parserType.id, result.host ?? "", digest, size,
+                                     options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
+                                     ISO8601DateFormatter().string(from: Date())])
+                let sourceID = db.lastInsertedRowID
+                let writer = try EventWriter(db: db, sourceID: sourceID)
+                let insertUnparsed = try db.makeStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
+                var first = Int64.max, last = Int64.min
+                var failure: String? = nil
+                while let batch = queue.take() {
+                    switch batch {
+                    case .events(let records):
+                        for r in records {
+                            try writer.write(r)
+                            if r.ts < first { first = r.ts }
+                            if r.ts > last { last = r.ts }
+                        }
+                        result.events += records.count
+                    case .unparsed(let lines):
+                        for u in lines {
+                            try insertUnparsed.execute(arguments: [sourceID, u.line, u.reason, u.raw])
+                            if result.unparsedSamples.count < 5 { result.unparsedSamples.append(u) }
+                        }
+                        result.unparsed += lines.count
+                    case .done(let facts, let lines):
+                        result.facts = facts
+                        result.lines = lines
+                    case .failed(let why):
+                        failure = why
+                    }
+                }
+                if let failure { throw IngestFailure(message: failure) }
+                result.sourceID = sourceID
+                result.firstTS = first == Int64.max ? nil : first
+                result.lastTS = last == Int64.min ? nil : last
+                let notes = result.facts.notes.isEmpty ? nil :
+                    "{" + result.facts.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
+                try db.execute(sql: """
+                    UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?
+                    WHERE id = ?
+                    """, arguments: [result.lines, result.events, result.unparsed, result.facts.timeBasis.rawValue,
+                                     result.facts.timeDigits, result.firstTS, result.lastTS, notes, sourceID])
+            }
+        } catch {
+            // Drain so the parser thread can finish, then report; the transaction rolled back.
+            while queue.take() != nil {}
+            throw error
+        }
+        report = result
+    }
+}
+
+struct IngestFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// A JSON string literal.
+public func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out + "\""
+}

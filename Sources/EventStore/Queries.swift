@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import TraceModel
+
+/// The read side of the store. Views and joiner passes go through these methods, never raw SQL of their
+/// own, so a second backend can answer the same questions (ARCHITECTURE.md, "Beyond one machine").
+extension Store {
+    public func sources() throws -> [SourceInfo] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.*, COALESCE(c.offset_ns, 0) AS offset_ns, c.method FROM source s
+                LEFT JOIN clock c ON c.source = s.id ORDER BY s.id
+                """).map { r in
+                SourceInfo(id: r["id"], path: r["path"], format: r["format"], host: r["host"], bytes: r["bytes"],
+                           lines: r["lines"], events: r["events"], unparsed: r["unparsed"], zoneOffset: r["tz_offset_s"],
+                           zoneGiven: (r["tz_given"] as Int) != 0, timeBasis: TimeBasis(rawValue: r["time_basis"]) ?? .absolute,
+                           timeDigits: r["time_digits"], firstTS: r["first_ts"], lastTS: r["last_ts"],
+                           offsetNS: r["offset_ns"], clockMethod: r["method"], notes: r["notes"])
+            }
+        }
+    }
+
+    static let eventColumns = """
+        e.rowid AS id, e.source, e.ordinal, e.line, e.ts, e.kind, e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport,
+        e.conn, e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len, e.label,
+        e.raw, e.summary_at, e.attrs
+        """
+    static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
+
+    static func event(_ r: Row, offset: Int64) -> StoredEvent {
+        let raw: String = r["raw"]
+        let at: Int = r["summary_at"]
+        // summary_at counts characters (SQLite's substr unit).
+        let start = raw.index(raw.startIndex, offsetBy: min(at, raw.count))
+        let end = raw[start...].firstIndex(of: "\n") ?? raw.endIndex
+        let ts: Int64 = r["ts"]
+        return StoredEvent(id: r["id"], source: r["source"], ordinal: r["ordinal"], line: r["line"], ts: ts + offset, tsSource: ts,
+                           kind: EventKind(rawValue: r["kind"]) ?? .log, proto: r["proto"], src: r["src"], sport: r["sport"],
+                           dst: r["dst"], dport: r["dport"], conn: r["conn"], flags: r["flags"], seq: r["seq"], ack: r["ack"],
+                           len: r["len"], win: r["win"], ipid: r["ipid"], tsval: r["tsval"], tsecr: r["tsecr"], mss: r["mss"],
+                           expert: r["expert"], frameLen: r["frame_len"], label: r["label"], summary: String(raw[start..<end]),
+                           raw: raw, attrs: r["attrs"])
+    }
+
+    /// One page of a source's events in its own time order, after `(ts, id)`, filtered.
+    /// `offset` is the source's clock correction: filters on aligned time become ranges on source time.
+    public func eventPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
+        var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.source = ?"
+        var args: [any DatabaseValueConvertible] = [source]
+        if let from = filter.from { sql += " AND e.ts >= ?"; args.append(from - offset) }
+        if let to = filter.to { sql += " AND e.ts <= ?"; args.append(to - offset) }
+        if let after {
+            sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
+            args += [after.ts, after.ts, after.id]
+        }
+        if let conns = filter.conns {
+            if conns.isEmpty { return [] }
+            sql += " AND e.conn IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
+            args += conns.map { $0 as any DatabaseValueConvertible }
+        }
+        if !filter.kinds.isEmpty {
+            sql += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
+        }
+        if let g = filter.grep {
+            sql += " AND instr(lower(e.raw), lower(?)) > 0"
+            args.append(g)
+        }
+        sql += " ORDER BY e.ts, e.rowid LIMIT ?"
+        args.append(limit)
+        return try db.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { Store.event($0, offset: offset) }
+        }
+    }
+
+    public func connection(key: Int64) throws -> ConnectionRow? {
+        try connections(where: "c.key = ?", [key]).first
+    }
+
+    /// Connections one of whose endpoints is this address (and port, if given).
+    public func connections(address: String, port: Int?) throws -> [ConnectionRow] {
+        if let port {
+            return try connections(where: "(a.text = ? AND c.aport = ?) OR (b.text = ? AND c.bport = ?)", [address, port, address, port])
+        }
+        return try connections(where: "a.text = ? OR b.text = ?", [address, address])
+    }
+
+    public func allConnections() throws -> [ConnectionRow] { try connections(where: "1", []) }
+
+    func connections(where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [ConnectionRow] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.key, c.proto, a.text AS a, c.aport, b.text AS b, c.bport, c.community_id, c.lifecycle
+                FROM connection c JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b WHERE \(clause)
+                """, arguments: StatementArguments(args)).map { r in
+                ConnectionRow(key: r["key"], proto: r["proto"], a: r["a"], aport: r["aport"], b: r["b"], bport: r["bport"],
+                              communityID: r["community_id"], lifecycleJSON: r["lifecycle"])
+            }
+        }
+    }
+
+    /// Every event of one connection from every source, on the aligned clock, in time order.
+    public func events(conn: Int64) throws -> [StoredEvent] {
+        let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
+        let rows = try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid",
+                             arguments: [conn])
+        }
+        return rows.map { r in Store.event(r, offset: offsets[r["source"]] ?? 0) }
+            .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+    }
+
+    /// Streams every connection's events grouped by connection, for the lifecycle pass.
+    public func forEachConnectionEvents(_ body: (Int64, [StoredEvent]) throws -> Void) throws {
+        let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
+        try db.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn IS NOT NULL ORDER BY e.conn, e.ts")
+            var current: Int64? = nil
+            var group: [StoredEvent] = []
+            while let r = try cursor.next() {
+                let e = Store.event(r, offset: offsets[r["source"]] ?? 0)
+                if e.conn != current {
+                    if let c = current { try body(c, group.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) }) }
+                    current = e.conn
+                    group = []
+                }
+                group.append(e)
+            }
+            if let c = current { try body(c, group.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) }) }
+        }
+    }
+
+    public func saveLifecycles(_ items: [(Int64, String)]) throws {
+        try db.write { db in
+            let st = try db.makeStatement(sql: "UPDATE connection SET lifecycle = ? WHERE key = ?")
+            for (k, json) in items { try st.execute(arguments: [json, k]) }
+        }
+    }
+
+    public func unparsed(source: Int64, limit: Int) throws -> [(line: Int, reason: String, raw: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT line, reason, raw FROM unparsed WHERE source = ? ORDER BY line LIMIT ?", arguments: [source, limit])
+                .map { ($0["line"], $0["reason"], $0["raw"]) }
+        }
+    }
+
+    /// Sets a source's clock anchor: its times are shifted by `offset` when read.
+    public func setClock(source: Int64, offset: Int64, method: String) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO clock(source, offset_ns, method) VALUES (?, ?, ?) ON CONFLICT(source) DO UPDATE SET offset_ns = excluded.offset_ns, method = excluded.method",
+                           arguments: [source, offset, method])
+        }
+        try setStale("lifecycle", true)
+    }
+
+    /// Runs one read-only SQL statement (`tracejoin sql`).
+    public func query(_ sql: String) throws -> (columns: [String], rows: [[DatabaseValue]]) {
+        try db.read { db in
+            let st = try db.makeStatement(sql: sql)
+            guard st.isReadonly else { throw StoreError.readOnlySQL("only read-only statements are allowed") }
+            let cols = st.columnNames
+            let rows = try Row.fetchAll(st).map { r in (0..<cols.count).map { r[$0] as DatabaseValue } }
+            return (cols, rows)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import TraceModel
+
+/// A source as stored, with its clock correction.
+public struct SourceInfo: Sendable {
+    public var id: Int64
+    public var path: String
+    public var format: String
+    public var host: String
+    public var bytes: Int64
+    public var lines: Int
+    public var events: Int
+    public var unparsed: Int
+    public var zoneOffset: Int
+    public var zoneGiven: Bool
+    public var timeBasis: TimeBasis
+    public var timeDigits: Int
+    public var firstTS: Int64?
+    public var lastTS: Int64?
+    /// Added to the source's times when reading (clock alignment, anchors); 0 when none.
+    public var offsetNS: Int64
+    public var clockMethod: String?
+    public var notes: String?
+}
+
+/// An event as read back, on the aligned clock.
+public struct StoredEvent: Sendable {
+    public var id: Int64
+    public var source: Int64
+    public var ordinal: Int64
+    public var line: Int
+    /// Aligned nanoseconds (source time plus the source's clock offset).
+    public var ts: Int64
+    /// The source's own time, as written (after its zone).
+    public var tsSource: Int64
+    public var kind: EventKind
+    public var proto: Int?
+    public var src: String?
+    public var sport: Int?
+    public var dst: String?
+    public var dport: Int?
+    public var conn: Int64?
+    public var flags: Int?
+    public var seq: Int64?
+    public var ack: Int64?
+    public var len: Int64?
+    public var win: Int64?
+    public var ipid: Int64?
+    public var tsval: Int64?
+    public var tsecr: Int64?
+    public var mss: Int64?
+    public var expert: Int
+    public var frameLen: Int64?
+    public var label: String?
+    public var summary: String
+    public var raw: String
+    public var attrs: String?
+
+    public var srcEndpoint: String? { src.map { Self.endpoint($0, sport) } }
+    public var dstEndpoint: String? { dst.map { Self.endpoint($0, dport) } }
+
+    static func endpoint(_ a: String, _ p: Int?) -> String {
+        guard let p else { return a }
+        return a.contains(":") ? "[\(a)]:\(p)" : "\(a):\(p)"
+    }
+
+    public var tcpFlags: TCPFlags? { flags.map { TCPFlags(rawValue: $0) } }
+    public var tcpExpert: TCPExpert { TCPExpert(rawValue: expert) }
+}
+
+/// A connection row: endpoints in Community ID order and its derived lifecycle (JSON) if computed.
+public struct ConnectionRow: Sendable {
+    public var key: Int64
+    public var proto: Int
+    public var a: String
+    public var aport: Int
+    public var b: String
+    public var bport: Int
+    public var communityID: String
+    public var lifecycleJSON: String?
+
+    public var aEndpoint: String { StoredEvent.endpoint(a, aport) }
+    public var bEndpoint: String { StoredEvent.endpoint(b, bport) }
+    public var text: String { "\(IPProto.name(UInt8(truncatingIfNeeded: proto))) \(aEndpoint) ⇄ \(bEndpoint)" }
+}
+
+/// What `timeline` and `connections` filter on. Times are aligned nanoseconds.
+public struct EventFilter: Sendable {
+    public var from: Int64?
+    public var to: Int64?
+    public var hosts: [String] = []
+    public var sources: [Int64] = []
+    public var conns: [Int64]? = nil
+    public var grep: String?
+    public var kinds: [EventKind] = []
+
+    public init() {}
+}

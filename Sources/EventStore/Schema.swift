@@ -1,0 +1,121 @@
+import GRDB
+
+/// The store's schema, one migration per version, from the first release on.
+///
+/// Column meanings (units, sources, where they mislead) are documented once, here; `tracejoin sql`
+/// users read this through README's schema section.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: sources, events, addresses, connections, unparsed lines") { db in
+            try db.execute(sql: """
+            -- One row per ingested file (or archive member).
+            CREATE TABLE source (
+              id INTEGER PRIMARY KEY,
+              path TEXT NOT NULL,            -- as the user named it; `bundle.zip!/member` inside archives
+              format TEXT NOT NULL,          -- parser id (`wireshark_text`)
+              host TEXT NOT NULL,            -- capture point / machine (`--host`, else from the file name)
+              content_hash TEXT NOT NULL UNIQUE, -- of the decompressed bytes: the same content loads once
+              bytes INTEGER NOT NULL,
+              lines INTEGER NOT NULL,
+              events INTEGER NOT NULL,
+              unparsed INTEGER NOT NULL,     -- lines not understood (kept in `unparsed`)
+              tz_offset_s INTEGER NOT NULL,  -- seconds east of UTC the file's times were written in
+              tz_given INTEGER NOT NULL,     -- 1 when the user said (`--tz`), 0 when assumed UTC
+              time_basis TEXT NOT NULL,      -- absolute | time_of_day | relative (see TimeBasis)
+              time_digits INTEGER NOT NULL,  -- fractional digits the source writes
+              first_ts INTEGER, last_ts INTEGER, -- ns, source clock
+              notes TEXT,                    -- what the parser decided, JSON
+              ingested_at TEXT NOT NULL
+            );
+            -- Address texts, stored once; events refer to them by id.
+            CREATE TABLE address (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+            -- Event kinds by number (TraceModel.EventKind).
+            CREATE TABLE kind (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+            -- One row per thing that happened. Immutable once stored: derived facts live elsewhere.
+            CREATE TABLE event (
+              source INTEGER NOT NULL REFERENCES source(id),
+              ordinal INTEGER NOT NULL,  -- frame number, or line number for logs
+              line INTEGER NOT NULL,     -- first line of the record in its file
+              ts INTEGER NOT NULL,       -- ns on the source's own clock after its zone; relative sources: since start
+              kind INTEGER NOT NULL,
+              proto INTEGER,             -- IANA transport number
+              src INTEGER, sport INTEGER, dst INTEGER, dport INTEGER, -- address ids and ports
+              conn INTEGER,              -- connection key: first 8 bytes of the Community ID hash
+              flags INTEGER,             -- TCP flag bits as on the wire
+              seq INTEGER, ack INTEGER,  -- as the source shows them (relative when the export is)
+              len INTEGER,               -- TCP payload bytes
+              win INTEGER, ipid INTEGER, tsval INTEGER, tsecr INTEGER, mss INTEGER,
+              expert INTEGER NOT NULL DEFAULT 0, -- TCPExpert bits: retransmission, dup ack, …
+              frame_len INTEGER,         -- bytes on the wire
+              label TEXT,                -- the protocol column as written (TLSv1, TDS, ARP)
+              raw TEXT NOT NULL,         -- original text, all lines of a multi-line record
+              summary_at INTEGER NOT NULL, -- summary = raw from this character to the end of its first line
+              attrs TEXT                 -- rare format-specific fields, JSON
+            );
+            -- One row per connection key, endpoints in Community ID order (a is the lower).
+            -- The lifecycle columns are derived by the lifecycle pass and recomputed when stale.
+            CREATE TABLE connection (
+              key INTEGER PRIMARY KEY,
+              proto INTEGER NOT NULL,
+              a INTEGER NOT NULL, aport INTEGER NOT NULL, b INTEGER NOT NULL, bport INTEGER NOT NULL,
+              community_id TEXT NOT NULL,
+              lifecycle TEXT             -- JSON summary (Timeline.Lifecycle), NULL until derived
+            );
+            -- Lines the parsers could not read, with their place.
+            CREATE TABLE unparsed (
+              source INTEGER NOT NULL REFERENCES source(id),
+              line INTEGER NOT NULL,
+              reason TEXT NOT NULL,
+              raw TEXT NOT NULL
+            );
+            CREATE INDEX unparsed_by_source ON unparsed(source, line);
+            -- Clock corrections per source, applied when reading: aligned ts = event.ts + offset_ns.
+            CREATE TABLE clock (
+              source INTEGER PRIMARY KEY REFERENCES source(id),
+              offset_ns INTEGER NOT NULL,
+              uncertainty_ns INTEGER,
+              method TEXT NOT NULL         -- how it was found: anchor (user), …
+            );
+            -- Derived-state bookkeeping: which passes must run again.
+            CREATE TABLE pass_state (name TEXT PRIMARY KEY, stale INTEGER NOT NULL);
+            """)
+            for k in TraceModelKinds.all {
+                try db.execute(sql: "INSERT INTO kind(id, name) VALUES (?, ?)", arguments: [k.0, k.1])
+            }
+            try db.execute(sql: """
+            -- A readable view for `tracejoin sql`: names instead of ids, summary text, aligned ts.
+            CREATE VIEW events AS
+              SELECT e.rowid AS id, s.host, s.path AS source, e.ordinal, e.line,
+                     e.ts + COALESCE(c.offset_ns, 0) AS ts, e.ts AS ts_source, k.name AS kind,
+                     e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport, e.conn,
+                     e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len,
+                     e.label, substr(e.raw, e.summary_at + 1,
+                        CASE WHEN instr(substr(e.raw, e.summary_at + 1), char(10)) > 0
+                             THEN instr(substr(e.raw, e.summary_at + 1), char(10)) - 1 ELSE length(e.raw) END) AS summary,
+                     e.raw, e.attrs
+              FROM event e JOIN source s ON s.id = e.source JOIN kind k ON k.id = e.kind
+              LEFT JOIN clock c ON c.source = e.source
+              LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst;
+            """)
+        }
+        return m
+    }
+
+    /// Indexes that keep `conn` and `timeline --from/--to` fast. Built after a bulk load (cheaper than
+    /// maintaining them row by row: ARCHITECTURE.md's measured ceilings) and re-created on open if an
+    /// interrupted ingest left them missing.
+    static let indexes = [
+        "CREATE INDEX IF NOT EXISTS event_by_source_ts ON event(source, ts)",
+        "CREATE INDEX IF NOT EXISTS event_by_conn ON event(conn, ts) WHERE conn IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS connection_by_a ON connection(a)",
+        "CREATE INDEX IF NOT EXISTS connection_by_b ON connection(b)",
+    ]
+    static let eventIndexNames = ["event_by_source_ts", "event_by_conn"]
+}
+
+import TraceModel
+
+enum TraceModelKinds {
+    static var all: [(Int, String)] { EventKind.allCases.map { ($0.rawValue, $0.name) } }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import TraceModel
+
+/// The SQLite event store: a file (WAL, so queries run while an ingest writes) or `:memory:`.
+public final class Store {
+    public let path: String
+    let db: any DatabaseWriter
+
+    public static let defaultPath = "tracejoin.db"
+
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.readonly = readOnly
+        config.prepareDatabase { db in
+            // The ingest writes in big transactions; a checkpoint after each file is enough.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        if path == ":memory:" {
+            db = try DatabaseQueue(configuration: config)
+        } else {
+            if readOnly && !FileManager.default.fileExists(atPath: path) {
+                throw StoreError.noStore(path)
+            }
+            db = try DatabasePool(path: path, configuration: config)
+        }
+        if !readOnly {
+            try Schema.migrator.migrate(db)
+            try db.write { db in
+                for k in EventKind.allCases {
+                    try db.execute(sql: "INSERT OR IGNORE INTO kind(id, name) VALUES (?, ?)", arguments: [k.rawValue, k.name])
+                }
+            }
+        }
+    }
+
+    /// Creates the indexes a bulk load skipped (idempotent).
+    public func ensureIndexes() throws {
+        try db.write { db in
+            for sql in Schema.indexes { try db.execute(sql: sql) }
+        }
+    }
+
+    func dropEventIndexes() throws {
+        try db.write { db in
+            for name in Schema.eventIndexNames { try db.execute(sql: "DROP INDEX IF EXISTS \(name)") }
+        }
+    }
+
+    public func eventCount() throws -> Int {
+        try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event") ?? 0 }
+    }
+
+    /// Marks the derived tables stale (after an ingest) or fresh (after a pass).
+    public func setStale(_ name: String, _ stale: Bool) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO pass_state(name, stale) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET stale = excluded.stale",
+                           arguments: [name, stale ? 1 : 0])
+        }
+    }
+
+    public func isStale(_ name: String) throws -> Bool {
+        try db.read { try Int.fetchOne($0, sql: "SELECT stale FROM pass_state WHERE name = ?", arguments: [name]) ?? 1 } != 0
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case noStore(String)
+    case readOnlySQL(String)
+
+    public var description: String {
+        switch self {
+        case .noStore(let p): return "\(p): no store here yet; run `tracejoin ingest --store \(p) FILE…` first"
+        case .readOnlySQL(let why): return "sql: \(why)"
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import TraceModel
+
+/// A line of input as parsers see it: bytes in the reader's buffer, valid only during the call.
+///
+/// Parsers read bytes, not `String`s (ARCHITECTURE.md, "Performance principles"): a `String` is made
+/// only for text that is stored (the record's raw text).
+public struct Line {
+    public let bytes: UnsafeBufferPointer<UInt8>
+    /// 1-based line number in the file.
+    public let number: Int
+
+    public init(bytes: UnsafeBufferPointer<UInt8>, number: Int) {
+        self.bytes = bytes
+        self.number = number
+    }
+
+    public var isBlank: Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// What every parser is told about the file it reads.
+public struct ParseContext: Sendable {
+    /// The file as the user named it (`bundle.zip!/client/trace.txt` for an archive member).
+    public var path: String
+    /// Seconds east of UTC of the times the file writes, when the user says (`--tz`).
+    public var zoneOffset: Int?
+    public var services: ServiceNames
+
+    public init(path: String, zoneOffset: Int? = nil, services: ServiceNames = ServiceNames()) {
+        self.path = path
+        self.zoneOffset = zoneOffset
+        self.services = services
+    }
+}
+
+/// A line the parser could not read. It is kept, with its place, never dropped (ARCHITECTURE.md, "Parse").
+public struct UnparsedLine: Sendable {
+    public var line: Int
+    public var reason: String
+    public var raw: String
+
+    public init(line: Int, reason: String, raw: String) {
+        self.line = line
+        self.reason = reason
+        self.raw = raw
+    }
+}
+
+/// Where a parser puts what it read. Records are buffered by the caller and handed to the store's writer.
+public protocol RecordSink: AnyObject {
+    func emit(_ record: EventRecord)
+    func unparsed(_ line: UnparsedLine)
+}
+
+/// What a parser learnt about the source as a whole, reported when it finishes.
+public struct SourceFacts: Sendable, Equatable {
+    public var timeBasis: TimeBasis = .absolute
+    /// Fractional digits the source writes (3 for `09:52:15.407`, 7 for 100 ns), for display.
+    public var timeDigits: Int = 0
+    /// Free-form facts worth telling the user (`"time column": "delta"`).
+    public var notes: [String: String] = [:]
+
+    public init() {}
+}
+
+/// The contract of a line-format parser.
+///
+/// Implementations must: (1) claim a file only after reading a whole line of it, timestamp included,
+/// and answer with a confidence; (2) give every line either to a record or to `RecordSink.unparsed`
+/// (blank lines and layout such as header lines excepted); (3) stream: keep at most a bounded number
+/// of lines or records pending; (4) produce the same records however the input was cut into chunks.
+/// `ParserConformance` in the tests checks (2) and (4) for every registered parser.
+public protocol LineParser {
+    /// Stable lowercase id (`wireshark_text`), used by `--format` and stored with each source.
+    static var id: String { get }
+    /// One line for `tracejoin formats`.
+    static var summary: String { get }
+    /// Confidence in 0…1 that these first lines are this format (0: no).
+    static func sniff(_ head: SniffHead) -> Double
+
+    init(context: ParseContext)
+    mutating func consume(_ line: Line, into sink: RecordSink)
+    /// End of input: flush pending records.
+    mutating func finish(into sink: RecordSink) -> SourceFacts
+}
+
+/// The head of a file, decoded once and given to every sniffer (plaso's "cache the first 64k").
+public struct SniffHead: Sendable {
+    public let lines: [String]
+
+    public init(bytes: [UInt8], maxLines: Int = 200) {
+        var out: [String] = []
+        var start = 0
+        var i = 0
+        // The last, possibly cut, line is left out unless it is the whole head.
+        while i < bytes.count && out.count < maxLines {
+            if bytes[i] == 0x0A {
+                var end = i
+                if end > start && bytes[end - 1] == 0x0D { end -= 1 }
+                out.append(String(decoding: bytes[start..<end], as: UTF8.self))
+                start = i + 1
+            }
+            i += 1
+        }
+        if out.isEmpty && start < bytes.count { out.append(String(decoding: bytes[start...], as: UTF8.self)) }
+        lines = out
+    }
+
+    public init(lines: [String]) { self.lines = lines }
+}

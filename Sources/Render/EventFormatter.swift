@@ -1,0 +1,115 @@
+import Foundation
+import TraceModel
+import EventStore
+
+/// Renders events the same way in every view: the time with the source's own precision, the host,
+/// the source file, the connection, a one-line summary.
+public final class EventFormatter {
+    public let sources: [Int64: SourceInfo]
+    private let store: Store
+    private var connCache: [Int64: ConnectionRow?] = [:]
+    /// Seconds east of UTC to show times in (`--tz`); UTC by default.
+    public let displayZone: Int
+
+    public init(store: Store, displayZone: Int = 0) throws {
+        self.store = store
+        self.displayZone = displayZone
+        sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
+    }
+
+    public func connection(_ key: Int64?) -> ConnectionRow? {
+        guard let key else { return nil }
+        if let c = connCache[key] { return c }
+        let c = try? store.connection(key: key)
+        connCache[key] = c
+        return c
+    }
+
+    /// Whether a source's times sit on the calendar (absolute, or anchored by a clock).
+    private func isCalendar(_ s: SourceInfo?) -> Bool {
+        guard let s else { return true }
+        return s.timeBasis == .absolute || s.offsetNS != 0
+    }
+
+    /// ISO 8601 UTC with the source's precision; relative sources without an anchor as `+12.345678`.
+    public func isoTime(_ e: StoredEvent) -> String {
+        let s = sources[e.source]
+        let digits = s?.timeDigits ?? 9
+        if isCalendar(s) { return CivilTime.iso8601(e.ts, digits: digits) }
+        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(e.ts, digits: digits) }
+        return CivilTime.relative(e.ts, digits: digits)
+    }
+
+    /// For the terminal: `2013-01-06 09:53:40.765` in the display zone.
+    public func displayTime(_ e: StoredEvent) -> String {
+        let s = sources[e.source]
+        let digits = s?.timeDigits ?? 9
+        if isCalendar(s) {
+            let iso = CivilTime.iso8601(e.ts + Int64(displayZone) * CivilTime.nsPerSecond, digits: digits)
+            return String(iso.dropLast().replacingOccurrences(of: "T", with: " "))
+        }
+        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(e.ts, digits: digits) }
+        return CivilTime.relative(e.ts, digits: digits)
+    }
+
+    public func summary(_ e: StoredEvent) -> String {
+        var out = ""
+        if e.kind == .packet {
+            if e.conn == nil, let s = e.srcEndpoint, let d = e.dstEndpoint { out += "\(s) → \(d) " }
+            else if let c = connection(e.conn), let s = e.srcEndpoint {
+                out += s == c.aEndpoint ? "→ " : "← "
+            }
+            if let l = e.label { out += l + " " }
+        }
+        return out + e.summary
+    }
+
+    public func host(_ e: StoredEvent) -> String { sources[e.source]?.host ?? "" }
+    public func sourceName(_ e: StoredEvent) -> String { ((sources[e.source]?.path ?? "") as NSString).lastPathComponent }
+
+    public func json(_ e: StoredEvent) -> String {
+        var o = JSONObject()
+        o.add("ts", isoTime(e))
+        o.add("ts_ns", e.ts)
+        if e.ts != e.tsSource { o.add("ts_source_ns", e.tsSource) }
+        o.add("host", host(e))
+        o.add("source", sources[e.source]?.path)
+        o.add("line", e.line)
+        o.add("ordinal", e.ordinal)
+        o.add("kind", e.kind.name)
+        o.add("summary", e.summary)
+        if let p = e.proto { o.add("proto", IPProto.name(UInt8(truncatingIfNeeded: p))) }
+        o.add("label", e.label)
+        o.add("src", e.srcEndpoint)
+        o.add("dst", e.dstEndpoint)
+        if let c = connection(e.conn) {
+            o.add("conn", c.text)
+            o.add("community_id", c.communityID)
+        }
+        if let f = e.tcpFlags { o.add("flags", f.text) }
+        o.add("seq", e.seq)
+        o.add("ack", e.ack)
+        o.add("len", e.len)
+        o.add("win", e.win)
+        o.add("ipid", e.ipid)
+        o.add("tsval", e.tsval)
+        o.add("tsecr", e.tsecr)
+        o.add("mss", e.mss)
+        o.add("frame_len", e.frameLen)
+        if e.expert != 0 { o.add("expert", strings: e.tcpExpert.names) }
+        o.add("attrs", raw: e.attrs)
+        return o.text
+    }
+
+    public static let csvHeader = "ts,host,source,line,kind,proto,src,dst,conn,flags,seq,ack,len,summary"
+
+    public func csv(_ e: StoredEvent) -> String {
+        let fields: [String] = [
+            isoTime(e), host(e), sources[e.source]?.path ?? "", String(e.line), e.kind.name,
+            e.proto.map { IPProto.name(UInt8(truncatingIfNeeded: $0)) } ?? "", e.srcEndpoint ?? "", e.dstEndpoint ?? "",
+            connection(e.conn)?.text ?? "", e.tcpFlags?.text ?? "", e.seq.map(String.init) ?? "", e.ack.map(String.init) ?? "",
+            e.len.map(String.init) ?? "", summary(e),
+        ]
+        return fields.map(csvField).joined(separator: ",")
+    }
+}

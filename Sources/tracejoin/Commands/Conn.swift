@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import TraceModel
+import EventStore
+import Timeline
+import Render
+
+struct Conn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One connection's events from every source, then its lifecycle.",
+        discussion: """
+        Give both endpoints in either order: `tracejoin conn 10.0.107.58:59193 10.7.3.187:3389`. \
+        With one endpoint (or just an address), lists the connections it took part in.
+        """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: ArgumentHelp("One or two endpoints: ADDRESS[:PORT], [IPv6]:PORT.", valueName: "endpoint"))
+    var endpoints: [String]
+    @Flag(help: "Print {\"connection\", \"events\", \"lifecycle\"} as JSON.") var json = false
+
+    func validate() throws {
+        guard ConnectionMatch.parse(endpoints) != nil else {
+            throw ValidationError("give one or two endpoints like 10.0.0.1:5000 or 10.0.0.1 (got \(endpoints.joined(separator: " ")))")
+        }
+    }
+
+    func run() throws {
+        let s = try store.open()
+        try LifecyclePass.runIfStale(s)
+        let match = ConnectionMatch.parse(endpoints)!
+        let found = try match.find(in: s)
+        let fmt = try EventFormatter(store: s)
+        if found.isEmpty { throw CLIError("no connection of \(endpoints.joined(separator: " ")) in \(store.store)") }
+        if endpoints.count == 1 || (found.count > 1 && !match.endpoints.allSatisfy { $0.port >= 0 }) {
+            try ConnectionsPrinter.print(found, formatter: fmt, json: json)
+            return
+        }
+        for (i, c) in found.enumerated() {
+            let events = try s.events(conn: c.key)
+            let life = c.lifecycleJSON.flatMap(Lifecycle.decode)
+            let time: (Int64) -> String = { ns in
+                let e = events.first { $0.ts == ns }
+                return e.map(fmt.isoTime) ?? CivilTime.iso8601(ns, digits: 6)
+            }
+            if json {
+                var o = JSONObject()
+                o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
+                o.add("events", raw: "[" + events.map(fmt.json).joined(separator: ",") + "]")
+                o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
+                Swift.print(o.text)
+                continue
+            }
+            if i > 0 { Swift.print("") }
+            Swift.print("\(c.text)  community_id \(c.communityID)")
+            var t = TextTable(header: ["time", "host", "source", "dir", "summary"])
+            for e in events {
+                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.aEndpoint ? "→" : "←", (e.label.map { $0 + " " } ?? "") + e.summary])
+            }
+            Swift.print(t.render())
+            if let life {
+                Swift.print("")
+                for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
+            }
+        }
+    }
+}
+
+struct Connections: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One row per connection: endpoints, first and last time, packets and bytes each way, how it ended."
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var filters: FilterOptions
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() throws {
+        let s = try store.open()
+        try LifecyclePass.runIfStale(s)
+        let fmt = try EventFormatter(store: s)
+        let filter = try filters.filter(store: s)
+        var rows = try s.allConnections()
+        if let keys = filter.conns { rows = rows.filter { keys.contains($0.key) } }
+        rows = rows.filter { c in
+            guard let l = c.lifecycleJSON.flatMap(Lifecycle.decode) else { return filter.from == nil && filter.to == nil && filter.hosts.isEmpty }
+            if let from = filter.from, l.last < from { return false }
+            if let to = filter.to, l.first > to { return false }
+            if !filter.hosts.isEmpty && !filter.hosts.contains(where: { l.seenBy[$0] != nil }) { return false }
+            return true
+        }
+        try ConnectionsPrinter.print(rows, formatter: fmt, json: json)
+    }
+}
+
+enum ConnectionsPrinter {
+    static func sorted(_ rows: [ConnectionRow]) -> [(ConnectionRow, Lifecycle?)] {
+        rows.map { ($0, $0.lifecycleJSON.flatMap(Lifecycle.decode)) }
+            .sorted { ($0.1?.first ?? Int64.max, $0.0.key) < ($1.1?.first ?? Int64.max, $1.0.key) }
+    }
+
+    static func timeText(_ ns: Int64, _ l: Lifecycle, _ fmt: EventFormatter) -> String {
+        guard let s = fmt.sources[l.vantageSource] else { return CivilTime.iso8601(ns, digits: 6) }
+        if s.timeBasis == .absolute || s.offsetNS != 0 { return CivilTime.iso8601(ns, digits: s.timeDigits) }
+        if s.timeBasis == .timeOfDay { return CivilTime.timeOfDay(ns, digits: s.timeDigits) }
+        return CivilTime.relative(ns, digits: s.timeDigits)
+    }
+
+    static func json(_ c: ConnectionRow, formatter fmt: EventFormatter, time: ((Int64) -> String)? = nil) -> String {
+        let l = c.lifecycleJSON.flatMap(Lifecycle.decode)
+        var o = JSONObject()
+        o.add("id", c.text)
+        o.add("key", c.key)
+        o.add("proto", IPProto.name(UInt8(truncatingIfNeeded: c.proto)))
+        o.add("endpoints", strings: [c.aEndpoint, c.bEndpoint])
+        o.add("community_id", c.communityID)
+        if let l {
+            let t = time ?? { timeText($0, l, fmt) }
+            o.add("originator", l.originator)
+            o.add("responder", l.responder)
+            o.add("first", t(l.first))
+            o.add("last", t(l.last))
+            var p = JSONObject(); p.add("orig", l.orig.packets); p.add("resp", l.resp.packets)
+            var b = JSONObject(); b.add("orig", l.orig.bytes); b.add("resp", l.resp.bytes)
+            o.add("packets", raw: p.text)
+            o.add("bytes", raw: b.text)
+            o.add("end", l.end)
+            o.add("end_by", l.endBy)
+            o.add("conn_state", l.connState)
+            o.add("history", l.history)
+            o.add("seen_by", strings: l.seenBy.keys.sorted())
+        }
+        return o.text
+    }
+
+    static func print(_ rows: [ConnectionRow], formatter fmt: EventFormatter, json: Bool) throws {
+        let items = sorted(rows)
+        if json {
+            for (c, _) in items { Swift.print(self.json(c, formatter: fmt)) }
+            return
+        }
+        var t = TextTable(header: ["connection", "first", "last", "pkts →/←", "bytes →/←", "end", "state", "seen by"])
+        for (c, l) in items {
+            guard let l else { t.add([c.text, "-", "-", "-", "-", "-", "-", "-"]); continue }
+            let dir = "\(l.originator) → \(l.responder)"
+            let end = l.end == "none" ? "none" : "\(l.end) by \(l.endBy ?? "?")"
+            t.add(["\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(dir)", timeText(l.first, l, fmt), timeText(l.last, l, fmt),
+                   "\(l.orig.packets)/\(l.resp.packets)", "\(l.orig.bytes)/\(l.resp.bytes)", end, l.connState,
+                   l.seenBy.keys.sorted().joined(separator: ",")])
+        }
+        Swift.print(t.render())
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import TraceModel
+import EventStore
+import Parsers
+
+/// `--store`, shared by every command.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store: a SQLite file, or :memory: for none.", valueName: "path"))
+    var store: String = Store.defaultPath
+
+    func open(readOnly: Bool = false) throws -> Store {
+        do {
+            return try Store(path: store, readOnly: readOnly)
+        } catch let e as StoreError {
+            throw CLIError(e.description)
+        }
+    }
+}
+
+/// Options of `ingest` and `analyze`.
+struct IngestArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("The capture point or machine the files come from (default: each file's name).", valueName: "name"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("Time zone the files' times are written in, as ±HH:MM (default: UTC).", valueName: "±HH:MM"))
+    var tz: String?
+
+    @Option(help: ArgumentHelp("Use this parser instead of detecting the format (see `tracejoin formats`).", valueName: "id"))
+    var format: String?
+
+    @Argument(help: ArgumentHelp("Files or folders (recursively); .gz files and .zip archives are read inside.", valueName: "path"))
+    var paths: [String] = []
+
+    func validate() throws {
+        if let tz, CivilTime.parseZoneOffset(tz) == nil { throw ValidationError("--tz wants ±HH:MM, e.g. +02:00 or -05:00; got \(tz)") }
+        if let format, Registry.parser(id: format) == nil {
+            throw ValidationError("unknown format \(format); known: \(Registry.parsers.map { $0.id }.joined(separator: ", "))")
+        }
+        if paths.isEmpty { throw ValidationError("name at least one file or folder to ingest") }
+    }
+
+    var options: IngestOptions {
+        IngestOptions(host: host, zoneOffset: tz.flatMap(CivilTime.parseZoneOffset), format: format)
+    }
+}
+
+/// Filters shared by `timeline` and `connections`.
+struct FilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only events at or after this time (ISO 8601 UTC, e.g. 2013-01-06T09:52:15; or +SECONDS for relative sources).", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only events at or before this time.", valueName: "time"))
+    var to: String?
+
+    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"))
+    var hosts: [String] = []
+
+    @Option(name: .customLong("conn"), help: ArgumentHelp("Only this connection: an endpoint, or two joined by a comma (10.0.0.1:5000,10.0.0.2:80); repeatable.", valueName: "endpoints"))
+    var conns: [String] = []
+
+    @Option(help: ArgumentHelp("Only events whose text contains this (case-insensitive).", valueName: "text"))
+    var grep: String?
+
+    @Option(name: .customLong("kind"), help: ArgumentHelp("Only this kind of event (packet, log); repeatable.", valueName: "kind"))
+    var kinds: [String] = []
+
+    func validate() throws {
+        for k in kinds where EventKind(name: k) == nil {
+            throw ValidationError("unknown kind \(k); known: \(EventKind.allCases.map { $0.name }.joined(separator: ", "))")
+        }
+        if let from, TimeArgument.parse(from) == nil { throw ValidationError("--from: cannot read \(from) as a time") }
+        if let to, TimeArgument.parse(to) == nil { throw ValidationError("--to: cannot read \(to) as a time") }
+        for c in conns where ConnectionMatch.parse(c) == nil { throw ValidationError("--conn: cannot read \(c) as endpoints") }
+    }
+
+    func filter(store: Store) throws -> EventFilter {
+        var f = EventFilter()
+        f.from = from.flatMap(TimeArgument.parse)
+        f.to = to.flatMap(TimeArgument.parse)
+        f.hosts = hosts
+        f.grep = grep
+        f.kinds = kinds.compactMap(EventKind.init(name:))
+        if !conns.isEmpty {
+            var keys: [Int64] = []
+            for c in conns { keys += try ConnectionMatch.parse(c)!.find(in: store).map { $0.key } }
+            f.conns = keys
+        }
+        return f
+    }
+}
+
+/// Times users type: `2013-01-06T09:52:15.4Z`, `2013-01-06 09:52:15`, or `+12.5` (seconds, relative sources).
+enum TimeArgument {
+    static func parse(_ text: String) -> Int64? {
+        var bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "Z") { bytes.removeLast() }
+        return bytes.withUnsafeBufferPointer { b -> Int64? in
+            if b.first == UInt8(ascii: "+") { return b.decimalSeconds(1, b.count)?.ns }
+            guard let sep = b.firstIndex(where: { $0 == UInt8(ascii: "T") || $0 == ASCII.space }) else {
+                return b.date(0, b.count).map { $0 * CivilTime.nsPerDay }
+            }
+            guard let days = b.date(0, sep), let tod = b.timeOfDay(sep + 1, b.count) else { return nil }
+            return days * CivilTime.nsPerDay + tod.ns
+        }
+    }
+}
+
+/// One or two endpoints naming connections: `10.0.0.1`, `10.0.0.1:5000`, `a:1,b:2`.
+struct ConnectionMatch {
+    var endpoints: [Endpoint]
+
+    static func parse(_ text: String) -> ConnectionMatch? {
+        let parts = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        return parse(parts)
+    }
+
+    static func parse(_ parts: [String]) -> ConnectionMatch? {
+        guard (1...2).contains(parts.count) else { return nil }
+        let eps = parts.compactMap(Endpoint.init(userText:))
+        return eps.count == parts.count ? ConnectionMatch(endpoints: eps) : nil
+    }
+
+    func matches(_ c: ConnectionRow, _ e: Endpoint) -> (Bool, Bool) {
+        let t = e.address.text
+        let pa = e.port < 0 || Int(e.port) == c.aport
+        let pb = e.port < 0 || Int(e.port) == c.bport
+        return (c.a == t && pa, c.b == t && pb)
+    }
+
+    func find(in store: Store) throws -> [ConnectionRow] {
+        let first = endpoints[0]
+        let candidates = try store.connections(address: first.address.text, port: first.port < 0 ? nil : Int(first.port))
+        guard endpoints.count == 2 else { return candidates }
+        return candidates.filter { c in
+            let (a0, b0) = matches(c, endpoints[0])
+            let (a1, b1) = matches(c, endpoints[1])
+            return (a0 && b1) || (b0 && a1)
+        }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Lines for the user that are not the command's output.
+func note(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

@@ -1,0 +1,102 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+import EventStore
+import Timeline
+
+/// Every corpus scenario: ingest its files into a fresh store and check the facts its expected.json
+/// states (facts from the posts, checkable by reading the inputs).
+final class CorpusTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let corpus = root.appendingPathComponent("corpus")
+
+    func scenarios() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: CorpusTests.corpus, includingPropertiesForKeys: nil)
+            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.json").path) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    func testEveryScenarioHasExpectedFacts() throws {
+        let names = try scenarios().map { $0.lastPathComponent }
+        for required in ["rdp-reset", "sccm-packet-drop", "sql-wan-nat", "smtp-mss"] {
+            XCTAssertTrue(names.contains(required), "corpus/\(required) is missing")
+        }
+    }
+
+    func testScenarios() throws {
+        for dir in try scenarios() {
+            try check(scenario: dir, store: try Store(path: ":memory:"))
+        }
+    }
+
+    func testScenarioOnDiskStore() throws {
+        let path = NSTemporaryDirectory() + "tracejoin-e2e-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        try check(scenario: CorpusTests.corpus.appendingPathComponent("sccm-packet-drop"), store: try Store(path: path))
+    }
+
+    func check(scenario dir: URL, store: Store) throws {
+        let name = dir.lastPathComponent
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+        let inputs = try InputDiscovery.expand([dir.path]).filter { !$0.path.hasSuffix(".json") && !$0.path.hasSuffix(".md") }
+        let reports = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
+        try LifecyclePass.run(store)
+
+        for (file, facts) in expected["files"] as? [String: [String: Any]] ?? [:] {
+            guard let r = reports.first(where: { $0.file.hasSuffix("/" + file) }) else { XCTFail("\(name): \(file) not ingested"); continue }
+            XCTAssertEqual(r.status, .loaded, "\(name)/\(file)")
+            if let h = facts["host"] as? String { XCTAssertEqual(r.host, h, "\(name)/\(file) host") }
+            if let n = facts["events"] as? Int { XCTAssertEqual(r.events, n, "\(name)/\(file) events") }
+            if let n = facts["unparsed"] as? Int { XCTAssertEqual(r.unparsed, n, "\(name)/\(file) lines not understood") }
+        }
+
+        let sources = try store.sources()
+        let hosts = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.host) })
+        let digits = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.timeDigits) })
+        for c in expected["connections"] as? [[String: Any]] ?? [] {
+            let eps = (c["endpoints"] as! [String]).map { Endpoint(userText: $0)! }
+            let key = ConnectionKey(proto: IPProto.tcp, src: eps[0], dst: eps[1])!
+            let host = c["host"] as! String
+            let label = "\(name): \(key.text) at \(host)"
+            let events = try store.events(conn: key.key).filter { hosts[$0.source] == host }
+            guard let life = Lifecycle.derive(events, hosts: hosts) else { XCTFail("\(label): no events"); continue }
+            let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digits[life.vantageSource] ?? 9) }
+            for (k, v) in c["expect"] as? [String: String] ?? [:] {
+                let actual: String?
+                switch k {
+                case "originator": actual = life.originator
+                case "end": actual = life.end
+                case "end_by": actual = life.endBy
+                case "end_at": actual = life.endAt.map(time)
+                case "opened_at": actual = life.synAt.map(time)
+                case "conn_state": actual = life.connState
+                default: XCTFail("\(label): unknown fact \(k)"); continue
+                }
+                XCTAssertEqual(actual, v, "\(label): \(k)")
+            }
+            for (k, pair) in c["numbers"] as? [String: [Double]] ?? [:] {
+                let actual: Double?
+                let packets = events.filter { $0.kind == .packet }
+                switch k {
+                case "idle_before_end_s":
+                    actual = packets.count >= 2 ? Double(packets[packets.count - 1].ts - packets[packets.count - 2].ts) / 1e9 : nil
+                case "syn_to_end_s":
+                    actual = life.synAt.flatMap { s in life.endAt.map { Double($0 - s) / 1e9 } }
+                case "orig_retransmissions": actual = Double(life.orig.retransmissions)
+                case "resp_retransmissions": actual = Double(life.resp.retransmissions)
+                case "syn_to_synack_ms": actual = life.synToSynAckNS.map { Double($0) / 1e6 }
+                case "synack_to_ack_ms": actual = life.synAckToAckNS.map { Double($0) / 1e6 }
+                case "synack_mss":
+                    actual = packets.first { $0.tcpFlags == [.syn, .ack] }?.mss.map(Double.init)
+                case "end_after_last_retransmission_s":
+                    let last = packets.last { $0.tcpExpert.contains(.retransmission) && $0.srcEndpoint == life.originator }
+                    actual = last.flatMap { l in life.endAt.map { Double($0 - l.ts) / 1e9 } }
+                default: XCTFail("\(label): unknown number \(k)"); continue
+                }
+                guard let actual else { XCTFail("\(label): \(k) not derivable"); continue }
+                XCTAssertEqual(actual, pair[0], accuracy: pair[1], "\(label): \(k)")
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+@testable import EventStore
+
+final class IngestTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tracejoin-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let p = dir.appendingPathComponent(name).path
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    static let rows = """
+    No. Time Source Destination Protocol Info
+    1 0.000000 10.1.1.1 10.1.1.5 TCP 28474 > 25 [SYN] Seq=0 Win=8192 Len=0 MSS=1460 WS=8
+    2 0.022001 10.1.1.5 10.1.1.1 TCP 25 > 28474 [SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0 MSS=512
+    this line is prose, not a packet
+    3 0.022001 10.1.1.1 10.1.1.5 TCP 28474 > 25 [ACK] Seq=1 Ack=1 Win=65392 Len=0
+
+    """
+
+    func testSameContentTwiceAddsNothing() throws {
+        for path in [":memory:", dir.appendingPathComponent("s.db").path] {
+            let store = try Store(path: path)
+            let a = try write("a.txt", IngestTests.rows)
+            let b = try write("copy-of-a.txt", IngestTests.rows)
+            let ing = Ingestor(store: store)
+            let first = try ing.ingest([InputFile(path: a, container: .plain)], options: IngestOptions())
+            XCTAssertEqual(first[0].events, 3)
+            XCTAssertEqual(first[0].unparsed, 1)
+            let again = try ing.ingest([InputFile(path: b, container: .plain)], options: IngestOptions())
+            XCTAssertEqual(again[0].status, IngestReport.Status.duplicate(of: a))
+            XCTAssertEqual(try store.eventCount(), 3, path)
+            let kept = try store.unparsed(source: 1, limit: 10)
+            XCTAssertEqual(kept.map { $0.line }, [4])
+            XCTAssertEqual(kept.first?.raw, "this line is prose, not a packet")
+        }
+    }
+
+    func testBadInputsSayWhatAndKeepTheStore() throws {
+        let store = try Store(path: ":memory:")
+        let ing = Ingestor(store: store)
+        let good = try write("good.txt", IngestTests.rows)
+        let empty = try write("empty.txt", "")
+        let prose = try write("notes.txt", "We restarted the server at noon.\nThen it worked.\n")
+        let bin = dir.appendingPathComponent("blob.bin").path
+        try Data([0x00, 0x01, 0x02, 0xFF, 0x00, 0x10, 0x00]).write(to: URL(fileURLWithPath: bin))
+        let reports = try ing.ingest([good, empty, prose, bin].map { InputFile(path: $0, container: .plain) }, options: IngestOptions())
+        XCTAssertEqual(reports.map { $0.status }, [IngestReport.Status.loaded, .empty, .unknownFormat, .unknownFormat])
+        XCTAssertTrue(reports[0].isPartial) // one prose line
+        XCTAssertEqual(try store.eventCount(), 3)
+    }
+
+    func testGzipAndZipMembersAreRead() throws {
+        let plain = try write("client.txt", IngestTests.rows)
+        let gz = dir.appendingPathComponent("client2.txt.gz").path
+        let zip = dir.appendingPathComponent("bundle.zip").path
+        // Real archives made with the system's gzip and zip-compatible python.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import gzip, zipfile, sys
+            data = open(sys.argv[1], 'rb').read().replace(b'28474', b'28475')
+            gzip.open(sys.argv[2], 'wb').write(data)
+            with zipfile.ZipFile(sys.argv[3], 'w', zipfile.ZIP_DEFLATED) as z:
+                z.writestr('server/trace.txt', data.replace(b'28475', b'28476'))
+            """, plain, gz, zip]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let inputs = try InputDiscovery.expand([gz, zip])
+        XCTAssertEqual(inputs.map { $0.displayName }, [gz, zip + "!/server/trace.txt"])
+        let store = try Store(path: ":memory:")
+        let reports = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
+        XCTAssertEqual(reports.map { $0.events }, [3, 3])
+        XCTAssertEqual(reports.map { $0.host }, ["client2", "trace"])
+        XCTAssertEqual(try store.connections(address: "10.1.1.1", port: 28476).count, 1)
+    }
+}

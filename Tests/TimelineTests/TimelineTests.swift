@@ -1,0 +1,53 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+import EventStore
+@testable import Timeline
+
+final class TimelineTests: XCTestCase {
+    func ingest(_ store: Store, _ name: String, _ text: String, host: String, tz: Int? = nil) throws {
+        let p = NSTemporaryDirectory() + "tj-\(UUID().uuidString)-\(name)"
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: p) }
+        _ = try Ingestor(store: store).ingest([InputFile(path: p, container: .plain)], options: IngestOptions(host: host, zoneOffset: tz))
+    }
+
+    func testMergedTimelineInterleavesSourcesInTimeOrder() throws {
+        let store = try Store(path: ":memory:")
+        // Client writes UTC+1 local time; the server writes UTC. Each SYN is 1 ms before the SYN/ACK.
+        try ingest(store, "client.txt", """
+        1 2013-01-06 10:00:00.000 10.0.0.1 10.0.0.2 TCP 60 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        3 2013-01-06 10:00:00.004 10.0.0.1 10.0.0.2 TCP 60 5000 > 80 [ACK] Seq=1 Ack=1 Win=8192 Len=0
+        """, host: "client", tz: 3600)
+        try ingest(store, "server.txt", """
+        7 2013-01-06 09:00:00.001 10.0.0.1 10.0.0.2 TCP 60 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        8 2013-01-06 09:00:00.002 10.0.0.2 10.0.0.1 TCP 60 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
+        """, host: "server")
+        let merged = Array(try TimelineMerge(store: store, filter: EventFilter(), pageSize: 1))
+        XCTAssertEqual(merged.map { $0.ordinal }, [1, 7, 8, 3])
+        var f = EventFilter()
+        f.hosts = ["server"]
+        XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f)).map { $0.ordinal }, [7, 8])
+        f = EventFilter()
+        f.from = CivilTime.days(year: 2013, month: 1, day: 6) * CivilTime.nsPerDay + 9 * 3600 * CivilTime.nsPerSecond + 1_500_000
+        XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f)).map { $0.ordinal }, [8, 3])
+    }
+
+    func testRefusedConnectionIsRejected() throws {
+        let store = try Store(path: ":memory:")
+        // Lync federation excerpt: the SYN is answered by RST,ACK.
+        try ingest(store, "edge.txt", """
+        1299 2012-12-10 10:43:59.456 0.000 10.3.0.40 1.1.1.1 TCP 66 58138 > 50704 [SYN] Seq=3074395695 Win=8192 Len=0 MSS=1460 WS=256 SACK_PERM=1
+        1300 2012-12-10 10:43:59.499 0.042 1.1.1.1 10.3.0.40 TCP 60 50704 > 58138 [RST, ACK] Seq=0 Ack=3074395696 Win=0 Len=0
+        """, host: "edge")
+        try LifecyclePass.run(store)
+        let c = try store.allConnections()
+        XCTAssertEqual(c.count, 1)
+        let l = try XCTUnwrap(c[0].lifecycleJSON.flatMap(Lifecycle.decode))
+        XCTAssertEqual(l.connState, "REJ")
+        XCTAssertEqual(l.end, "refused")
+        XCTAssertEqual(l.endBy, "1.1.1.1:50704")
+        XCTAssertFalse(l.handshakeCompleted)
+    }
+}
