@@ -41,7 +41,20 @@ final class EventWriter {
         }
     }
 
+    /// The last few addresses looked up: consecutive packets mostly share their two addresses, and a
+    /// compare is far cheaper than hashing the enum.
+    private var recentAddresses: [(Address, Int64)] = []
+    private var lastTuple: (TupleKey, Int64?)? = nil
+
     private func addressID(_ a: Address) throws -> Int64 {
+        for (x, id) in recentAddresses where x == a { return id }
+        let id = try lookupAddressID(a)
+        if recentAddresses.count >= 4 { recentAddresses.removeFirst() }
+        recentAddresses.append((a, id))
+        return id
+    }
+
+    private func lookupAddressID(_ a: Address) throws -> Int64 {
         if let id = addressIDs[a] { return id }
         let text = a.text
         if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE text = ?", arguments: [text]) {
@@ -57,6 +70,8 @@ final class EventWriter {
     private func connection(_ r: EventRecord) throws -> Int64? {
         guard r.proto != 0, let s = r.src, let d = r.dst, r.srcPort >= 0, r.dstPort >= 0 else { return nil }
         let tk = TupleKey(proto: r.proto, src: s, sport: r.srcPort, dst: d, dport: r.dstPort)
+        if let (last, k) = lastTuple, last == tk { return k }
+        defer { lastTuple = (tk, connKeys[tk]) }
         if let k = connKeys[tk] { return k }
         guard let ck = r.connection else { return nil }
         connKeys[tk] = ck.key
@@ -119,13 +134,12 @@ final class EventWriter {
 
     /// SQLite's substr counts characters; parsers count bytes.
     private func characterOffset(_ s: String, _ bytes: Int) -> Int {
-        var n = 0
-        var k = 0
-        for b in s.utf8 {
-            if k >= bytes { break }
-            if b & 0xC0 != 0x80 { n += 1 }
-            k += 1
+        var s = s
+        return s.withUTF8 { u in
+            let n = min(bytes, u.count)
+            var chars = 0
+            for i in 0..<n where u[i] & 0xC0 != 0x80 { chars += 1 }
+            return chars
         }
-        return n
     }
 }

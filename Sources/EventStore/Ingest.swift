@@ -68,6 +68,8 @@ public final class Ingestor {
     let store: Store
     let services: ServiceNames
     public var progress: ((IngestProgress) -> Void)?
+    /// Measurement switch: parse and count, write no events (the transaction is rolled back).
+    public var parseOnly = false
 
     public init(store: Store) {
         self.store = store
@@ -245,6 +247,8 @@ public final class Ingestor {
                 var failure: String? = nil
                 while let batch = queue.take() {
                     switch batch {
+                    case .events(let records) where parseOnly:
+                        result.events += records.count
                     case .events(let records):
                         for r in records {
                             try writer.write(r)
@@ -266,6 +270,7 @@ public final class Ingestor {
                     }
                 }
                 if let failure { throw IngestFailure(message: failure) }
+                if parseOnly { throw ParseOnlyDone(events: result.events, lines: result.lines) }
                 result.sourceID = sourceID
                 result.firstTS = first == Int64.max ? nil : first
                 result.lastTS = last == Int64.min ? nil : last
@@ -277,6 +282,10 @@ public final class Ingestor {
                     """, arguments: [result.lines, result.events, result.unparsed, result.facts.timeBasis.rawValue,
                                      result.facts.timeDigits, result.firstTS, result.lastTS, notes, sourceID])
             }
+        } catch let done as ParseOnlyDone {
+            result.events = done.events
+            result.lines = done.lines
+            result.status = .failed("parse only: nothing stored")
         } catch {
             // Drain so the parser thread can finish, then report; the transaction rolled back.
             while queue.take() != nil {}
@@ -284,6 +293,11 @@ public final class Ingestor {
         }
         report = result
     }
+}
+
+struct ParseOnlyDone: Error {
+    let events: Int
+    let lines: Int
 }
 
 struct IngestFailure: Error, CustomStringConvertible {

@@ -25,6 +25,18 @@ public enum Address: Hashable, Sendable {
         }
     }
 
+    /// A cheap total order (IPv4 < IPv6 < names), for keys that need the two ends in a fixed order.
+    public func precedes(_ other: Address) -> Bool {
+        switch (self, other) {
+        case (.v4(let a), .v4(let b)): return a < b
+        case (.v6(let a1, let a2), .v6(let b1, let b2)): return (a1, a2) < (b1, b2)
+        case (.name(let a), .name(let b)): return a < b
+        case (.v4, _): return true
+        case (.v6, .name): return true
+        default: return false
+        }
+    }
+
     public var isIP: Bool {
         if case .name = self { return false }
         return true
@@ -57,6 +69,7 @@ public enum Address: Hashable, Sendable {
 
     /// Dotted quad from bytes; accepts zero-padded octets (`172.016.001.001`) but never treats
     /// them as octal: every tool in the seeds pads decimal.
+    @inlinable
     public static func parseV4<C: Collection>(_ bytes: C) -> UInt32? where C.Element == UInt8 {
         var value: UInt32 = 0
         var octet: UInt32 = 0

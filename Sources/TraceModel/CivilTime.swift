@@ -31,7 +31,12 @@ public enum CivilTime {
 
     public static func isValid(year: Int, month: Int, day: Int) -> Bool {
         guard month >= 1 && month <= 12 && day >= 1 && year >= 1900 && year <= 2200 else { return false }
-        let dim = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        let dim: Int
+        switch month {
+        case 2: dim = 28
+        case 4, 6, 9, 11: dim = 30
+        default: dim = 31
+        }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
         return day <= dim + (month == 2 && leap ? 1 : 0)
     }

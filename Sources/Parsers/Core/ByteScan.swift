@@ -129,10 +129,11 @@ public extension UnsafeBufferPointer where Element == UInt8 {
     }
 
     /// A calendar date: `2013-01-06`, US `1/8/2013`, European `05.09.2012`, as days since 1970-01-01.
+    /// Allocation-free: it is tried on many tokens of every row.
     func date(_ s: Int, _ e: Int) -> Int64? {
-        var parts: [Int] = []
+        guard e - s >= 8, e - s <= 10 else { return nil }
+        var p0 = 0, p1 = 0, v = 0, n = 0, count = 0
         var sep: UInt8 = 0
-        var v = 0, n = 0
         for i in s..<e {
             let b = self[i]
             if ASCII.isDigit(b) {
@@ -140,20 +141,19 @@ public extension UnsafeBufferPointer where Element == UInt8 {
                 if n > 4 { return nil }
             } else if b == ASCII.dash || b == ASCII.slash || b == ASCII.dot {
                 if sep == 0 { sep = b } else if sep != b { return nil }
-                guard n > 0 else { return nil }
-                parts.append(v); v = 0; n = 0
-                if parts.count > 2 { return nil }
+                guard n > 0, count < 2 else { return nil }
+                if count == 0 { p0 = v } else { p1 = v }
+                count += 1; v = 0; n = 0
             } else {
                 return nil
             }
         }
-        guard n > 0, parts.count == 2 else { return nil }
-        parts.append(v)
+        guard n > 0, count == 2 else { return nil }
         let (y, mo, d): (Int, Int, Int)
         switch sep {
-        case ASCII.dash: (y, mo, d) = (parts[0], parts[1], parts[2])
-        case ASCII.slash: (y, mo, d) = (parts[2], parts[0], parts[1]) // US: month/day/year
-        default: (y, mo, d) = (parts[2], parts[1], parts[0])          // European: day.month.year
+        case ASCII.dash: (y, mo, d) = (p0, p1, v)
+        case ASCII.slash: (y, mo, d) = (v, p0, p1) // US: month/day/year
+        default: (y, mo, d) = (v, p1, p0)          // European: day.month.year
         }
         guard CivilTime.isValid(year: y, month: mo, day: d) else { return nil }
         return CivilTime.days(year: y, month: mo, day: d)

@@ -44,7 +44,7 @@ struct PacketInfo {
                 continue
             }
             if !sawPorts && i + 2 < end && isArrow(b, tokens[i + 1]),
-               let sp = services.port(b.substring(t)), let dp = services.port(b.substring(tokens[i + 2])) {
+               let sp = PacketInfo.port(b, t, services), let dp = PacketInfo.port(b, tokens[i + 2], services) {
                 srcPort = sp
                 dstPort = dp
                 sawPorts = true
@@ -57,6 +57,30 @@ struct PacketInfo {
                 sackPermitted = true
             }
             i += 1
+        }
+    }
+
+    /// A port number, or a service name looked up (the slow path, only for names).
+    static func port(_ b: UnsafeBufferPointer<UInt8>, _ t: Token, _ services: ServiceNames) -> Int32? {
+        if let v = b.uint(t) { return v <= 65535 ? Int32(v) : nil }
+        guard ASCII.isLetter(b[t.start]) else { return nil }
+        return services.port(b.substring(t))
+    }
+
+    /// The flag bit of a Wireshark flag name, compared as bytes.
+    static func flagBit(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Int? {
+        guard e - s == 3 else { return nil }
+        let w = UInt32(b[s]) << 16 | UInt32(b[s + 1]) << 8 | UInt32(b[s + 2])
+        switch w {
+        case 0x46494E: return TCPFlags.fin.rawValue // FIN
+        case 0x53594E: return TCPFlags.syn.rawValue // SYN
+        case 0x525354: return TCPFlags.rst.rawValue // RST
+        case 0x505348: return TCPFlags.psh.rawValue // PSH
+        case 0x41434B: return TCPFlags.ack.rawValue // ACK
+        case 0x555247: return TCPFlags.urg.rawValue // URG
+        case 0x45434E, 0x454345: return TCPFlags.ece.rawValue // ECN, ECE
+        case 0x435752: return TCPFlags.cwr.rawValue // CWR
+        default: return nil
         }
     }
 
@@ -105,8 +129,8 @@ struct PacketInfo {
                 var ps = partStart, pe = k
                 while ps < pe && ASCII.isSpace(b[ps]) { ps += 1 }
                 while pe > ps && ASCII.isSpace(b[pe - 1]) { pe -= 1 }
-                if let flag = TCPFlags(wiresharkName: b.substring(Token(ps, pe))) {
-                    f |= flag.rawValue
+                if let bit = PacketInfo.flagBit(b, ps, pe) {
+                    f |= bit
                 } else {
                     allFlags = false
                     break

@@ -29,7 +29,7 @@ struct PacketRowBuilder {
     struct PairKey: Hashable {
         let lo: Address, hi: Address
         init(_ x: Address, _ y: Address) {
-            if x.text < y.text { lo = x; hi = y } else { lo = y; hi = x }
+            if x.precedes(y) { lo = x; hi = y } else { lo = y; hi = x }
         }
     }
 

@@ -21,7 +21,30 @@ public struct WiresharkText: LineParser {
 
     private var builder: PacketRowBuilder
     private var resolver: PacketTimeResolver
-    private var columns: [PacketColumn]? = nil
+    private var columns: [PacketColumn]? = nil {
+        didSet { layout = columns.map(Layout.init) }
+    }
+    /// What the header implies, worked out once per header rather than per row.
+    private struct Layout {
+        var timeColumns: [TimeColumn]
+        /// Columns between Protocol and Info, and how many tokens they take when all are present.
+        var afterProtocol: [PacketColumn]
+        var afterProtocolTokens: Int
+
+        init(_ cols: [PacketColumn]) {
+            timeColumns = cols.compactMap { if case .time(let c) = $0 { return c } else { return nil } }
+            afterProtocol = []
+            for c in cols.drop(while: { $0 != .protocolName }).dropFirst() {
+                if c == .info { break }
+                afterProtocol.append(c)
+            }
+            afterProtocolTokens = afterProtocol.reduce(0) { $0 + $1.tokens }
+        }
+    }
+    private var layout: Layout? = nil
+    /// Reused for every row so that cutting a row allocates nothing.
+    private var row = PacketRowFields(number: Token(0, 0), source: Token(0, 0), destination: Token(0, 0), info: [], rawStart: 0, rawEnd: 0)
+    private var starts: [Int] = []
     /// Whether rows without a header carry a Length column; learnt from the first row that shows it.
     private var lengthColumn: Bool? = nil
     private var tokens: [Token] = []
@@ -76,7 +99,7 @@ public struct WiresharkText: LineParser {
             }
         }
         // Frame starts on this line: the first at `from` (or later, after prose), more if packets were glued.
-        var starts: [Int] = []
+        starts.removeAll(keepingCapacity: true)
         var i = from
         while i < tokens.count {
             if frameStart(b, tokens, at: i, strict: !(i == 0 && starts.isEmpty)) {
@@ -160,7 +183,11 @@ public struct WiresharkText: LineParser {
 
     /// A date, a time of day or decimal seconds.
     private static func isTimeToken(_ b: UnsafeBufferPointer<UInt8>, _ t: Token) -> Bool {
-        guard t.count >= 1, ASCII.isDigit(b[t.start]) else { return false }
+        guard t.count >= 3, ASCII.isDigit(b[t.start]) else { return false }
+        // Every time Wireshark writes has a separator (`.`, `:`, `-`, `/`); plain integers are not times.
+        var sep = false
+        for k in t.start..<t.end where !ASCII.isDigit(b[k]) { sep = true; break }
+        guard sep else { return false }
         return b.decimalSeconds(t.start, t.end) != nil || b.timeOfDay(t.start, t.end) != nil || b.date(t.start, t.end) != nil
     }
 
@@ -234,57 +261,53 @@ public struct WiresharkText: LineParser {
     /// Cuts tokens `[s, e)` into the row's columns.
     private mutating func rowFields(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], _ s: Int, _ e: Int) -> PacketRowFields? {
         var k = s + 1
-        var times: [(TimeColumn, Token)] = []
+        row.times.removeAll(keepingCapacity: true)
+        row.custom.removeAll(keepingCapacity: true)
+        row.label = nil
+        row.length = nil
         let n = timeTokenCount(b, t, at: k)
-        let timeCols: [TimeColumn] = columns?.compactMap { if case .time(let c) = $0 { return c } else { return nil } } ?? []
         var ci = 0
         var used = 0
         while used < n {
-            let col = ci < timeCols.count ? timeCols[ci] : (ci == 0 ? .auto : .delta)
+            let col: TimeColumn
+            if let l = layout, ci < l.timeColumns.count { col = l.timeColumns[ci] } else { col = ci == 0 ? .auto : .delta }
             if b.date(t[k].start, t[k].end) != nil, used + 1 < n {
-                times.append((col, t[k])); times.append((col, t[k + 1]))
+                row.times.append((col, t[k])); row.times.append((col, t[k + 1]))
                 k += 2; used += 2
             } else {
-                times.append((col, t[k]))
+                row.times.append((col, t[k]))
                 k += 1; used += 1
             }
             ci += 1
         }
         guard k < e else { return nil }
-        let source = t[k]; k += 1
+        row.source = t[k]; k += 1
         if k < e && WiresharkText.isArrow(b, t[k]) { k += 1 }
         guard k < e else { return nil }
-        var destination = t[k]; k += 1
-        var label: Token? = nil
-        if let g = WiresharkText.glueSplit(b, destination) {
-            label = Token(g, destination.end)
-            destination = Token(destination.start, g)
+        row.destination = t[k]; k += 1
+        if let g = WiresharkText.glueSplit(b, row.destination) {
+            row.label = Token(g, row.destination.end)
+            row.destination = Token(row.destination.start, g)
         } else if k < e {
-            label = t[k]; k += 1
+            row.label = t[k]; k += 1
         }
-        var length: Token? = nil
-        var custom: [(PacketColumn, Token)] = []
-        if let cols = columns {
-            let afterProto = cols.drop(while: { $0 != .protocolName }).dropFirst()
-            var expected: [PacketColumn] = []
-            for c in afterProto { if c == .info { break }; expected.append(c) }
+        if let l = layout {
             // Custom columns may be empty for a packet (no TCP Ack on a SYN): then the number of values
             // before Info does not match, and Info (which repeats them for TCP) is the safer source.
-            let infoAt = infoStart(b, t, from: k, to: e)
-            let available = (infoAt ?? k + expected.reduce(0) { $0 + $1.tokens }) - k
-            let needed = expected.reduce(0) { $0 + $1.tokens }
-            if available == needed {
-                for c in expected {
+            let infoAt = l.afterProtocol.isEmpty ? k : infoStart(b, t, from: k, to: e)
+            let available = (infoAt ?? k + l.afterProtocolTokens) - k
+            if available == l.afterProtocolTokens {
+                for c in l.afterProtocol {
                     guard k < e else { break }
-                    if c == .length { length = t[k] } else { custom.append((c, t[k])) }
+                    if c == .length { row.length = t[k] } else { row.custom.append((c, t[k])) }
                     k += c.tokens
                 }
             } else {
                 // Take what the shape proves: the length right after the protocol, an `0x…` IP id.
                 var kk = k
-                for c in expected where kk < (infoAt ?? e) {
-                    if c == .length, b.uint(t[kk]) != nil { length = t[kk]; kk += 1; continue }
-                    if c == .ipID, b.hasPrefix(t[kk], "0x") { custom.append((c, t[kk])); kk += 2; continue }
+                for c in l.afterProtocol where kk < (infoAt ?? e) {
+                    if c == .length, b.uint(t[kk]) != nil { row.length = t[kk]; kk += 1; continue }
+                    if c == .ipID, b.hasPrefix(t[kk], "0x") { row.custom.append((c, t[kk])); kk += 2; continue }
                     break
                 }
                 k = infoAt ?? kk
@@ -296,12 +319,15 @@ public struct WiresharkText: LineParser {
             if portsNext && (k + 3 >= e || !(b.equals(t[k + 2], ">") || WiresharkText.isArrow(b, t[k + 2]))) {
                 if lengthColumn == nil { lengthColumn = false }
             } else if lengthColumn != false {
-                length = t[k]; k += 1
+                row.length = t[k]; k += 1
                 lengthColumn = true
             }
         }
-        return PacketRowFields(number: t[s], times: times, source: source, destination: destination, label: label,
-                               length: length, custom: custom, info: t[min(k, e)..<e], rawStart: t[s].start, rawEnd: t[e - 1].end)
+        row.number = t[s]
+        row.info = t[min(k, e)..<e]
+        row.rawStart = t[s].start
+        row.rawEnd = t[e - 1].end
+        return row
     }
 
     /// Where a TCP Info column (`57134 > 443 [`) starts in `[from, to)`, if it has one.

@@ -17,17 +17,18 @@ struct Ingest: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var ingest: IngestArguments
+    @Flag(help: .hidden) var parseOnly = false
 
     func run() throws {
         let s = try store.open()
-        let reports = try IngestRunner.run(store: s, arguments: ingest)
+        let reports = try IngestRunner.run(store: s, arguments: ingest, parseOnly: parseOnly)
         try IngestRunner.exit(for: reports)
     }
 }
 
 /// Shared by `ingest` and `analyze`: runs the ingest, prints one line per file, shows progress.
 enum IngestRunner {
-    static func run(store: Store, arguments: IngestArguments) throws -> [IngestReport] {
+    static func run(store: Store, arguments: IngestArguments, parseOnly: Bool = false) throws -> [IngestReport] {
         let inputs: [InputFile]
         do {
             inputs = try InputDiscovery.expand(arguments.paths)
@@ -36,6 +37,7 @@ enum IngestRunner {
         }
         if inputs.isEmpty { throw CLIError("no files found in \(arguments.paths.joined(separator: ", "))") }
         let ingestor = Ingestor(store: store)
+        ingestor.parseOnly = parseOnly
         if isatty(2) != 0 {
             ingestor.progress = { p in
                 let pct = p.bytesTotal > 0 ? Int(100 * p.bytesRead / p.bytesTotal) : 0
