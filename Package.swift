@@ -39,7 +39,7 @@ let package = Package(
         ]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Parsers", "TraceModel"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Parsers", "TraceModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
     ],

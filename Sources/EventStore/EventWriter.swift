@@ -12,6 +12,7 @@ final class EventWriter {
     private let insert: Statement
     private let insertAddress: Statement
     private let insertConnection: Statement
+    private let insertChunk: Statement
     private var addressIDs: [Address: Int64] = [:]
     private var connKeys: [TupleKey: Int64] = [:]
     private var knownConns: Set<Int64> = []
@@ -28,10 +29,11 @@ final class EventWriter {
         self.sourceID = sourceID
         insert = try db.makeStatement(sql: """
             INSERT INTO event(source, ordinal, line, ts, kind, proto, src, sport, dst, dport, conn, flags, seq, ack, len,
-                              win, ipid, tsval, tsecr, mss, expert, frame_len, label, raw, summary_at, attrs)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                              win, ipid, tsval, tsecr, mss, expert, frame_len, label, raw_at, raw_len, summary_at, attrs)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
+        insertChunk = try db.makeStatement(sql: "INSERT INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
         insertConnection = try db.makeStatement(sql: """
             INSERT OR IGNORE INTO connection(key, proto, a, aport, b, bport, community_id) VALUES (?,?,?,?,?,?,?)
             """)
@@ -109,37 +111,23 @@ final class EventWriter {
         sqlite3_bind_int64(h, 21, Int64(r.expert))
         bindOpt(h, 22, r.frameLen)
         if let l = r.label { sqlite3_bind_text(h, 23, l, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 23) }
-        sqlite3_bind_int64(h, 25, Int64(characterOffset(r.raw, r.summaryAt)))
-        if let a = r.attrs { sqlite3_bind_text(h, 26, a, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 26) }
-        var raw = r.raw
-        let rc: Int32 = raw.withUTF8 { u in
-            // SQLITE_STATIC: the bytes live until step returns; no copy of the biggest field.
-            if let base = u.baseAddress {
-                sqlite3_bind_text(h, 24, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(u.count), nil)
-            } else {
-                sqlite3_bind_text(h, 24, "", 0, nil)
-            }
-            let rc = sqlite3_step(h)
-            sqlite3_reset(h)
-            return rc
-        }
+        sqlite3_bind_int64(h, 24, r.rawAt)
+        sqlite3_bind_int64(h, 25, Int64(r.rawLen))
+        sqlite3_bind_int64(h, 26, Int64(r.summaryAt))
+        if let a = r.attrs { sqlite3_bind_text(h, 27, a, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 27) }
+        let rc = sqlite3_step(h)
+        sqlite3_reset(h)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
     }
 
-    @inline(__always) private func bindOpt(_ h: OpaquePointer?, _ i: Int32, _ v: Int64) {
-        if v == EventRecord.none { sqlite3_bind_null(h, i) } else { sqlite3_bind_int64(h, i, v) }
+    /// One piece of the source's text (`TextChunk.size` bytes, the last one shorter).
+    func writeChunk(_ n: Int64, _ bytes: [UInt8]) throws {
+        try insertChunk.execute(arguments: [sourceID, n, Data(bytes)])
     }
 
-    /// SQLite's substr counts characters; parsers count bytes.
-    private func characterOffset(_ s: String, _ bytes: Int) -> Int {
-        var s = s
-        return s.withUTF8 { u in
-            let n = min(bytes, u.count)
-            var chars = 0
-            for i in 0..<n where u[i] & 0xC0 != 0x80 { chars += 1 }
-            return chars
-        }
+    @inline(__always) private func bindOpt(_ h: OpaquePointer?, _ i: Int32, _ v: Int64) {
+        if v == EventRecord.none { sqlite3_bind_null(h, i) } else { sqlite3_bind_int64(h, i, v) }
     }
 }

@@ -44,11 +44,16 @@ public struct IngestReport: Sendable {
     public var unparsedSamples: [UnparsedLine] = []
     public var seconds: Double = 0
 
-    /// Whether this file is only partly loaded (or not at all), for the exit status.
+    /// Found in a folder or archive rather than named by the user.
+    public var found = false
+
+    /// Whether this file is only partly loaded (or not at all), for the exit status. Files of unknown
+    /// format found in a folder or archive are skipped, not failures: bundles hold more than traces.
     public var isPartial: Bool {
         switch status {
         case .loaded: return unparsed > 0
         case .duplicate: return false
+        case .unknownFormat, .empty: return !found
         default: return true
         }
     }
@@ -85,10 +90,12 @@ public final class Ingestor {
         let existing = try store.eventCount()
         if incoming > 32 << 20 && Int64(existing) * 100 < incoming { try store.dropEventIndexes() }
         var reports: [IngestReport] = []
+        try store.beginBulkLoad()
         for input in inputs {
             reports.append(ingest(input, options: options))
         }
         try store.ensureIndexes()
+        try store.endBulkLoad()
         if reports.contains(where: { $0.status == .loaded }) { try store.setStale("lifecycle", true) }
         return reports
     }
@@ -96,6 +103,7 @@ public final class Ingestor {
     public func ingest(_ input: InputFile, options: IngestOptions) -> IngestReport {
         let started = Date()
         var report = IngestReport(file: input.displayName, status: .loaded)
+        report.found = !input.named
         do {
             let head = try input.head()
             if head.isEmpty { report.status = .empty; return report }
@@ -139,8 +147,9 @@ public final class Ingestor {
         return name
     }
 
-    private enum Batch {
+    enum Batch {
         case events([EventRecord])
+        case text(Int64, [UInt8])
         case unparsed([UnparsedLine])
         case done(SourceFacts, lines: Int)
         case failed(String)
@@ -195,6 +204,8 @@ public final class Ingestor {
             var parser = parserType.init(context: context)
             let sink = BatchingSink(queue: queue)
             var splitter = LineSplitter()
+            let text = TextChunker(queue: queue)
+            splitter.onDecoded = { text.append($0) }
             var lines = 0
             var read: Int64 = 0
             var lastTick = Date()
@@ -220,6 +231,7 @@ public final class Ingestor {
                 }
                 let facts = parser.finish(into: sink)
                 sink.flush()
+                text.finish()
                 queue.put(.done(facts, lines: lines))
             } catch {
                 sink.flush()
@@ -256,6 +268,8 @@ public final class Ingestor {
                             if r.ts > last { last = r.ts }
                         }
                         result.events += records.count
+                    case .text(let n, let bytes):
+                        if !parseOnly { try writer.writeChunk(n, bytes) }
                     case .unparsed(let lines):
                         for u in lines {
                             try insertUnparsed.execute(arguments: [sourceID, u.line, u.reason, u.raw])
@@ -293,6 +307,42 @@ public final class Ingestor {
         }
         report = result
     }
+}
+
+/// Cuts the decoded stream into the store's text pieces and queues them for the writer.
+private final class TextChunker {
+    private let queue: BatchQueue<Ingestor.Batch>
+    private var buffer: [UInt8] = []
+    private var n: Int64 = 0
+
+    init(queue: BatchQueue<Ingestor.Batch>) {
+        self.queue = queue
+        buffer.reserveCapacity(TextChunk.size)
+    }
+
+    func append(_ data: UnsafeBufferPointer<UInt8>) {
+        var rest = data[...]
+        while !rest.isEmpty {
+            let take = min(TextChunk.size - buffer.count, rest.count)
+            buffer.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            if buffer.count == TextChunk.size { ship() }
+        }
+    }
+
+    func finish() { if !buffer.isEmpty { ship() } }
+
+    private func ship() {
+        queue.put(.text(n, buffer))
+        n += 1
+        buffer = []
+        buffer.reserveCapacity(TextChunk.size)
+    }
+}
+
+/// The size of the pieces a source's text is stored in (`text_chunk`).
+public enum TextChunk {
+    public static let size = 32_768
 }
 
 struct ParseOnlyDone: Error {

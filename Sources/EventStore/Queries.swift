@@ -23,16 +23,19 @@ extension Store {
     static let eventColumns = """
         e.rowid AS id, e.source, e.ordinal, e.line, e.ts, e.kind, e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport,
         e.conn, e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len, e.label,
-        e.raw, e.summary_at, e.attrs
+        e.raw_at, e.raw_len, e.summary_at, e.attrs
         """
     static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
 
-    static func event(_ r: Row, offset: Int64) -> StoredEvent {
-        let raw: String = r["raw"]
+    /// An event from its row; its text read through `text`, or left empty when nil (passes that
+    /// only need the fields).
+    static func event(_ r: Row, offset: Int64, db: Database, text: TextReader?) throws -> StoredEvent {
+        let raw = try text?.text(db, source: r["source"], at: r["raw_at"], len: r["raw_len"]) ?? ""
         let at: Int = r["summary_at"]
-        // summary_at counts characters (SQLite's substr unit).
-        let start = raw.index(raw.startIndex, offsetBy: min(at, raw.count))
-        let end = raw[start...].firstIndex(of: "\n") ?? raw.endIndex
+        // summary_at counts bytes.
+        let u = raw.utf8
+        let start = u.index(u.startIndex, offsetBy: min(at, u.count))
+        let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
         let ts: Int64 = r["ts"]
         return StoredEvent(id: r["id"], source: r["source"], ordinal: r["ordinal"], line: r["line"], ts: ts + offset, tsSource: ts,
                            kind: EventKind(rawValue: r["kind"]) ?? .log, proto: r["proto"], src: r["src"], sport: r["sport"],
@@ -44,7 +47,27 @@ extension Store {
 
     /// One page of a source's events in its own time order, after `(ts, id)`, filtered.
     /// `offset` is the source's clock correction: filters on aligned time become ranges on source time.
-    public func eventPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
+    /// `--grep` is applied to the text after reading (the text lives outside the event rows), so a page
+    /// says where it stopped (`last`) and whether the source has more (`exhausted`).
+    public func eventPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws
+        -> (events: [StoredEvent], last: (ts: Int64, id: Int64)?, exhausted: Bool) {
+        var out: [StoredEvent] = []
+        var cursor = after
+        let needle = filter.grep?.lowercased()
+        while true {
+            let rows = try rawPage(source: source, offset: offset, filter: filter, after: cursor, limit: limit)
+            if let last = rows.last { cursor = (last.tsSource, last.id) }
+            if let needle {
+                out += rows.filter { $0.raw.lowercased().contains(needle) }
+            } else {
+                out += rows
+            }
+            if rows.count < limit { return (out, cursor, true) }
+            if out.count >= limit { return (out, cursor, false) }
+        }
+    }
+
+    private func rawPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
         var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.source = ?"
         var args: [any DatabaseValueConvertible] = [source]
         if let from = filter.from { sql += " AND e.ts >= ?"; args.append(from - offset) }
@@ -61,14 +84,11 @@ extension Store {
         if !filter.kinds.isEmpty {
             sql += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
         }
-        if let g = filter.grep {
-            sql += " AND instr(lower(e.raw), lower(?)) > 0"
-            args.append(g)
-        }
         sql += " ORDER BY e.ts, e.rowid LIMIT ?"
         args.append(limit)
         return try db.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { Store.event($0, offset: offset) }
+            let text = TextReader()
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Store.event($0, offset: offset, db: db, text: text) }
         }
     }
 
@@ -101,31 +121,24 @@ extension Store {
     /// Every event of one connection from every source, on the aligned clock, in time order.
     public func events(conn: Int64) throws -> [StoredEvent] {
         let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
-        let rows = try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid",
-                             arguments: [conn])
+        return try db.read { db in
+            let text = TextReader()
+            return try Row.fetchAll(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid",
+                                    arguments: [conn])
+                .map { r in try Store.event(r, offset: offsets[r["source"]] ?? 0, db: db, text: text) }
         }
-        return rows.map { r in Store.event(r, offset: offsets[r["source"]] ?? 0) }
             .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
     }
 
-    /// Streams every connection's events grouped by connection, for the lifecycle pass.
-    public func forEachConnectionEvents(_ body: (Int64, [StoredEvent]) throws -> Void) throws {
+    /// Streams every connection's events ordered by connection, source and time, for the lifecycle
+    /// pass (fields only, no text; one row in memory at a time).
+    public func forEachConnectionEvent(_ body: (StoredEvent) throws -> Void) throws {
         let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
         try db.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn IS NOT NULL ORDER BY e.conn, e.ts")
-            var current: Int64? = nil
-            var group: [StoredEvent] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn IS NOT NULL ORDER BY e.conn, e.source, e.ts, e.rowid")
             while let r = try cursor.next() {
-                let e = Store.event(r, offset: offsets[r["source"]] ?? 0)
-                if e.conn != current {
-                    if let c = current { try body(c, group.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) }) }
-                    current = e.conn
-                    group = []
-                }
-                group.append(e)
+                try body(try Store.event(r, offset: offsets[r["source"]] ?? 0, db: db, text: nil))
             }
-            if let c = current { try body(c, group.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) }) }
         }
     }
 

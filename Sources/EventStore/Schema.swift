@@ -49,10 +49,19 @@ enum Schema {
               expert INTEGER NOT NULL DEFAULT 0, -- TCPExpert bits: retransmission, dup ack, …
               frame_len INTEGER,         -- bytes on the wire
               label TEXT,                -- the protocol column as written (TLSv1, TDS, ARP)
-              raw TEXT NOT NULL,         -- original text, all lines of a multi-line record
-              summary_at INTEGER NOT NULL, -- summary = raw from this character to the end of its first line
+              raw_at INTEGER NOT NULL,   -- original text: byte offset in the source's text (text_chunk)
+              raw_len INTEGER NOT NULL,  --   and its length in bytes, all lines of a multi-line record
+              summary_at INTEGER NOT NULL, -- summary = raw from this byte to the end of its first line
               attrs TEXT                 -- rare format-specific fields, JSON
             );
+            -- Each source's text (decoded to UTF-8), stored once in 32 KiB pieces: events point into it,
+            -- which keeps event rows to integers (ARCHITECTURE.md, performance principles).
+            CREATE TABLE text_chunk (
+              source INTEGER NOT NULL REFERENCES source(id),
+              n INTEGER NOT NULL,        -- piece number: bytes n*32768 ..< (n+1)*32768
+              bytes BLOB NOT NULL,
+              PRIMARY KEY (source, n)
+            ) WITHOUT ROWID;
             -- One row per connection key, endpoints in Community ID order (a is the lower).
             -- The lifecycle columns are derived by the lifecycle pass and recomputed when stale.
             CREATE TABLE connection (
@@ -84,17 +93,26 @@ enum Schema {
                 try db.execute(sql: "INSERT INTO kind(id, name) VALUES (?, ?)", arguments: [k.0, k.1])
             }
             try db.execute(sql: """
-            -- A readable view for `tracejoin sql`: names instead of ids, summary text, aligned ts.
+            -- Each event's raw bytes cut from its source's text (records up to 32 KiB; SQL only —
+            -- tracejoin itself reads the pieces directly).
+            CREATE VIEW event_raw AS
+              SELECT e.rowid AS id, substr(CAST(c1.bytes || COALESCE(c2.bytes, x'') AS BLOB), e.raw_at % 32768 + 1, e.raw_len) AS raw
+              FROM event e
+              JOIN text_chunk c1 ON c1.source = e.source AND c1.n = e.raw_at / 32768
+              LEFT JOIN text_chunk c2 ON c2.source = e.source AND c2.n = e.raw_at / 32768 + 1;
+            -- A readable view for `tracejoin sql`: names instead of ids, summary and raw text, aligned ts.
             CREATE VIEW events AS
               SELECT e.rowid AS id, s.host, s.path AS source, e.ordinal, e.line,
                      e.ts + COALESCE(c.offset_ns, 0) AS ts, e.ts AS ts_source, k.name AS kind,
                      e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport, e.conn,
                      e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len,
-                     e.label, substr(e.raw, e.summary_at + 1,
-                        CASE WHEN instr(substr(e.raw, e.summary_at + 1), char(10)) > 0
-                             THEN instr(substr(e.raw, e.summary_at + 1), char(10)) - 1 ELSE length(e.raw) END) AS summary,
-                     e.raw, e.attrs
+                     e.label,
+                     CAST(substr(r.raw, e.summary_at + 1,
+                        CASE WHEN instr(substr(r.raw, e.summary_at + 1), x'0a') > 0
+                             THEN instr(substr(r.raw, e.summary_at + 1), x'0a') - 1 ELSE e.raw_len END) AS TEXT) AS summary,
+                     CAST(r.raw AS TEXT) AS raw, e.attrs
               FROM event e JOIN source s ON s.id = e.source JOIN kind k ON k.id = e.kind
+              JOIN event_raw r ON r.id = e.rowid
               LEFT JOIN clock c ON c.source = e.source
               LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst;
             """)
@@ -107,7 +125,7 @@ enum Schema {
     /// interrupted ingest left them missing.
     static let indexes = [
         "CREATE INDEX IF NOT EXISTS event_by_source_ts ON event(source, ts)",
-        "CREATE INDEX IF NOT EXISTS event_by_conn ON event(conn, ts) WHERE conn IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS event_by_conn ON event(conn, source, ts) WHERE conn IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS connection_by_a ON connection(a)",
         "CREATE INDEX IF NOT EXISTS connection_by_b ON connection(b)",
     ]

@@ -8,7 +8,9 @@ import EventStore
 public struct Lifecycle: Codable, Sendable, Equatable {
     public struct Direction: Codable, Sendable, Equatable {
         public var packets = 0
-        /// TCP payload bytes, from the packets whose length the source shows.
+        /// Payload bytes sent: the sequence space covered (by the side's own segments and by the ACKs
+        /// of its peer) when sequence numbers are shown, else the sum of the lengths the source shows.
+        /// Exports that show neither Seq nor Len for application rows still show the peer's ACKs.
         public var bytes: Int64 = 0
         /// Segments marked as retransmissions, or repeating a sequence range already sent.
         public var retransmissions = 0
@@ -47,112 +49,181 @@ public struct Lifecycle: Codable, Sendable, Equatable {
     /// Derives the lifecycle from the connection's events (all sources; the vantage is the source with
     /// the most of them, so that one packet seen at two capture points is not counted twice).
     public static func derive(_ events: [StoredEvent], hosts: [Int64: String]) -> Lifecycle? {
-        let packets = events.filter { $0.kind == .packet && $0.srcEndpoint != nil }
-        guard !packets.isEmpty else { return nil }
-        var perSource: [Int64: Int] = [:]
-        for e in packets { perSource[e.source, default: 0] += 1 }
-        let vantage = perSource.max { ($0.value, -$0.key) < ($1.value, -$1.key) }!.key
-        let seen = packets.filter { $0.source == vantage }
-        var seenBy: [String: Int] = [:]
-        for (s, n) in perSource { seenBy[hosts[s] ?? "source \(s)", default: 0] += n }
+        var builders: [Int64: LifecycleBuilder] = [:]
+        for e in events where e.kind == .packet {
+            builders[e.source, default: LifecycleBuilder(source: e.source)].add(e)
+        }
+        return LifecycleBuilder.choose(Array(builders.values), hosts: hosts)
+    }
+}
 
-        let firstSyn = seen.first { f in f.tcpFlags.map { $0.contains(.syn) && !$0.contains(.ack) } ?? false }
-        let synAck = seen.first { f in f.tcpFlags.map { $0.contains(.syn) && $0.contains(.ack) } ?? false }
-        let origEP: String
-        let guessed: Bool
-        if let s = firstSyn { origEP = s.srcEndpoint!; guessed = false }
-        else if let sa = synAck { origEP = sa.dstEndpoint!; guessed = false }
-        else { origEP = seen[0].srcEndpoint!; guessed = true }
-        let respEP = seen.first { $0.srcEndpoint == origEP }?.dstEndpoint ?? seen.first { $0.dstEndpoint == origEP }?.srcEndpoint ?? "?"
+/// Folds one source's packets of one connection, in time order, into a lifecycle: constant memory, so
+/// the pass can stream a connection of millions of packets.
+///
+/// The two directions are kept as "x→y" and "y→x" (x being the first packet's sender) until the end,
+/// when the first SYN (or SYN/ACK) says which side opened the connection.
+public struct LifecycleBuilder {
+    struct Side {
+        var packets = 0
+        var retransmissions = 0
+        var syns = 0
+        var firstSyn: Int64?
+        var firstSynAck: Int64?
+        var firstAckAfterSynAck: Int64?
+        var fin: Int64?
+        var rst: Int64?
+        /// Segments sent, by (seq, len), to find retransmissions Wireshark did not mark.
+        var sent: Set<Int64> = []
+        /// Sequence-space accounting, modulo 2^32 from the initial sequence number.
+        var isn: Int64?
+        var dataEnd: Int64 = 0
+        var finAt: Int64?
+        var lenSum: Int64 = 0
 
-        var l = Lifecycle(originator: origEP, responder: respEP, originatorGuessed: guessed, vantage: hosts[vantage] ?? "",
-                          vantageSource: vantage, first: seen.first!.ts, last: seen.last!.ts, durationNS: seen.last!.ts - seen.first!.ts,
-                          synAt: firstSyn?.ts, synRetransmissions: 0, synToSynAckNS: nil, synAckToAckNS: nil, handshakeCompleted: false,
+        /// Offset of a sequence number from the ISN, or nil when it lies before it (old or wrapped).
+        func offset(_ seq: Int64) -> Int64? {
+            guard let isn else { return nil }
+            let d = (seq - isn) & 0xFFFF_FFFF
+            return d < 0x8000_0000 ? d : nil
+        }
+
+        var payloadBytes: Int64 {
+            let seqBytes = dataEnd > 1 ? dataEnd - 1 : 0
+            return max(seqBytes, lenSum)
+        }
+    }
+
+    let source: Int64
+    var x: String? = nil
+    var y: String? = nil
+    var sides = [Side(), Side()]
+    var first: Int64 = 0
+    var last: Int64 = 0
+    var count = 0
+    /// History letters in order of first appearance, with the side that showed them.
+    var letters: [(Character, Int)] = []
+
+    public init(source: Int64) { self.source = source }
+
+    mutating func mark(_ c: Character, _ side: Int) {
+        if !letters.contains(where: { $0.0 == c && $0.1 == side }) { letters.append((c, side)) }
+    }
+
+    public mutating func add(_ e: StoredEvent) {
+        guard let s = e.srcEndpoint, let d = e.dstEndpoint else { return }
+        if x == nil { x = s; y = d; first = e.ts }
+        let side = s == x ? 0 : 1
+        last = e.ts
+        count += 1
+        let flags = e.tcpFlags ?? []
+        var retrans = e.tcpExpert.contains(.retransmission)
+        if !retrans, let seq = e.seq, let len = e.len, len > 0 {
+            let key = seq &* 65_536 &+ len
+            if sides[side].sent.contains(key) { retrans = true } else { sides[side].sent.insert(key) }
+        }
+        sides[side].packets += 1
+        if !retrans { sides[side].lenSum += max(0, e.len ?? 0) }
+        if let seq = e.seq {
+            if sides[side].isn == nil { sides[side].isn = flags.contains(.syn) ? seq : seq - 1 }
+            if let o = sides[side].offset(seq) {
+                let end = o + max(0, e.len ?? 0)
+                sides[side].dataEnd = max(sides[side].dataEnd, end)
+                if flags.contains(.fin) && sides[side].finAt == nil { sides[side].finAt = end }
+            }
+        }
+        if let ack = e.ack, flags.contains(.ack) {
+            // What the peer acknowledges, it sent (the ACK of a FIN covers one byte that is not data).
+            let other = 1 - side
+            if var o = sides[other].offset(ack) {
+                if let f = sides[other].finAt { o = min(o, f) }
+                sides[other].dataEnd = max(sides[other].dataEnd, o)
+            }
+        }
+        if flags.contains(.syn) && !flags.contains(.ack) {
+            sides[side].syns += 1
+            if sides[side].firstSyn == nil { sides[side].firstSyn = e.ts } else { mark("t", side) }
+            mark("s", side)
+        } else if flags.contains(.syn) && flags.contains(.ack) {
+            if sides[side].firstSynAck == nil { sides[side].firstSynAck = e.ts }
+            mark("h", side)
+        } else {
+            if retrans { sides[side].retransmissions += 1; mark("t", side) }
+            let other = 1 - side
+            if flags.contains(.ack) && !flags.contains(.rst) && sides[other].firstSynAck != nil && sides[side].firstAckAfterSynAck == nil {
+                sides[side].firstAckAfterSynAck = e.ts
+            }
+        }
+        if (e.len ?? 0) > 0 { mark("d", side) } else if flags.contains(.ack) && !flags.contains(.syn) { mark("a", side) }
+        if flags.contains(.fin) { if sides[side].fin == nil { sides[side].fin = e.ts }; mark("f", side) }
+        if flags.contains(.rst) { if sides[side].rst == nil { sides[side].rst = e.ts }; mark("r", side) }
+    }
+
+    /// The lifecycle this source saw.
+    public func finish(host: String, seenBy: [String: Int]) -> Lifecycle? {
+        guard let x, let y, count > 0 else { return nil }
+        // Originator: the side of the first SYN, else the side the SYN/ACK answered, else the first sender.
+        var o = 0
+        var guessed = false
+        if let a = sides[0].firstSyn, let b = sides[1].firstSyn { o = a <= b ? 0 : 1 }
+        else if sides[0].firstSyn != nil { o = 0 }
+        else if sides[1].firstSyn != nil { o = 1 }
+        else if sides[0].firstSynAck != nil { o = 1 }
+        else if sides[1].firstSynAck != nil { o = 0 }
+        else { guessed = true }
+        let r = 1 - o
+        let orig = sides[o], resp = sides[r]
+        let origEP = o == 0 ? x : y, respEP = o == 0 ? y : x
+        var l = Lifecycle(originator: origEP, responder: respEP, originatorGuessed: guessed, vantage: host, vantageSource: source,
+                          first: first, last: last, durationNS: last - first, synAt: orig.firstSyn,
+                          synRetransmissions: max(0, orig.syns - 1), synToSynAckNS: nil, synAckToAckNS: nil, handshakeCompleted: false,
                           end: "none", endBy: nil, endAt: nil, connState: "OTH", history: "", seenBy: seenBy)
-
-        var sentRanges: [String: Set<Int64>] = [:]
-        var history = ""
-        func mark(_ letter: Character, fromOrig: Bool) {
-            let c = fromOrig ? Character(letter.uppercased()) : Character(letter.lowercased())
-            if !history.contains(c) { history.append(c) }
+        l.orig = Lifecycle.Direction(packets: orig.packets, bytes: orig.payloadBytes, retransmissions: orig.retransmissions)
+        l.resp = Lifecycle.Direction(packets: resp.packets, bytes: resp.payloadBytes, retransmissions: resp.retransmissions)
+        if let syn = orig.firstSyn, let sa = resp.firstSynAck { l.synToSynAckNS = sa - syn }
+        if let sa = resp.firstSynAck, let ack = orig.firstAckAfterSynAck {
+            l.synAckToAckNS = ack - sa
+            l.handshakeCompleted = orig.firstSyn != nil
         }
-        var synAckAt: Int64? = nil
-        var origFin = false, respFin = false, origRst = false, respRst = false
-        var finAt: Int64? = nil, finBy: String? = nil
-        for e in seen {
-            let fromOrig = e.srcEndpoint == origEP
-            let flags = e.tcpFlags ?? []
-            let isRetrans = e.tcpExpert.contains(.retransmission)
-            var retrans = isRetrans
-            if let seq = e.seq, let len = e.len, len > 0, !isRetrans {
-                // Without Wireshark's note, the same (seq, len) sent twice is a retransmission.
-                let key = seq &* 65_536 &+ len
-                let dir = fromOrig ? "o" : "r"
-                if sentRanges[dir, default: []].contains(key) { retrans = true } else { sentRanges[dir, default: []].insert(key) }
-            }
-            if fromOrig {
-                l.orig.packets += 1
-                l.orig.bytes += max(0, e.len ?? 0)
-                if retrans { l.orig.retransmissions += 1 }
-            } else {
-                l.resp.packets += 1
-                l.resp.bytes += max(0, e.len ?? 0)
-                if retrans { l.resp.retransmissions += 1 }
-            }
-            if flags.contains(.syn) && !flags.contains(.ack) {
-                if let s = firstSyn, e.id != s.id, fromOrig { l.synRetransmissions += 1; mark("t", fromOrig: true) }
-                mark("s", fromOrig: fromOrig)
-            } else if flags.contains(.syn) && flags.contains(.ack) {
-                if synAckAt == nil {
-                    synAckAt = e.ts
-                    if let s = firstSyn { l.synToSynAckNS = e.ts - s.ts }
-                }
-                mark("h", fromOrig: fromOrig)
-            } else if flags.contains(.ack), let sa = synAckAt, l.synAckToAckNS == nil, fromOrig, !flags.contains(.rst) {
-                l.synAckToAckNS = e.ts - sa
-                l.handshakeCompleted = true
-            }
-            if (e.len ?? 0) > 0 { mark("d", fromOrig: fromOrig) } else if flags.contains(.ack) && !flags.contains(.syn) { mark("a", fromOrig: fromOrig) }
-            if retrans && !flags.contains(.syn) { mark("t", fromOrig: fromOrig) }
-            if flags.contains(.fin) {
-                if fromOrig { origFin = true } else { respFin = true }
-                if finAt == nil { finAt = e.ts; finBy = e.srcEndpoint }
-                mark("f", fromOrig: fromOrig)
-            }
-            if flags.contains(.rst) {
-                if l.end != "rst" && l.end != "refused" {
-                    l.end = synAckAt == nil && firstSyn != nil && !fromOrig ? "refused" : "rst"
-                    l.endBy = e.srcEndpoint
-                    l.endAt = e.ts
-                }
-                if fromOrig { origRst = true } else { respRst = true }
-                mark("r", fromOrig: fromOrig)
-            }
-        }
-        if l.end == "none", let finAt {
+        // The first RST ends it; else the first FIN.
+        let rsts = [(orig.rst, origEP, true), (resp.rst, respEP, false)].compactMap { t in t.0.map { ($0, t.1, t.2) } }.sorted { $0.0 < $1.0 }
+        let fins = [(orig.fin, origEP), (resp.fin, respEP)].compactMap { t in t.0.map { ($0, t.1) } }.sorted { $0.0 < $1.0 }
+        if let (at, by, fromOrig) = rsts.first {
+            l.end = orig.firstSyn != nil && resp.firstSynAck == nil && !fromOrig ? "refused" : "rst"
+            l.endBy = by
+            l.endAt = at
+        } else if let (at, by) = fins.first {
             l.end = "fin"
-            l.endBy = finBy
-            l.endAt = finAt
+            l.endBy = by
+            l.endAt = at
         }
-        l.history = history
-        let synSeen = firstSyn != nil
-        let established = synSeen && synAckAt != nil
+        l.history = String(letters.map { $0.1 == o ? Character($0.0.uppercased()) : $0.0 })
+        let synSeen = orig.firstSyn != nil
+        let synAck = resp.firstSynAck != nil
+        let established = synSeen && synAck
         switch true {
-        case synSeen && synAckAt == nil && respRst: l.connState = "REJ"
-        case synSeen && synAckAt == nil && origRst: l.connState = "RSTOS0"
-        case synSeen && synAckAt == nil && origFin: l.connState = "SH"
-        case synSeen && synAckAt == nil: l.connState = "S0"
-        case established && origRst: l.connState = "RSTO"
-        case established && respRst: l.connState = "RSTR"
-        case established && origFin && respFin: l.connState = "SF"
-        case established && origFin: l.connState = "S2"
-        case established && respFin: l.connState = "S3"
+        case synSeen && !synAck && resp.rst != nil: l.connState = "REJ"
+        case synSeen && !synAck && orig.rst != nil: l.connState = "RSTOS0"
+        case synSeen && !synAck && orig.fin != nil: l.connState = "SH"
+        case synSeen && !synAck: l.connState = "S0"
+        case established && orig.rst != nil && (resp.rst == nil || orig.rst! <= resp.rst!): l.connState = "RSTO"
+        case established && resp.rst != nil: l.connState = "RSTR"
+        case established && orig.fin != nil && resp.fin != nil: l.connState = "SF"
+        case established && orig.fin != nil: l.connState = "S2"
+        case established && resp.fin != nil: l.connState = "S3"
         case established: l.connState = "S1"
-        case !synSeen && synAckAt != nil && respRst: l.connState = "RSTRH"
-        case !synSeen && synAckAt != nil && respFin: l.connState = "SHR"
+        case !synSeen && synAck && resp.rst != nil: l.connState = "RSTRH"
+        case !synSeen && synAck && resp.fin != nil: l.connState = "SHR"
         default: l.connState = "OTH"
         }
         return l
+    }
+
+    /// The lifecycle of the source that saw most of the connection, with every source's count.
+    static func choose(_ builders: [LifecycleBuilder], hosts: [Int64: String]) -> Lifecycle? {
+        var seenBy: [String: Int] = [:]
+        for b in builders where b.count > 0 { seenBy[hosts[b.source] ?? "source \(b.source)", default: 0] += b.count }
+        guard let best = builders.filter({ $0.count > 0 }).max(by: { ($0.count, -$0.source) < ($1.count, -$1.source) }) else { return nil }
+        return best.finish(host: hosts[best.source] ?? "", seenBy: seenBy)
     }
 }
 
@@ -171,11 +242,21 @@ public enum LifecyclePass {
         var batch: [(Int64, String)] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try store.forEachConnectionEvents { key, events in
-            if let l = Lifecycle.derive(events, hosts: hosts) {
+        var current: Int64? = nil
+        var builders: [Int64: LifecycleBuilder] = [:]
+        func flush() throws {
+            if let key = current, let l = LifecycleBuilder.choose(Array(builders.values), hosts: hosts) {
                 batch.append((key, String(decoding: try encoder.encode(l), as: UTF8.self)))
             }
+            builders.removeAll(keepingCapacity: true)
         }
+        // Events arrive grouped by connection and, within it, by source and time.
+        try store.forEachConnectionEvent { e in
+            if e.conn != current { try flush(); current = e.conn }
+            guard e.kind == .packet else { return }
+            builders[e.source, default: LifecycleBuilder(source: e.source)].add(e)
+        }
+        try flush()
         try store.saveLifecycles(batch)
         try store.setStale(name, false)
     }

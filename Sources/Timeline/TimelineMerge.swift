@@ -16,6 +16,7 @@ public struct TimelineMerge: Sequence, IteratorProtocol {
         let source: SourceInfo
         var page: [StoredEvent]
         var index: Int
+        var last: (ts: Int64, id: Int64)?
         var exhausted: Bool
     }
 
@@ -34,17 +35,20 @@ public struct TimelineMerge: Sequence, IteratorProtocol {
         if !filter.hosts.isEmpty { sources = sources.filter { filter.hosts.contains($0.host) } }
         if !filter.sources.isEmpty { sources = sources.filter { filter.sources.contains($0.id) } }
         for s in sources {
-            streams.append(Stream(source: s, page: [], index: 0, exhausted: false))
+            streams.append(Stream(source: s, page: [], index: 0, last: nil, exhausted: false))
             try refill(streams.count - 1)
         }
     }
 
     private mutating func refill(_ slot: Int) throws {
         var st = streams[slot]
-        let after = st.page.last.map { (ts: $0.tsSource, id: $0.id) }
-        st.page = try store.eventPage(source: st.source.id, offset: st.source.offsetNS, filter: filter, after: after, limit: pageSize)
+        repeat {
+            let page = try store.eventPage(source: st.source.id, offset: st.source.offsetNS, filter: filter, after: st.last, limit: pageSize)
+            st.page = page.events
+            st.last = page.last
+            st.exhausted = page.exhausted
+        } while st.page.isEmpty && !st.exhausted
         st.index = 0
-        st.exhausted = st.page.count < pageSize
         streams[slot] = st
         if let e = st.page.first { heap.insert(Head(event: e, slot: slot)) }
     }

@@ -1,7 +1,8 @@
 /// One thing that happened, as a parser read it, before it has a store id.
 ///
-/// Concrete and flat on purpose: parsers produce millions of these, and a struct of integers with one
-/// `String` (the raw text) costs one allocation per record (ARCHITECTURE.md, "Performance principles").
+/// Concrete and flat on purpose: parsers produce millions of these. The record holds no text of its
+/// own: its original text is a byte range of the source's (decoded) stream, which the store keeps once,
+/// so a record is integers only and costs no allocation (ARCHITECTURE.md, "Performance principles").
 /// Optional integers use sentinels (`-1`, `Int64.min`) rather than `Optional` to keep the layout small.
 public struct EventRecord: Sendable {
     public static let none: Int64 = Int64.min
@@ -37,14 +38,16 @@ public struct EventRecord: Sendable {
     public var frameLen: Int64
     /// The protocol column as the tool wrote it (`TLSv1`, `TDS`, `ARP`).
     public var label: String?
-    /// The original text, every line of a multi-line record, joined by "\n".
-    public var raw: String
-    /// Where the one-line summary starts in `raw`, in bytes (UTF-8); it runs to the end of raw's first line.
+    /// The original text: where it starts in the source's decoded byte stream, and how many bytes it
+    /// takes (every line of a multi-line record, line breaks included).
+    public var rawAt: Int64
+    public var rawLen: Int
+    /// Where the one-line summary starts, in bytes from `rawAt`; it runs to the end of the raw text's first line.
     public var summaryAt: Int
     /// Rare, format-specific fields as a JSON object text.
     public var attrs: String?
 
-    public init(line: Int, ordinal: Int64, ts: Int64, kind: EventKind, raw: String, summaryAt: Int = 0) {
+    public init(line: Int, ordinal: Int64, ts: Int64, kind: EventKind, rawAt: Int64, rawLen: Int, summaryAt: Int = 0) {
         self.line = line
         self.ordinal = ordinal
         self.ts = ts
@@ -66,7 +69,8 @@ public struct EventRecord: Sendable {
         self.expert = 0
         self.frameLen = EventRecord.none
         self.label = nil
-        self.raw = raw
+        self.rawAt = rawAt
+        self.rawLen = rawLen
         self.summaryAt = summaryAt
         self.attrs = nil
     }
@@ -78,14 +82,6 @@ public struct EventRecord: Sendable {
     public var connection: ConnectionKey? {
         guard proto != 0, let s = srcEndpoint, let d = dstEndpoint else { return nil }
         return ConnectionKey(proto: proto, src: s, dst: d)
-    }
-
-    /// The summary text: raw from `summaryAt` to the end of the first line.
-    public var summary: Substring {
-        let u = raw.utf8
-        let start = u.index(u.startIndex, offsetBy: min(summaryAt, u.count))
-        let end = u[start...].firstIndex(of: UInt8(ascii: "\n")) ?? u.endIndex
-        return raw[start..<end]
     }
 }
 

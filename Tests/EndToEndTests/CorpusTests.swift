@@ -63,6 +63,7 @@ final class CorpusTests: XCTestCase {
             guard let life = Lifecycle.derive(events, hosts: hosts) else { XCTFail("\(label): no events"); continue }
             let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digits[life.vantageSource] ?? 9) }
             for (k, v) in c["expect"] as? [String: String] ?? [:] {
+                // (keys other than these are facts for people, like "notes")
                 let actual: String?
                 switch k {
                 case "originator": actual = life.originator
@@ -84,6 +85,8 @@ final class CorpusTests: XCTestCase {
                 case "syn_to_end_s":
                     actual = life.synAt.flatMap { s in life.endAt.map { Double($0 - s) / 1e9 } }
                 case "orig_retransmissions": actual = Double(life.orig.retransmissions)
+                case "orig_bytes": actual = Double(life.orig.bytes)
+                case "resp_bytes": actual = Double(life.resp.bytes)
                 case "resp_retransmissions": actual = Double(life.resp.retransmissions)
                 case "syn_to_synack_ms": actual = life.synToSynAckNS.map { Double($0) / 1e6 }
                 case "synack_to_ack_ms": actual = life.synAckToAckNS.map { Double($0) / 1e6 }

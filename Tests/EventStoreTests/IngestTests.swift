@@ -1,4 +1,5 @@
 import XCTest
+import GRDB
 import Foundation
 import TraceModel
 import Parsers
@@ -85,5 +86,36 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(reports.map { $0.events }, [3, 3])
         XCTAssertEqual(reports.map { $0.host }, ["client2", "trace"])
         XCTAssertEqual(try store.connections(address: "10.1.1.1", port: 28476).count, 1)
+    }
+
+    func testEveryEventGetsItsOwnTextBackAcrossStoragePieces() throws {
+        // 2000 rows of ~100 bytes: many rows straddle the 32 KiB pieces the text is stored in.
+        var lines = ["No. Time Source Destination Protocol Info"]
+        for i in 1...2000 {
+            lines.append("\(i) \(i).000100 10.1.1.1 10.1.1.5 TCP \(1000 + i) > 25 [PSH, ACK] Seq=\(i * 7) Ack=1 Win=8192 Len=7 [row \(i) ünïcode]")
+        }
+        let path = try write("many.txt", lines.joined(separator: "\r\n") + "\r\n")
+        let store = try Store(path: dir.appendingPathComponent("t.db").path)
+        _ = try Ingestor(store: store).ingest([InputFile(path: path)], options: IngestOptions())
+        var all: [StoredEvent] = []
+        var after: (ts: Int64, id: Int64)? = nil
+        while true {
+            let page = try store.eventPage(source: 1, offset: 0, filter: EventFilter(), after: after, limit: 333)
+            all += page.events
+            after = page.last
+            if page.exhausted { break }
+        }
+        XCTAssertEqual(all.count, 2000)
+        for (i, e) in all.enumerated() {
+            XCTAssertEqual(e.raw, lines[i + 1])
+            XCTAssertEqual(e.summary, "\(1001 + i) > 25 [PSH, ACK] Seq=\((i + 1) * 7) Ack=1 Win=8192 Len=7 [row \(i + 1) ünïcode]")
+        }
+        var f = EventFilter()
+        f.grep = "ROW 1999 Ü"
+        XCTAssertEqual(try store.eventPage(source: 1, offset: 0, filter: f, after: nil, limit: 10).events.map { $0.ordinal }, [1999])
+        // The SQL view cuts the same text from the stored pieces.
+        let (_, rows) = try store.query("SELECT raw, summary FROM events WHERE ordinal = 1234")
+        XCTAssertEqual(String.fromDatabaseValue(rows[0][0]), lines[1234])
+        XCTAssertEqual(String.fromDatabaseValue(rows[0][1]), "2234 > 25 [PSH, ACK] Seq=8638 Ack=1 Win=8192 Len=7 [row 1234 ünïcode]")
     }
 }

@@ -18,11 +18,11 @@ final class SeedLayoutTests: XCTestCase {
         XCTAssertEqual(p.records[0].seq, 923564226)
         XCTAssertEqual(p.records[0].ack, EventRecord.none)
         XCTAssertEqual(p.records[1].ack, 923564227)
-        XCTAssertEqual(String(p.records[1].summary), "443 > 49685 [SYN, ACK] Seq=4236088449 Ack=923564227 Win=8192 Len=0 MSS=1460 WS=256 SACK_PERM=1")
+        XCTAssertEqual(p.summary(p.records[1]), "443 > 49685 [SYN, ACK] Seq=4236088449 Ack=923564227 Win=8192 Len=0 MSS=1460 WS=256 SACK_PERM=1")
         // The TLS row's only TCP field is its Ack number column; its ports come from the conversation.
         XCTAssertEqual(p.records[2].ack, 4236088450)
         XCTAssertEqual(p.records[2].srcPort, 49685)
-        XCTAssertEqual(String(p.records[2].summary), "Client Hello")
+        XCTAssertEqual(p.summary(p.records[2]), "Client Hello")
     }
 
     func testNoHeaderWithLengthColumnAndMicroseconds() {
@@ -52,7 +52,7 @@ final class SeedLayoutTests: XCTestCase {
         XCTAssertEqual(p.records[0].src, .name("HewlettP_10:11:91"))
         XCTAssertEqual(p.records[0].dst, .name("Broadcast"))
         XCTAssertNil(p.records[0].connection)
-        XCTAssertEqual(String(p.records[0].summary), "Who has 10.0.80.202? Tell 10.0.80.1")
+        XCTAssertEqual(p.summary(p.records[0]), "Who has 10.0.80.202? Tell 10.0.80.1")
         XCTAssertEqual(p.records[2].dstPort, 5357) // wsdapi
         // 2.518411 then deltas 0, 0, 0.046800.
         XCTAssertEqual(p.records.map { $0.ts }, [2_518_411_000, 2_518_411_000, 2_518_411_000, 2_565_211_000])
@@ -74,7 +74,7 @@ final class SeedLayoutTests: XCTestCase {
         XCTAssertEqual(r.dstPort, 135)
         XCTAssertEqual(r.len, 156)
         XCTAssertEqual(r.seq, 2005198912)
-        XCTAssertEqual(r.raw.split(separator: "\n").count, 3)
+        XCTAssertEqual(p.raw(r).split(separator: "\n").count, 3)
         XCTAssertTrue(p.unparsed.isEmpty)
     }
 

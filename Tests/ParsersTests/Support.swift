@@ -18,6 +18,19 @@ struct Parsed {
     var records: [EventRecord]
     var unparsed: [UnparsedLine]
     var facts: SourceFacts
+    /// The decoded stream the parser saw: records' raw ranges point into it.
+    var stream: [UInt8]
+
+    func raw(_ r: EventRecord) -> String {
+        let s = Int(r.rawAt)
+        return String(decoding: stream[s..<s + r.rawLen], as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+    }
+
+    func summary(_ r: EventRecord) -> String {
+        let s = Int(r.rawAt) + r.summaryAt
+        let end = stream[s..<Int(r.rawAt) + r.rawLen].firstIndex(of: 0x0A) ?? Int(r.rawAt) + r.rawLen
+        return String(decoding: stream[s..<end], as: UTF8.self)
+    }
 }
 
 /// Parses bytes with a parser, fed in chunks of `chunk` bytes (the whole input when nil).
@@ -25,6 +38,8 @@ func parse<P: LineParser>(_ type: P.Type, bytes: [UInt8], chunk: Int? = nil, zon
     var parser = P(context: ParseContext(path: "test", zoneOffset: zone))
     let sink = CollectingSink()
     var splitter = LineSplitter()
+    var stream: [UInt8] = []
+    splitter.onDecoded = { stream.append(contentsOf: $0) }
     let size = max(1, chunk ?? bytes.count)
     var i = 0
     bytes.withUnsafeBufferPointer { all in
@@ -36,7 +51,7 @@ func parse<P: LineParser>(_ type: P.Type, bytes: [UInt8], chunk: Int? = nil, zon
     }
     splitter.finish { parser.consume($0, into: sink) }
     let facts = parser.finish(into: sink)
-    return Parsed(records: sink.records, unparsed: sink.unparsedLines, facts: facts)
+    return Parsed(records: sink.records, unparsed: sink.unparsedLines, facts: facts, stream: stream)
 }
 
 func parseFile<P: LineParser>(_ type: P.Type, _ relative: String, chunk: Int? = nil, zone: Int? = nil,

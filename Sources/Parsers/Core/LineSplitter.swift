@@ -15,6 +15,13 @@ public struct LineSplitter {
     public static let defaultMaxLine = 8 << 20
 
     private var carry: [UInt8] = []
+    /// Stream offset of the first carried byte.
+    private var carryOffset: Int64 = 0
+    /// Decoded bytes seen before the current piece.
+    private var streamOffset: Int64 = 0
+    /// Receives the decoded stream (after BOM removal and UTF-16 transcoding), in order: records'
+    /// `rawAt` offsets count in it, so whoever stores it can give every record its text back.
+    public var onDecoded: ((UnsafeBufferPointer<UInt8>) -> Void)?
     private var lineNumber = 0
     private var atStart = true
     private var utf16LE: Bool? = nil // nil: not UTF-16; true: LE; false: BE
@@ -65,17 +72,20 @@ public struct LineSplitter {
             var c = carry
             carry = []
             if c.last == 0x0D { c.removeLast() }
-            try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber)) }
+            try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber, offset: carryOffset)) }
         }
     }
 
     private mutating func split(_ data: UnsafeBufferPointer<UInt8>, _ body: (Line) throws -> Void) rethrows {
         guard let base = data.baseAddress, data.count > 0 else { return }
+        onDecoded?(data)
+        defer { streamOffset += Int64(data.count) }
         var pos = 0
         let n = data.count
         while pos < n {
             let rest = n - pos
             guard let hit = memchr(base + pos, 0x0A, rest) else {
+                if carry.isEmpty { carryOffset = streamOffset + Int64(pos) }
                 carry.append(contentsOf: UnsafeBufferPointer(start: base + pos, count: rest))
                 if carry.count > maxLine {
                     // Cut here rather than grow without bound; the rest of this line becomes the next one.
@@ -83,7 +93,9 @@ public struct LineSplitter {
                     cutLines.append(lineNumber)
                     let c = carry
                     carry = []
-                    try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber)) }
+                    let at = carryOffset
+                    carryOffset += Int64(c.count)
+                    try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber, offset: at)) }
                 }
                 return
             }
@@ -92,13 +104,13 @@ public struct LineSplitter {
             if carry.isEmpty {
                 var end = nl
                 if end > pos && base[end - 1] == 0x0D { end -= 1 }
-                try body(Line(bytes: UnsafeBufferPointer(start: base + pos, count: end - pos), number: lineNumber))
+                try body(Line(bytes: UnsafeBufferPointer(start: base + pos, count: end - pos), number: lineNumber, offset: streamOffset + Int64(pos)))
             } else {
                 carry.append(contentsOf: UnsafeBufferPointer(start: base + pos, count: nl - pos))
                 if carry.last == 0x0D { carry.removeLast() }
                 let c = carry
                 carry.removeAll(keepingCapacity: true)
-                try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber)) }
+                try c.withUnsafeBufferPointer { try body(Line(bytes: $0, number: lineNumber, offset: carryOffset)) }
             }
             pos = nl + 1
         }

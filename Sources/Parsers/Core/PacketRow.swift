@@ -66,10 +66,10 @@ struct PacketRowBuilder {
     }
 
     /// Builds the record; its `ts` is set later by the time resolver from the returned `RowTime`.
-    mutating func build(_ b: UnsafeBufferPointer<UInt8>, _ f: PacketRowFields, line: Int) -> (EventRecord, RowTime?, Int) {
-        let raw = b.string(f.rawStart, f.rawEnd)
+    mutating func build(_ b: UnsafeBufferPointer<UInt8>, _ f: PacketRowFields, line: Line) -> (EventRecord, RowTime?, Int) {
         let summaryAt = (f.info.first?.start ?? f.rawEnd) - f.rawStart
-        var r = EventRecord(line: line, ordinal: b.uint(f.number) ?? Int64(line), ts: 0, kind: .packet, raw: raw, summaryAt: summaryAt)
+        var r = EventRecord(line: line.number, ordinal: b.uint(f.number) ?? Int64(line.number), ts: 0, kind: .packet,
+                            rawAt: line.offset + Int64(f.rawStart), rawLen: f.rawEnd - f.rawStart, summaryAt: summaryAt)
         r.src = PacketRowBuilder.address(b, f.source)
         r.dst = PacketRowBuilder.address(b, f.destination)
         if let l = f.label { r.label = b.string(l) }

@@ -8,10 +8,13 @@ public struct Line {
     public let bytes: UnsafeBufferPointer<UInt8>
     /// 1-based line number in the file.
     public let number: Int
+    /// Where the line starts in the decoded byte stream (what records' `rawAt` count in).
+    public let offset: Int64
 
-    public init(bytes: UnsafeBufferPointer<UInt8>, number: Int) {
+    public init(bytes: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64) {
         self.bytes = bytes
         self.number = number
+        self.offset = offset
     }
 
     public var isBlank: Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }

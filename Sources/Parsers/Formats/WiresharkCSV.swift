@@ -93,11 +93,11 @@ public struct WiresharkCSV: LineParser {
             }
         }
         row.info = infoTokens[...]
-        var (rec, time, d) = builder.build(b, row, line: line.number)
+        var (rec, time, d) = builder.build(b, row, line: line)
         digits = max(digits, d)
         if let i = cols.firstIndex(of: .info) { rec.summaryAt = fields[i].start }
         guard let time else {
-            sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without a readable time", raw: rec.raw))
+            sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without a readable time", raw: line.string))
             return
         }
         resolver.add(rec, time: time) { sink.emit($0) }

@@ -52,7 +52,6 @@ public struct WiresharkText: LineParser {
     /// The last row, held so that detail lines below it join its raw text.
     private var held: EventRecord? = nil
     private var heldTime: RowTime? = nil
-    private var heldDetails: [String] = []
     private var facts = SourceFacts()
     private var digits = 0
 
@@ -114,7 +113,8 @@ public struct WiresharkText: LineParser {
         }
         if starts.isEmpty {
             if held != nil && isDetailLine(b) {
-                heldDetails.append(line.string)
+                // The frame's raw text grows to the end of its last detail line.
+                held!.rawLen = Int(line.offset - held!.rawAt) + b.count
                 fillFromDetails(b)
                 return
             }
@@ -133,11 +133,11 @@ public struct WiresharkText: LineParser {
                 sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without source and destination", raw: b.string(tokens[s].start, tokens[e - 1].end)))
                 continue
             }
-            let (rec, time, d) = builder.build(b, fields, line: line.number)
+            let (rec, time, d) = builder.build(b, fields, line: line)
             digits = max(digits, d)
             releaseHeld(sink)
             guard let time else {
-                sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without a readable time", raw: rec.raw))
+                sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without a readable time", raw: b.string(fields.rawStart, fields.rawEnd)))
                 continue
             }
             held = rec
@@ -157,11 +157,7 @@ public struct WiresharkText: LineParser {
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {
-        guard var r = held, let t = heldTime else { return }
-        if !heldDetails.isEmpty {
-            r.raw += "\n" + heldDetails.joined(separator: "\n")
-            heldDetails.removeAll(keepingCapacity: true)
-        }
+        guard let r = held, let t = heldTime else { return }
         held = nil
         heldTime = nil
         resolver.add(r, time: t) { sink.emit($0) }

@@ -13,10 +13,13 @@ public struct InputFile: Sendable, Hashable {
 
     public let path: String
     public let container: Container
+    /// Named by the user (rather than found in a folder or archive): an unknown format then matters.
+    public let named: Bool
 
-    public init(path: String, container: Container = .plain) {
+    public init(path: String, container: Container = .plain, named: Bool = true) {
         self.path = path
         self.container = container
+        self.named = named
     }
 
     /// How the user will recognise it: `bundle.zip!/client/trace.txt`.
@@ -154,7 +157,7 @@ public enum InputDiscovery {
                 for f in files {
                     let full = (p as NSString).appendingPathComponent(f)
                     var d: ObjCBool = false
-                    if fm.fileExists(atPath: full, isDirectory: &d), !d.boolValue { out += classify(full) }
+                    if fm.fileExists(atPath: full, isDirectory: &d), !d.boolValue { out += classify(full, named: false) }
                 }
             } else {
                 out += classify(p)
@@ -164,21 +167,21 @@ public enum InputDiscovery {
     }
 
     /// By magic bytes, not by name: a `.txt` may be gzip and a `.zip` may be anything.
-    static func classify(_ path: String) -> [InputFile] {
+    static func classify(_ path: String, named: Bool = true) -> [InputFile] {
         var magic = [UInt8](repeating: 0, count: 4)
         let fd = open(path, O_RDONLY)
         if fd >= 0 {
             _ = Foundation.read(fd, &magic, 4)
             close(fd)
         }
-        if magic[0] == 0x1F && magic[1] == 0x8B { return [InputFile(path: path, container: .gzip)] }
+        if magic[0] == 0x1F && magic[1] == 0x8B { return [InputFile(path: path, container: .gzip, named: named)] }
         if magic == [0x50, 0x4B, 0x03, 0x04],
            let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) {
             return archive.filter { $0.type == .file && !($0.path as NSString).lastPathComponent.hasPrefix(".") }
                 .map { $0.path }
                 .sorted()
-                .map { InputFile(path: path, container: .zipMember($0)) }
+                .map { InputFile(path: path, container: .zipMember($0), named: false) }
         }
-        return [InputFile(path: path, container: .plain)]
+        return [InputFile(path: path, container: .plain, named: named)]
     }
 }

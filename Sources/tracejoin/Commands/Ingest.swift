@@ -70,6 +70,7 @@ enum IngestRunner {
             if r.unparsed > 3 { out += "\n  … \(r.unparsed - 3) more (SELECT * FROM unparsed)" }
             return out
         case .duplicate(let prior): return "\(r.file): already in the store (same content as \(prior)); nothing added"
+        case .unknownFormat where r.found: return "\(r.file): skipped: not a format tracejoin reads"
         case .unknownFormat: return "\(r.file): unknown format, not loaded (binary, or no parser recognises its first lines; --format to force one)"
         case .empty: return "\(r.file): empty, nothing to load"
         case .failed(let why): return "\(r.file): failed, nothing of it stored: \(why)"
