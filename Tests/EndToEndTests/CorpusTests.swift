@@ -39,7 +39,9 @@ final class CorpusTests: XCTestCase {
     func check(scenario dir: URL, store: Store) throws {
         let name = dir.lastPathComponent
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
-        let inputs = try InputDiscovery.expand([dir.path]).filter { !$0.path.hasSuffix(".json") && !$0.path.hasSuffix(".md") }
+        // A scenario may name its inputs (a folder that also holds other layouts of the same captures).
+        let named = (expected["inputs"] as? [String])?.map { dir.appendingPathComponent($0).path }
+        let inputs = try InputDiscovery.expand(named ?? [dir.path]).filter { !$0.path.hasSuffix(".json") && !$0.path.hasSuffix(".md") }
         let reports = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
         try LifecyclePass.run(store)
 
@@ -56,12 +58,13 @@ final class CorpusTests: XCTestCase {
         let digits = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.timeDigits) })
         for c in expected["connections"] as? [[String: Any]] ?? [] {
             let eps = (c["endpoints"] as! [String]).map { Endpoint(userText: $0)! }
+            let digitsOverride = c["digits"] as? Int
             let key = ConnectionKey(proto: IPProto.tcp, src: eps[0], dst: eps[1])!
             let host = c["host"] as! String
             let label = "\(name): \(key.text) at \(host)"
             let events = try store.events(conn: key.key).filter { hosts[$0.source] == host }
             guard let life = Lifecycle.derive(events, hosts: hosts) else { XCTFail("\(label): no events"); continue }
-            let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digits[life.vantageSource] ?? 9) }
+            let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digitsOverride ?? digits[life.vantageSource] ?? 9) }
             for (k, v) in c["expect"] as? [String: String] ?? [:] {
                 // (keys other than these are facts for people, like "notes")
                 let actual: String?

@@ -66,6 +66,8 @@ public struct WiresharkText: LineParser {
         let probe = WiresharkText(context: ParseContext(path: ""))
         var toks: [Token] = []
         for line in head.lines.prefix(200) {
+            // Empty tab-separated fields: a `-T fields` dump (its own format), not a packet list.
+            if line.contains("\t\t") { return 0 }
             var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBufferPointer { mb in
                 let b = UnsafeBufferPointer(mb)
@@ -249,9 +251,24 @@ public struct WiresharkText: LineParser {
         var k = i + 1 + n
         guard k < t.count, WiresharkText.isAddressToken(b, t[k], strict: strict) else { return false }
         k += 1
+        k = WiresharkText.skipPortColumn(b, t, k)
         if k < t.count && WiresharkText.isArrow(b, t[k]) { k += 1 }
         guard k < t.count else { return false }
-        return WiresharkText.isAddressToken(b, t[k], strict: strict) || WiresharkText.glueSplit(b, t[k]) != nil
+        if WiresharkText.glueSplit(b, t[k]) != nil { return true }
+        guard WiresharkText.isAddressToken(b, t[k], strict: strict) else { return false }
+        k = WiresharkText.skipPortColumn(b, t, k + 1)
+        // The protocol column is a name (TCP, TLSv1.2, 802.11 aside): this keeps tab-separated field
+        // dumps (`-T fields`: number, epoch, addresses, ports) from passing for packet lists.
+        return k < t.count && ASCII.isLetter(b[t[k].start])
+    }
+
+    /// Past a port column after an address (`10.99.0.1 41001 10.99.0.2 8080`, tshark's `%uS`/`%uD`):
+    /// an integer followed by an address or by the protocol name.
+    static func skipPortColumn(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], _ k: Int) -> Int {
+        guard k + 1 < t.count, let v = b.uint(t[k]), v <= 65535 else { return k }
+        let next = t[k + 1]
+        if isArrow(b, next) || isAddressToken(b, next, strict: true) || ASCII.isLetter(b[next.start]) { return k + 1 }
+        return k
     }
 
     /// Cuts tokens `[s, e)` into the row's columns.
@@ -278,9 +295,13 @@ public struct WiresharkText: LineParser {
         }
         guard k < e else { return nil }
         row.source = t[k]; k += 1
+        var k2 = WiresharkText.skipPortColumn(b, t, k)
+        if k2 > k, k2 < e { row.custom.append((.srcPort, t[k])); k = k2 }
         if k < e && WiresharkText.isArrow(b, t[k]) { k += 1 }
         guard k < e else { return nil }
         row.destination = t[k]; k += 1
+        k2 = WiresharkText.skipPortColumn(b, t, k)
+        if k2 > k, k2 < e, WiresharkText.glueSplit(b, row.destination) == nil { row.custom.append((.dstPort, t[k])); k = k2 }
         if let g = WiresharkText.glueSplit(b, row.destination) {
             row.label = Token(g, row.destination.end)
             row.destination = Token(row.destination.start, g)
@@ -318,6 +339,12 @@ public struct WiresharkText: LineParser {
                 row.length = t[k]; k += 1
                 lengthColumn = true
             }
+            // Extra custom columns without a header (`0x5017 (20503) 0 0` before `41001 → 8080 [SYN]`):
+            // an `0x…` IP id is recognisable; the rest stays in the raw text.
+            if let infoAt = infoStart(b, t, from: k, to: e), infoAt > k {
+                if b.hasPrefix(t[k], "0x") { row.custom.append((.ipID, t[k])) }
+                k = infoAt
+            }
         }
         row.number = t[s]
         row.info = t[min(k, e)..<e]
@@ -345,7 +372,16 @@ public struct WiresharkText: LineParser {
     /// Lines of a packet's details: indented lines, layer titles, `Key: value`, bit fields, hex dump.
     private func isDetailLine(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count > 0 else { return false }
+        // tshark indents frame numbers too: an indented `N <time>` is a row this parser could not read,
+        // never a detail of the row above.
+        if tokens.count >= 2, b.uint(tokens[0]) != nil, WiresharkText.isTimeToken(b, tokens[1]) { return false }
         if ASCII.isSpace(b[0]) || b[0] == ASCII.lbracket { return true }
+        // Titles of the -x data sources: `Frame (74 bytes):`, `Reassembled TCP (207 bytes):`.
+        if b.count > 9, b[b.count - 1] == ASCII.colon, b[b.count - 2] == ASCII.rparen {
+            var k = b.count - 3
+            while k > 0 && ASCII.isLetter(b[k]) { k -= 1 }
+            if b.string(k + 1, b.count - 2) == "bytes" { return true }
+        }
         // Hex dump: `0010 00 00 57 d0 …`
         if b.count > 6, (0..<4).allSatisfy({ ASCII.isHex(b[$0]) }), ASCII.isSpace(b[4]) { return true }
         // Bit fields: `.... ..0. = ECN-Capable Transport (ECT): 0`
