@@ -107,15 +107,41 @@ extension Store {
     public func allConnections() throws -> [ConnectionRow] { try connections(where: "1", []) }
 
     func connections(where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [ConnectionRow] {
-        try db.read { db in
+        let hosts = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.host) })
+        return try db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT c.key, c.proto, a.text AS a, c.aport, b.text AS b, c.bport, c.community_id, c.lifecycle
+                SELECT c.*, a.text AS a_text, b.text AS b_text
                 FROM connection c JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b WHERE \(clause)
                 """, arguments: StatementArguments(args)).map { r in
-                ConnectionRow(key: r["key"], proto: r["proto"], a: r["a"], aport: r["aport"], b: r["b"], bport: r["bport"],
-                              communityID: r["community_id"], lifecycleJSON: r["lifecycle"])
+                var c = ConnectionRow(key: r["key"], proto: r["proto"], a: r["a_text"], aport: r["aport"], b: r["b_text"], bport: r["bport"],
+                                      communityID: r["community_id"], lifecycle: nil)
+                c.lifecycle = Store.lifecycle(r, c, hosts: hosts)
+                return c
             }
         }
+    }
+
+    static func lifecycle(_ r: Row, _ c: ConnectionRow, hosts: [Int64: String]) -> Lifecycle? {
+        guard let o: Int = r["orig_side"], let vantage: Int64 = r["vantage"] else { return nil }
+        let ep = [c.aEndpoint, c.bEndpoint]
+        var bySource: [Int64: Int] = [:]
+        var byHost: [String: Int] = [:]
+        for part in (r["seen_by"] as String? ?? "").split(separator: ",") {
+            let kv = part.split(separator: ":")
+            guard kv.count == 2, let s = Int64(kv[0]), let n = Int(kv[1]) else { continue }
+            bySource[s] = n
+            byHost[hosts[s] ?? "source \(s)", default: 0] += n
+        }
+        let first: Int64 = r["first_ts"], last: Int64 = r["last_ts"]
+        var l = Lifecycle(originator: ep[o], responder: ep[1 - o], originatorSide: o, originatorGuessed: (r["orig_guessed"] as Int? ?? 0) != 0,
+                          vantage: hosts[vantage] ?? "", vantageSource: vantage, first: first, last: last, durationNS: last - first,
+                          synAt: r["syn_ts"], synRetransmissions: r["syn_retransmissions"] ?? 0, synToSynAckNS: r["syn_synack_ns"],
+                          synAckToAckNS: r["synack_ack_ns"], handshakeCompleted: (r["handshake_completed"] as Int? ?? 0) != 0,
+                          end: r["end_kind"] ?? "none", endBy: (r["end_side"] as Int?).map { ep[$0] }, endAt: r["end_ts"],
+                          connState: r["conn_state"] ?? "OTH", history: r["history"] ?? "", seenBy: byHost, seenBySource: bySource)
+        l.orig = Lifecycle.Direction(packets: r["orig_packets"] ?? 0, bytes: r["orig_bytes"] ?? 0, retransmissions: r["orig_retransmissions"] ?? 0)
+        l.resp = Lifecycle.Direction(packets: r["resp_packets"] ?? 0, bytes: r["resp_bytes"] ?? 0, retransmissions: r["resp_retransmissions"] ?? 0)
+        return l
     }
 
     /// Every event of one connection from every source, on the aligned clock, in time order.
@@ -130,22 +156,55 @@ extension Store {
             .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
     }
 
-    /// Streams every connection's events ordered by connection, source and time, for the lifecycle
-    /// pass (fields only, no text; one row in memory at a time).
-    public func forEachConnectionEvent(_ body: (StoredEvent) throws -> Void) throws {
+    /// Streams every connection's packets ordered by connection, source and time, for the lifecycle
+    /// pass: integers only, one row in memory at a time.
+    public func forEachConnectionPacket(_ body: (ConnectionRow, PacketFacts) throws -> Void) throws {
         let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
         try db.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn IS NOT NULL ORDER BY e.conn, e.source, e.ts, e.rowid")
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.len, e.expert,
+                       c.proto, a.text, c.aport, b.text, c.bport, c.community_id
+                FROM event e JOIN connection c ON c.key = e.conn
+                JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b
+                WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue)
+                ORDER BY e.conn, e.source, e.ts, e.rowid
+                """)
+            var conn: ConnectionRow? = nil
             while let r = try cursor.next() {
-                try body(try Store.event(r, offset: offsets[r["source"]] ?? 0, db: db, text: nil))
+                let key: Int64 = r[0]
+                if conn?.key != key {
+                    conn = ConnectionRow(key: key, proto: r[9], a: r[10], aport: r[11], b: r[12], bport: r[13], communityID: r[14], lifecycle: nil)
+                }
+                let source: Int64 = r[1]
+                let ts: Int64 = r[2]
+                let fromA: Bool = r[3]
+                let p = PacketFacts(source: source, ts: ts + (offsets[source] ?? 0), side: fromA ? 0 : 1, flags: r[4] ?? -1,
+                                    seq: r[5], ack: r[6], len: r[7], expert: r[8])
+                try body(conn!, p)
             }
         }
     }
 
-    public func saveLifecycles(_ items: [(Int64, String)]) throws {
+    public func saveLifecycles(_ items: [(Int64, Lifecycle)]) throws {
         try db.write { db in
-            let st = try db.makeStatement(sql: "UPDATE connection SET lifecycle = ? WHERE key = ?")
-            for (k, json) in items { try st.execute(arguments: [json, k]) }
+            let st = try db.makeStatement(sql: """
+                UPDATE connection SET vantage = ?, orig_side = ?, orig_guessed = ?, first_ts = ?, last_ts = ?, syn_ts = ?,
+                  syn_retransmissions = ?, syn_synack_ns = ?, synack_ack_ns = ?, handshake_completed = ?,
+                  orig_packets = ?, orig_bytes = ?, orig_retransmissions = ?, resp_packets = ?, resp_bytes = ?, resp_retransmissions = ?,
+                  end_kind = ?, end_side = ?, end_ts = ?, conn_state = ?, history = ?, seen_by = ?
+                WHERE key = ?
+                """)
+            for (k, l) in items {
+                let endSide: Int? = l.endBy.map { $0 == l.originator ? l.originatorSide : 1 - l.originatorSide }
+                let seen = l.seenBySource.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+                let values: [(any DatabaseValueConvertible)?] = [
+                    l.vantageSource, l.originatorSide, l.originatorGuessed ? 1 : 0, l.first, l.last, l.synAt,
+                    l.synRetransmissions, l.synToSynAckNS, l.synAckToAckNS, l.handshakeCompleted ? 1 : 0,
+                    l.orig.packets, l.orig.bytes, l.orig.retransmissions, l.resp.packets, l.resp.bytes, l.resp.retransmissions,
+                    l.end, endSide, l.endAt, l.connState, l.history, seen, k,
+                ]
+                try st.execute(arguments: StatementArguments(values))
+            }
         }
     }
 

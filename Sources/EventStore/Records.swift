@@ -76,7 +76,13 @@ public struct ConnectionRow: Sendable {
     public var b: String
     public var bport: Int
     public var communityID: String
-    public var lifecycleJSON: String?
+    /// The derived lifecycle, once the lifecycle pass has run.
+    public var lifecycle: Lifecycle?
+
+    /// The two endpoints in reading order: the originator first once the lifecycle knows it.
+    public var ordered: (String, String) {
+        lifecycle?.originatorSide == 1 ? (bEndpoint, aEndpoint) : (aEndpoint, bEndpoint)
+    }
 
     public var aEndpoint: String { StoredEvent.endpoint(a, aport) }
     public var bEndpoint: String { StoredEvent.endpoint(b, bport) }

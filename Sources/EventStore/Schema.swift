@@ -69,7 +69,25 @@ enum Schema {
               proto INTEGER NOT NULL,
               a INTEGER NOT NULL, aport INTEGER NOT NULL, b INTEGER NOT NULL, bport INTEGER NOT NULL,
               community_id TEXT NOT NULL,
-              lifecycle TEXT             -- JSON summary (Timeline.Lifecycle), NULL until derived
+              -- Derived by the lifecycle pass from the source that saw most of the connection (`vantage`);
+              -- NULL until derived. Times are aligned ns; *_side columns: 0 = endpoint a, 1 = endpoint b.
+              vantage INTEGER,           -- source id the counts come from
+              orig_side INTEGER,         -- who opened it (first SYN; else the side its SYN/ACK answered)
+              orig_guessed INTEGER,      -- 1: no SYN or SYN/ACK seen, the first sender is taken as originator
+              first_ts INTEGER, last_ts INTEGER,
+              syn_ts INTEGER,            -- first SYN
+              syn_retransmissions INTEGER,
+              syn_synack_ns INTEGER,     -- SYN → SYN/ACK at the vantage point
+              synack_ack_ns INTEGER,     -- SYN/ACK → ACK at the vantage point
+              handshake_completed INTEGER,
+              orig_packets INTEGER, orig_bytes INTEGER, orig_retransmissions INTEGER,
+              resp_packets INTEGER, resp_bytes INTEGER, resp_retransmissions INTEGER,
+              end_kind TEXT,             -- fin | rst | refused | none
+              end_side INTEGER,          -- who sent the RST, or the first FIN
+              end_ts INTEGER,
+              conn_state TEXT,           -- Zeek's conn_state: S0, S1, SF, REJ, RSTO, RSTR, …
+              history TEXT,              -- Zeek's history letters (upper case: originator)
+              seen_by TEXT               -- source:packets,… for every source that saw it
             );
             -- Lines the parsers could not read, with their place.
             CREATE TABLE unparsed (

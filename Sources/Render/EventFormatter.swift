@@ -57,7 +57,8 @@ public final class EventFormatter {
         if e.kind == .packet {
             if e.conn == nil, let s = e.srcEndpoint, let d = e.dstEndpoint { out += "\(s) → \(d) " }
             else if let c = connection(e.conn), let s = e.srcEndpoint {
-                out += s == c.aEndpoint ? "→ " : "← "
+                // Arrows read from the originator (the left endpoint of the connection column).
+                out += s == c.ordered.0 ? "→ " : "← "
             }
             if let l = e.label { out += l + " " }
         }

@@ -2,65 +2,32 @@ import Foundation
 import TraceModel
 import EventStore
 
-/// What happened to one connection, from one vantage point: who opened it, the handshake, what each
-/// direction carried, how it ended. Words as in Zeek's conn.log (originator/responder, `conn_state`,
-/// `history`) because users already read those.
-public struct Lifecycle: Codable, Sendable, Equatable {
-    public struct Direction: Codable, Sendable, Equatable {
-        public var packets = 0
-        /// Payload bytes sent: the sequence space covered (by the side's own segments and by the ACKs
-        /// of its peer) when sequence numbers are shown, else the sum of the lengths the source shows.
-        /// Exports that show neither Seq nor Len for application rows still show the peer's ACKs.
-        public var bytes: Int64 = 0
-        /// Segments marked as retransmissions, or repeating a sequence range already sent.
-        public var retransmissions = 0
-    }
-
-    /// The endpoint that sent the first SYN (or, without one, the first packet seen: `originatorGuessed`).
-    public var originator: String
-    public var responder: String
-    public var originatorGuessed: Bool
-    /// The host (capture point) whose events this summary counts.
-    public var vantage: String
-    public var vantageSource: Int64
-    public var first: Int64
-    public var last: Int64
-    public var durationNS: Int64
-    /// When the (first) SYN was sent, and how many times it was sent again.
-    public var synAt: Int64?
-    public var synRetransmissions: Int
-    /// SYN → SYN/ACK, SYN/ACK → ACK, as seen at the vantage point (nanoseconds).
-    public var synToSynAckNS: Int64?
-    public var synAckToAckNS: Int64?
-    public var handshakeCompleted: Bool
-    public var orig = Direction()
-    public var resp = Direction()
-    /// fin | rst | refused | none
-    public var end: String
-    /// The endpoint that sent the RST, or the first FIN.
-    public var endBy: String?
-    public var endAt: Int64?
-    /// Zeek's conn_state (S0, S1, SF, REJ, RSTO, RSTR, …) and history letters.
-    public var connState: String
-    public var history: String
-    /// Hosts and how many of the connection's events each holds.
-    public var seenBy: [String: Int]
-
+extension Lifecycle {
     /// Derives the lifecycle from the connection's events (all sources; the vantage is the source with
     /// the most of them, so that one packet seen at two capture points is not counted twice).
     public static func derive(_ events: [StoredEvent], hosts: [Int64: String]) -> Lifecycle? {
         var builders: [Int64: LifecycleBuilder] = [:]
+        var x: String? = nil, y: String? = nil
         for e in events where e.kind == .packet {
-            builders[e.source, default: LifecycleBuilder(source: e.source)].add(e)
+            guard let s = e.srcEndpoint, let d = e.dstEndpoint else { continue }
+            if x == nil { x = s; y = d }
+            builders[e.source, default: LifecycleBuilder(source: e.source)].add(PacketFacts(e, side: s == x ? 0 : 1))
         }
-        return LifecycleBuilder.choose(Array(builders.values), hosts: hosts)
+        guard let x, let y else { return nil }
+        return LifecycleBuilder.choose(Array(builders.values), endpoints: (x, y), hosts: hosts)
+    }
+}
+
+extension PacketFacts {
+    init(_ e: StoredEvent, side: Int) {
+        self.init(source: e.source, ts: e.ts, side: side, flags: e.flags ?? -1, seq: e.seq, ack: e.ack, len: e.len, expert: e.expert)
     }
 }
 
 /// Folds one source's packets of one connection, in time order, into a lifecycle: constant memory, so
 /// the pass can stream a connection of millions of packets.
 ///
-/// The two directions are kept as "x→y" and "y→x" (x being the first packet's sender) until the end,
+/// The two directions are sides 0 and 1 (the connection's endpoints in a fixed order) until the end,
 /// when the first SYN (or SYN/ACK) says which side opened the connection.
 public struct LifecycleBuilder {
     struct Side {
@@ -94,8 +61,6 @@ public struct LifecycleBuilder {
     }
 
     let source: Int64
-    var x: String? = nil
-    var y: String? = nil
     var sides = [Side(), Side()]
     var first: Int64 = 0
     var last: Int64 = 0
@@ -109,14 +74,13 @@ public struct LifecycleBuilder {
         if !letters.contains(where: { $0.0 == c && $0.1 == side }) { letters.append((c, side)) }
     }
 
-    public mutating func add(_ e: StoredEvent) {
-        guard let s = e.srcEndpoint, let d = e.dstEndpoint else { return }
-        if x == nil { x = s; y = d; first = e.ts }
-        let side = s == x ? 0 : 1
+    public mutating func add(_ e: PacketFacts) {
+        let side = e.side
+        if count == 0 { first = e.ts }
         last = e.ts
         count += 1
-        let flags = e.tcpFlags ?? []
-        var retrans = e.tcpExpert.contains(.retransmission)
+        let flags = TCPFlags(rawValue: max(0, e.flags))
+        var retrans = TCPExpert(rawValue: e.expert).contains(.retransmission)
         if !retrans, let seq = e.seq, let len = e.len, len > 0 {
             let key = seq &* 65_536 &+ len
             if sides[side].sent.contains(key) { retrans = true } else { sides[side].sent.insert(key) }
@@ -158,9 +122,9 @@ public struct LifecycleBuilder {
         if flags.contains(.rst) { if sides[side].rst == nil { sides[side].rst = e.ts }; mark("r", side) }
     }
 
-    /// The lifecycle this source saw.
-    public func finish(host: String, seenBy: [String: Int]) -> Lifecycle? {
-        guard let x, let y, count > 0 else { return nil }
+    /// The lifecycle this source saw; `endpoints` are sides 0 and 1.
+    public func finish(endpoints: (String, String), host: String, seenBy: [String: Int], seenBySource: [Int64: Int]) -> Lifecycle? {
+        guard count > 0 else { return nil }
         // Originator: the side of the first SYN, else the side the SYN/ACK answered, else the first sender.
         var o = 0
         var guessed = false
@@ -169,14 +133,14 @@ public struct LifecycleBuilder {
         else if sides[1].firstSyn != nil { o = 1 }
         else if sides[0].firstSynAck != nil { o = 1 }
         else if sides[1].firstSynAck != nil { o = 0 }
-        else { guessed = true }
+        else { guessed = true; o = letters.first?.1 ?? 0 }
         let r = 1 - o
         let orig = sides[o], resp = sides[r]
-        let origEP = o == 0 ? x : y, respEP = o == 0 ? y : x
-        var l = Lifecycle(originator: origEP, responder: respEP, originatorGuessed: guessed, vantage: host, vantageSource: source,
+        let origEP = o == 0 ? endpoints.0 : endpoints.1, respEP = o == 0 ? endpoints.1 : endpoints.0
+        var l = Lifecycle(originator: origEP, responder: respEP, originatorSide: o, originatorGuessed: guessed, vantage: host, vantageSource: source,
                           first: first, last: last, durationNS: last - first, synAt: orig.firstSyn,
                           synRetransmissions: max(0, orig.syns - 1), synToSynAckNS: nil, synAckToAckNS: nil, handshakeCompleted: false,
-                          end: "none", endBy: nil, endAt: nil, connState: "OTH", history: "", seenBy: seenBy)
+                          end: "none", endBy: nil, endAt: nil, connState: "OTH", history: "", seenBy: seenBy, seenBySource: seenBySource)
         l.orig = Lifecycle.Direction(packets: orig.packets, bytes: orig.payloadBytes, retransmissions: orig.retransmissions)
         l.resp = Lifecycle.Direction(packets: resp.packets, bytes: resp.payloadBytes, retransmissions: resp.retransmissions)
         if let syn = orig.firstSyn, let sa = resp.firstSynAck { l.synToSynAckNS = sa - syn }
@@ -219,11 +183,15 @@ public struct LifecycleBuilder {
     }
 
     /// The lifecycle of the source that saw most of the connection, with every source's count.
-    static func choose(_ builders: [LifecycleBuilder], hosts: [Int64: String]) -> Lifecycle? {
+    static func choose(_ builders: [LifecycleBuilder], endpoints: (String, String), hosts: [Int64: String]) -> Lifecycle? {
         var seenBy: [String: Int] = [:]
-        for b in builders where b.count > 0 { seenBy[hosts[b.source] ?? "source \(b.source)", default: 0] += b.count }
+        var bySource: [Int64: Int] = [:]
+        for b in builders where b.count > 0 {
+            seenBy[hosts[b.source] ?? "source \(b.source)", default: 0] += b.count
+            bySource[b.source] = b.count
+        }
         guard let best = builders.filter({ $0.count > 0 }).max(by: { ($0.count, -$0.source) < ($1.count, -$1.source) }) else { return nil }
-        return best.finish(host: hosts[best.source] ?? "", seenBy: seenBy)
+        return best.finish(endpoints: endpoints, host: hosts[best.source] ?? "", seenBy: seenBy, seenBySource: bySource)
     }
 }
 
@@ -239,32 +207,22 @@ public enum LifecyclePass {
 
     public static func run(_ store: Store) throws {
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
-        var batch: [(Int64, String)] = []
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var current: Int64? = nil
+        var batch: [(Int64, Lifecycle)] = []
+        var current: ConnectionRow? = nil
         var builders: [Int64: LifecycleBuilder] = [:]
-        func flush() throws {
-            if let key = current, let l = LifecycleBuilder.choose(Array(builders.values), hosts: hosts) {
-                batch.append((key, String(decoding: try encoder.encode(l), as: UTF8.self)))
+        func flush() {
+            if let c = current, let l = LifecycleBuilder.choose(Array(builders.values), endpoints: (c.aEndpoint, c.bEndpoint), hosts: hosts) {
+                batch.append((c.key, l))
             }
             builders.removeAll(keepingCapacity: true)
         }
-        // Events arrive grouped by connection and, within it, by source and time.
-        try store.forEachConnectionEvent { e in
-            if e.conn != current { try flush(); current = e.conn }
-            guard e.kind == .packet else { return }
-            builders[e.source, default: LifecycleBuilder(source: e.source)].add(e)
+        // Packets arrive grouped by connection and, within it, by source and time; side 0 is endpoint a.
+        try store.forEachConnectionPacket { conn, p in
+            if conn.key != current?.key { flush(); current = conn }
+            builders[p.source, default: LifecycleBuilder(source: p.source)].add(p)
         }
-        try flush()
+        flush()
         try store.saveLifecycles(batch)
         try store.setStale(name, false)
-    }
-}
-
-extension Lifecycle {
-    /// Reads a stored lifecycle.
-    public static func decode(_ json: String) -> Lifecycle? {
-        try? JSONDecoder().decode(Lifecycle.self, from: Data(json.utf8))
     }
 }

@@ -64,6 +64,15 @@ final class CorpusTests: XCTestCase {
             let label = "\(name): \(key.text) at \(host)"
             let events = try store.events(conn: key.key).filter { hosts[$0.source] == host }
             guard let life = Lifecycle.derive(events, hosts: hosts) else { XCTFail("\(label): no events"); continue }
+            // The store's pass (streaming integer rows) and derive (over read-back events) agree.
+            let all = try store.events(conn: key.key)
+            if all.allSatisfy({ hosts[$0.source] == host }) {
+                // (sides are numbered differently: a/b in the store, first sender in derive)
+                let stored = try store.connection(key: key.key)?.lifecycle
+                var same = life
+                same.originatorSide = stored?.originatorSide ?? -1
+                XCTAssertEqual(stored, same, "\(label): stored lifecycle")
+            }
             let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digitsOverride ?? digits[life.vantageSource] ?? 9) }
             for (k, v) in c["expect"] as? [String: String] ?? [:] {
                 // (keys other than these are facts for people, like "notes")

@@ -44,7 +44,7 @@ final class TimelineTests: XCTestCase {
         try LifecyclePass.run(store)
         let c = try store.allConnections()
         XCTAssertEqual(c.count, 1)
-        let l = try XCTUnwrap(c[0].lifecycleJSON.flatMap(Lifecycle.decode))
+        let l = try XCTUnwrap(c[0].lifecycle)
         XCTAssertEqual(l.connState, "REJ")
         XCTAssertEqual(l.end, "refused")
         XCTAssertEqual(l.endBy, "1.1.1.1:50704")

@@ -38,7 +38,7 @@ struct Conn: ParsableCommand {
         }
         for (i, c) in found.enumerated() {
             let events = try s.events(conn: c.key)
-            let life = c.lifecycleJSON.flatMap(Lifecycle.decode)
+            let life = c.lifecycle
             let time: (Int64) -> String = { ns in
                 let e = events.first { $0.ts == ns }
                 return e.map(fmt.isoTime) ?? CivilTime.iso8601(ns, digits: 6)
@@ -52,10 +52,10 @@ struct Conn: ParsableCommand {
                 continue
             }
             if i > 0 { Swift.print("") }
-            Swift.print("\(c.text)  community_id \(c.communityID)")
+            Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(c.ordered.0) → \(c.ordered.1)  community_id \(c.communityID)")
             var t = TextTable(header: ["time", "host", "source", "dir", "summary"])
             for e in events {
-                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.aEndpoint ? "→" : "←", (e.label.map { $0 + " " } ?? "") + e.summary])
+                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.ordered.0 ? "→" : "←", (e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())
             if let life {
@@ -83,7 +83,7 @@ struct Connections: ParsableCommand {
         var rows = try s.allConnections()
         if let keys = filter.conns { rows = rows.filter { keys.contains($0.key) } }
         rows = rows.filter { c in
-            guard let l = c.lifecycleJSON.flatMap(Lifecycle.decode) else { return filter.from == nil && filter.to == nil && filter.hosts.isEmpty }
+            guard let l = c.lifecycle else { return filter.from == nil && filter.to == nil && filter.hosts.isEmpty }
             if let from = filter.from, l.last < from { return false }
             if let to = filter.to, l.first > to { return false }
             if !filter.hosts.isEmpty && !filter.hosts.contains(where: { l.seenBy[$0] != nil }) { return false }
@@ -95,7 +95,7 @@ struct Connections: ParsableCommand {
 
 enum ConnectionsPrinter {
     static func sorted(_ rows: [ConnectionRow]) -> [(ConnectionRow, Lifecycle?)] {
-        rows.map { ($0, $0.lifecycleJSON.flatMap(Lifecycle.decode)) }
+        rows.map { ($0, $0.lifecycle) }
             .sorted { ($0.1?.first ?? Int64.max, $0.0.key) < ($1.1?.first ?? Int64.max, $1.0.key) }
     }
 
@@ -107,7 +107,7 @@ enum ConnectionsPrinter {
     }
 
     static func json(_ c: ConnectionRow, formatter fmt: EventFormatter, time: ((Int64) -> String)? = nil) -> String {
-        let l = c.lifecycleJSON.flatMap(Lifecycle.decode)
+        let l = c.lifecycle
         var o = JSONObject()
         o.add("id", c.text)
         o.add("key", c.key)

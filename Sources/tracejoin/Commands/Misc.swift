@@ -102,6 +102,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var ingest: IngestArguments
     @Option(help: "How many timeline events to show.") var head = 40
+    @Option(help: "How many connections to list.") var connections = 25
 
     func run() throws {
         let s = try store.open()
@@ -111,8 +112,9 @@ struct Analyze: ParsableCommand {
         Swift.print("\n== sources")
         try SourcesPrinter.print(try s.sources(), json: false)
         let fmt = try EventFormatter(store: s)
-        Swift.print("\n== connections")
-        try ConnectionsPrinter.print(try s.allConnections(), formatter: fmt, json: false)
+        let conns = try s.allConnections()
+        Swift.print("\n== connections" + (conns.count > connections ? " (first \(connections) of \(conns.count); `tracejoin connections` for all)" : ""))
+        try ConnectionsPrinter.print(ConnectionsPrinter.sorted(conns).prefix(connections).map { $0.0 }, formatter: fmt, json: false)
         Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
         try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
         try IngestRunner.exit(for: reports)

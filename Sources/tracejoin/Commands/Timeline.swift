@@ -45,7 +45,7 @@ enum TimelinePrinter {
             if json { out.write(fmt.json(e)) }
             else if csv { out.write(fmt.csv(e)) }
             else {
-                let conn = fmt.connection(e.conn).map { "\($0.aEndpoint)⇄\($0.bEndpoint)" } ?? "-"
+                let conn = fmt.connection(e.conn).map { "\($0.ordered.0)⇄\($0.ordered.1)" } ?? "-"
                 let line = "\(fmt.displayTime(e))  \(fmt.host(e))  \(fmt.sourceName(e)):\(e.line)  \(conn)  \(fmt.summary(e))"
                 out.write(line.count > width ? String(line.prefix(width - 1)) + "…" : line)
             }
