@@ -81,16 +81,22 @@ public final class EventFormatter {
         o.add("summary", e.summary)
         if let p = e.proto { o.add("proto", IPProto.name(UInt8(truncatingIfNeeded: p))) }
         o.add("label", e.label)
-        o.add("src", e.srcEndpoint)
-        o.add("dst", e.dstEndpoint)
         if let c = connection(e.conn) {
             o.add("conn", c.text)
             o.add("community_id", c.communityID)
         }
-        if let f = e.tcpFlags { o.add("flags", f.text) }
-        o.add("seq", e.seq)
-        o.add("ack", e.ack)
-        o.add("len", e.len)
+        if e.kind == .packet {
+            // Packets always carry these keys; null where the source does not show the value.
+            o.addOrNull("src", e.srcEndpoint)
+            o.addOrNull("dst", e.dstEndpoint)
+            o.addOrNull("flags", e.tcpFlags?.text)
+            o.addOrNull("seq", e.seq)
+            o.addOrNull("ack", e.ack)
+            o.addOrNull("len", e.len)
+        } else {
+            o.add("src", e.srcEndpoint)
+            o.add("dst", e.dstEndpoint)
+        }
         o.add("win", e.win)
         o.add("ipid", e.ipid)
         o.add("tsval", e.tsval)

@@ -13,6 +13,10 @@ public struct JSONObject {
     public mutating func add(_ key: String, _ value: Bool?) { if let value { parts.append("\(jsonString(key)):\(value)") } }
     public mutating func add(_ key: String, strings: [String]) { parts.append("\(jsonString(key)):[\(strings.map(jsonString).joined(separator: ","))]") }
     public mutating func add(_ key: String, raw json: String?) { if let json { parts.append("\(jsonString(key)):\(json)") } }
+    /// Adds the value, or `null` when there is none (keys a consumer may rely on being present).
+    public mutating func addOrNull(_ key: String, _ value: String?) { if let value { add(key, value) } else { addNull(key) } }
+    public mutating func addOrNull(_ key: String, _ value: Int64?) { if let value { add(key, value) } else { addNull(key) } }
+
     /// Adds `null` explicitly.
     public mutating func addNull(_ key: String) { parts.append("\(jsonString(key)):null") }
 

@@ -38,13 +38,16 @@ enum IngestRunner {
         if inputs.isEmpty { throw CLIError("no files found in \(arguments.paths.joined(separator: ", "))") }
         let ingestor = Ingestor(store: store)
         ingestor.parseOnly = parseOnly
-        if isatty(2) != 0 {
+        let tty = isatty(2) != 0
+        if tty {
+            // One status line on stderr, rewritten in place (\r, clear line), cleared at the end.
             ingestor.progress = { p in
                 let pct = p.bytesTotal > 0 ? Int(100 * p.bytesRead / p.bytesTotal) : 0
-                note("\u{1B}[1A\u{1B}[2K\((p.file as NSString).lastPathComponent): \(pct)% \(p.events) events")
+                FileHandle.standardError.write(Data("\r\u{1B}[2K\((p.file as NSString).lastPathComponent): \(pct)%, \(p.events) events".utf8))
             }
         }
         let reports = try ingestor.ingest(inputs, options: arguments.options)
+        if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
         let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         for r in reports { print(line(r, source: r.sourceID.flatMap { sources[$0] })) }
         return reports

@@ -1,0 +1,89 @@
+import XCTest
+import Foundation
+
+/// The command line as users run it: the built `tracejoin` binary on corpus scenarios.
+final class CLITests: XCTestCase {
+    static let binary: URL = {
+        // The test bundle sits in the build products folder, beside the executable.
+        // (On Linux the bundle URL is that folder; on macOS it is the .xctest inside it.)
+        var products = Bundle(for: CLITests.self).bundleURL
+        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
+        return products.appendingPathComponent("tracejoin")
+    }()
+
+    @discardableResult
+    func run(_ args: [String], status: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = args
+        p.currentDirectoryURL = CorpusTests.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, status, "tracejoin \(args.joined(separator: " "))", file: file, line: line)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testREADMEMainCommand() throws {
+        let out = try run(["analyze", "--store", ":memory:", "corpus/rdp-reset"])
+        XCTAssertTrue(out.contains("ts-server.txt: wireshark_text, host ts-server, 26 events, 0 lines not understood"))
+        XCTAssertTrue(out.contains("tcp 10.0.107.58:59193 → 10.7.3.187:3389"))
+        XCTAssertTrue(out.contains("rst by 10.7.3.187:3389"))
+    }
+
+    func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/sccm-packet-drop/sccm-client.txt", "corpus/sccm-packet-drop/sccm-server.txt"])
+        // Either order of the endpoints names the same connection.
+        let out = try run(["conn", "--store", store, "--json", "172.16.1.1:80", "10.1.1.1:1098"])
+        let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        let conn = obj["connection"] as! [String: Any]
+        XCTAssertEqual(conn["endpoints"] as? [String], ["10.1.1.1:1098", "172.16.1.1:80"])
+        XCTAssertEqual((conn["community_id"] as? String)?.hasPrefix("1:"), true)
+        let events = obj["events"] as! [[String: Any]]
+        XCTAssertEqual(events.count, 20) // 13 client side + 7 server side
+        for e in events {
+            for key in ["ts", "host", "source", "kind", "summary", "src", "dst", "flags", "seq", "ack", "len"] {
+                XCTAssertTrue(e.keys.contains(key), "event lacks \(key)")
+            }
+        }
+        let life = obj["lifecycle"] as! [String: Any]
+        XCTAssertEqual(life["end"] as? String, "rst")
+        XCTAssertEqual(life["end_by"] as? String, "172.16.1.1:80")
+        XCTAssertEqual((life["orig"] as? [String: Any])?["retransmissions"] as? Int, 5)
+        // Running ingest again on the same files adds nothing.
+        let again = try run(["ingest", "--store", store, "corpus/sccm-packet-drop/sccm-client.txt"])
+        XCTAssertTrue(again.contains("already in the store"))
+        let csv = try run(["timeline", "--store", store, "--csv", "--host", "sccm-server"])
+        let lines = csv.split(separator: "\n")
+        XCTAssertEqual(lines.first.map(String.init), "ts,host,source,line,kind,proto,src,dst,conn,flags,seq,ack,len,summary")
+        XCTAssertEqual(lines.count, 1 + 7)
+        let sql = try run(["sql", "--store", store, "--json", "SELECT host, count(*) AS n FROM events GROUP BY host ORDER BY host"])
+        XCTAssertEqual(sql, "{\"host\":\"sccm-client\",\"n\":13}\n{\"host\":\"sccm-server\",\"n\":7}\n")
+        try run(["sql", "--store", store, "DELETE FROM event"], status: 1)
+    }
+
+    func testBadInputsSayWhereAndExitPartial() throws {
+        let dir = NSTemporaryDirectory() + "tj-cli-bad-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bin = dir + "/capture.bin"
+        try Data([0, 1, 2, 3, 0, 0, 0xFF]).write(to: URL(fileURLWithPath: bin))
+        let out = try run(["ingest", "--store", ":memory:", bin, "corpus/tso-bogus-length/web-server.txt"], status: 2)
+        XCTAssertTrue(out.contains("capture.bin: unknown format, not loaded"))
+        XCTAssertTrue(out.contains("web-server.txt:1: prose before the packet list header"))
+        try run(["ingest", "--store", ":memory:", dir + "/missing.txt"], status: 1)
+    }
+
+    func testHelpListsTheCommands() throws {
+        let out = try run(["--help"])
+        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql"] {
+            XCTAssertTrue(out.contains("  \(c)"), "help lacks \(c)")
+        }
+        XCTAssertTrue(try run(["formats"]).contains("wireshark_csv"))
+    }
+}
