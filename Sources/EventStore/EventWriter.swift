@@ -17,6 +17,10 @@ final class EventWriter {
     private var connKeys: [TupleKey: Int64] = [:]
     private var knownConns: Set<Int64> = []
     private let sourceID: Int64
+    /// The rows this writer inserted (contiguous: one writer, one transaction) and whether their times
+    /// never decrease — then rowid order is time order and the source needs no time index.
+    private(set) var rows: (first: Int64?, last: Int64?, sorted: Bool) = (nil, nil, true)
+    private var lastTS = Int64.min
 
     struct TupleKey: Hashable {
         let proto: UInt8, src: Address, sport: Int32, dst: Address, dport: Int32
@@ -120,6 +124,11 @@ final class EventWriter {
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
+        let rowid = sqlite3_last_insert_rowid(db.sqliteConnection)
+        if rows.first == nil { rows.first = rowid }
+        rows.last = rowid
+        if r.ts < lastTS { rows.sorted = false }
+        lastTS = r.ts
     }
 
     /// One piece of the source's text (`TextChunk.size` bytes, the last one shorter).

@@ -83,12 +83,12 @@ public final class Ingestor {
         services = s
     }
 
-    /// Ingests every input; drops the event indexes first when the new data dwarfs the store, and
-    /// builds them once at the end (faster than maintaining them per row).
+    /// Ingests every input; drops the connection index first when the new data dwarfs the store (it is
+    /// rebuilt when next needed, faster than maintained per row).
     public func ingest(_ inputs: [InputFile], options: IngestOptions) throws -> [IngestReport] {
         let incoming = inputs.reduce(Int64(0)) { $0 + $1.sizeOnDisk }
         let existing = try store.eventCount()
-        if incoming > 32 << 20 && Int64(existing) * 100 < incoming { try store.dropEventIndexes() }
+        if incoming > 32 << 20 && Int64(existing) * 100 < incoming { try store.dropConnectionIndex() }
         var reports: [IngestReport] = []
         try store.beginBulkLoad()
         for input in inputs {
@@ -288,13 +288,17 @@ public final class Ingestor {
                 result.sourceID = sourceID
                 result.firstTS = first == Int64.max ? nil : first
                 result.lastTS = last == Int64.min ? nil : last
+                let rows = writer.rows
+                if !rows.sorted { try db.execute(sql: Schema.timeIndex(source: sourceID)) }
                 let notes = result.facts.notes.isEmpty ? nil :
                     "{" + result.facts.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
                 try db.execute(sql: """
-                    UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?
+                    UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?,
+                                      first_row = ?, last_row = ?, ts_sorted = ?
                     WHERE id = ?
                     """, arguments: [result.lines, result.events, result.unparsed, result.facts.timeBasis.rawValue,
-                                     result.facts.timeDigits, result.firstTS, result.lastTS, notes, sourceID])
+                                     result.facts.timeDigits, result.firstTS, result.lastTS, notes,
+                                     rows.first, rows.last, rows.sorted ? 1 : 0, sourceID])
             }
         } catch let done as ParseOnlyDone {
             result.events = done.events

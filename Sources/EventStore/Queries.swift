@@ -15,7 +15,8 @@ extension Store {
                            lines: r["lines"], events: r["events"], unparsed: r["unparsed"], zoneOffset: r["tz_offset_s"],
                            zoneGiven: (r["tz_given"] as Int) != 0, timeBasis: TimeBasis(rawValue: r["time_basis"]) ?? .absolute,
                            timeDigits: r["time_digits"], firstTS: r["first_ts"], lastTS: r["last_ts"],
-                           offsetNS: r["offset_ns"], clockMethod: r["method"], notes: r["notes"])
+                           offsetNS: r["offset_ns"], clockMethod: r["method"], notes: r["notes"],
+                           firstRow: r["first_row"], lastRow: r["last_row"], tsSorted: (r["ts_sorted"] as Int) != 0)
             }
         }
     }
@@ -46,16 +47,16 @@ extension Store {
     }
 
     /// One page of a source's events in its own time order, after `(ts, id)`, filtered.
-    /// `offset` is the source's clock correction: filters on aligned time become ranges on source time.
+    /// The source's clock offset turns filters on aligned time into ranges on the source's time.
     /// `--grep` is applied to the text after reading (the text lives outside the event rows), so a page
     /// says where it stopped (`last`) and whether the source has more (`exhausted`).
-    public func eventPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws
+    public func eventPage(source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws
         -> (events: [StoredEvent], last: (ts: Int64, id: Int64)?, exhausted: Bool) {
         var out: [StoredEvent] = []
         var cursor = after
         let needle = filter.grep?.lowercased()
         while true {
-            let rows = try rawPage(source: source, offset: offset, filter: filter, after: cursor, limit: limit)
+            let rows = try rawPage(source: source, filter: filter, after: cursor, limit: limit)
             if let last = rows.last { cursor = (last.tsSource, last.id) }
             if let needle {
                 out += rows.filter { $0.raw.lowercased().contains(needle) }
@@ -67,26 +68,54 @@ extension Store {
         }
     }
 
-    private func rawPage(source: Int64, offset: Int64, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
-        var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.source = ?"
-        var args: [any DatabaseValueConvertible] = [source]
-        if let from = filter.from { sql += " AND e.ts >= ?"; args.append(from - offset) }
-        if let to = filter.to { sql += " AND e.ts <= ?"; args.append(to - offset) }
-        if let after {
-            sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
-            args += [after.ts, after.ts, after.id]
+    /// The first row of a time-sorted source whose time is ≥ `ts` (binary search over rowids; their
+    /// order is time order), or `hi + 1` when none.
+    private func lowerBound(_ db: Database, _ lo: Int64, _ hi: Int64, ts: Int64) throws -> Int64 {
+        var lo = lo, hi = hi + 1
+        let probe = try db.cachedStatement(sql: "SELECT ts FROM event WHERE rowid = ?")
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            let t = try Int64.fetchOne(probe, arguments: [mid]) ?? Int64.max
+            if t < ts { lo = mid + 1 } else { hi = mid }
         }
+        return lo
+    }
+
+    private func rawPage(source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
+        let offset = source.offsetNS
+        var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE "
+        var args: [any DatabaseValueConvertible] = []
+        var extra = ""
         if let conns = filter.conns {
             if conns.isEmpty { return [] }
-            sql += " AND e.conn IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
-            args += conns.map { $0 as any DatabaseValueConvertible }
+            extra += " AND e.conn IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
         }
         if !filter.kinds.isEmpty {
-            sql += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
+            extra += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
         }
-        sql += " ORDER BY e.ts, e.rowid LIMIT ?"
-        args.append(limit)
+        let connArgs = (filter.conns ?? []).map { $0 as any DatabaseValueConvertible }
         return try db.read { db in
+            if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
+                // Rowid order is time order: a time range is a rowid range.
+                var lo = first, hi = last
+                if let from = filter.from { lo = try lowerBound(db, first, last, ts: from - offset) }
+                if let to = filter.to, to < Int64.max { hi = try lowerBound(db, first, last, ts: to - offset + 1) - 1 }
+                if let after { lo = max(lo, after.id + 1) }
+                if lo > hi { return [] }
+                sql += "e.rowid BETWEEN ? AND ?" + extra + " ORDER BY e.rowid LIMIT ?"
+                args = [lo, hi] + connArgs + [limit]
+            } else {
+                // Not in time order: the source's own partial time index (its id is a literal to match it).
+                sql += "e.source = \(source.id)"
+                if let from = filter.from { sql += " AND e.ts >= ?"; args.append(from - offset) }
+                if let to = filter.to { sql += " AND e.ts <= ?"; args.append(to - offset) }
+                if let after {
+                    sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
+                    args += [after.ts, after.ts, after.id]
+                }
+                sql += extra + " ORDER BY e.ts, e.rowid LIMIT ?"
+                args += connArgs + [limit]
+            }
             let text = TextReader()
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Store.event($0, offset: offset, db: db, text: text) }
         }

@@ -20,6 +20,10 @@ public struct SourceInfo: Sendable {
     public var offsetNS: Int64
     public var clockMethod: String?
     public var notes: String?
+    /// The source's event rows, and whether their rowid order is their time order.
+    public var firstRow: Int64?
+    public var lastRow: Int64?
+    public var tsSorted: Bool
 }
 
 /// An event as read back, on the aligned clock.

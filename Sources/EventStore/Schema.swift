@@ -25,6 +25,8 @@ enum Schema {
               time_basis TEXT NOT NULL,      -- absolute | time_of_day | relative (see TimeBasis)
               time_digits INTEGER NOT NULL,  -- fractional digits the source writes
               first_ts INTEGER, last_ts INTEGER, -- ns, source clock
+              first_row INTEGER, last_row INTEGER, -- the source's events are event rows first_row…last_row
+              ts_sorted INTEGER NOT NULL DEFAULT 1, -- 1: those rows are in time order (rowid order is time order)
               notes TEXT,                    -- what the parser decided, JSON
               ingested_at TEXT NOT NULL
             );
@@ -138,16 +140,25 @@ enum Schema {
         return m
     }
 
-    /// Indexes that keep `conn` and `timeline --from/--to` fast. Built after a bulk load (cheaper than
-    /// maintaining them row by row: ARCHITECTURE.md's measured ceilings) and re-created on open if an
-    /// interrupted ingest left them missing.
+    /// Indexes on the small tables.
     static let indexes = [
-        "CREATE INDEX IF NOT EXISTS event_by_source_ts ON event(source, ts)",
-        "CREATE INDEX IF NOT EXISTS event_by_conn ON event(conn, source, ts) WHERE conn IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS connection_by_a ON connection(a)",
         "CREATE INDEX IF NOT EXISTS connection_by_b ON connection(b)",
     ]
-    static let eventIndexNames = ["event_by_source_ts", "event_by_conn"]
+
+    /// Events by connection, for `conn` and the lifecycle pass. Built when first needed rather than
+    /// during the ingest (building it after a bulk load is far cheaper than maintaining it row by row:
+    /// ARCHITECTURE.md's measured ceilings; and a timeline does not need it).
+    static let connectionIndex = "CREATE INDEX IF NOT EXISTS event_by_conn ON event(conn, source, ts) WHERE conn IS NOT NULL"
+    static let connectionIndexName = "event_by_conn"
+
+    /// Time order for a source whose rows did not arrive in time order. Sources that did (nearly all:
+    /// captures list packets in time order) need no index: their rowids are their time order, and a time
+    /// range is found by binary search over them. The source id is a literal so that queries naming it
+    /// can use this partial index.
+    static func timeIndex(source: Int64) -> String {
+        "CREATE INDEX IF NOT EXISTS event_ts_source\(source) ON event(ts) WHERE source = \(source)"
+    }
 }
 
 import TraceModel

@@ -5,12 +5,14 @@ import TraceModel
 /// The SQLite event store: a file (WAL, so queries run while an ingest writes) or `:memory:`.
 public final class Store {
     public let path: String
+    let readOnly: Bool
     let db: any DatabaseWriter
 
     public static let defaultPath = "tracejoin.db"
 
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
         var config = Configuration()
         config.readonly = readOnly
         config.prepareDatabase { db in
@@ -57,10 +59,15 @@ public final class Store {
         }
     }
 
-    func dropEventIndexes() throws {
-        try db.write { db in
-            for name in Schema.eventIndexNames { try db.execute(sql: "DROP INDEX IF EXISTS \(name)") }
-        }
+    /// Drops the connection index before a load much larger than the store (rebuilt when next needed).
+    func dropConnectionIndex() throws {
+        try db.write { try $0.execute(sql: "DROP INDEX IF EXISTS \(Schema.connectionIndexName)") }
+    }
+
+    /// Builds the connection index if it is missing (a read-only store goes without: queries then scan).
+    public func ensureConnectionIndex() throws {
+        if readOnly { return }
+        try db.write { try $0.execute(sql: Schema.connectionIndex) }
     }
 
     public func eventCount() throws -> Int {

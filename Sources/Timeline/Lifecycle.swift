@@ -206,6 +206,7 @@ public enum LifecyclePass {
     }
 
     public static func run(_ store: Store) throws {
+        try store.ensureConnectionIndex()
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         var batch: [(Int64, Lifecycle)] = []
         var current: ConnectionRow? = nil

@@ -43,7 +43,7 @@ public struct TimelineMerge: Sequence, IteratorProtocol {
     private mutating func refill(_ slot: Int) throws {
         var st = streams[slot]
         repeat {
-            let page = try store.eventPage(source: st.source.id, offset: st.source.offsetNS, filter: filter, after: st.last, limit: pageSize)
+            let page = try store.eventPage(source: st.source, filter: filter, after: st.last, limit: pageSize)
             st.page = page.events
             st.last = page.last
             st.exhausted = page.exhausted

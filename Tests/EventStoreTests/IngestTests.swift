@@ -100,7 +100,7 @@ final class IngestTests: XCTestCase {
         var all: [StoredEvent] = []
         var after: (ts: Int64, id: Int64)? = nil
         while true {
-            let page = try store.eventPage(source: 1, offset: 0, filter: EventFilter(), after: after, limit: 333)
+            let page = try store.eventPage(source: try store.sources()[0], filter: EventFilter(), after: after, limit: 333)
             all += page.events
             after = page.last
             if page.exhausted { break }
@@ -112,7 +112,7 @@ final class IngestTests: XCTestCase {
         }
         var f = EventFilter()
         f.grep = "ROW 1999 Ü"
-        XCTAssertEqual(try store.eventPage(source: 1, offset: 0, filter: f, after: nil, limit: 10).events.map { $0.ordinal }, [1999])
+        XCTAssertEqual(try store.eventPage(source: try store.sources()[0], filter: f, after: nil, limit: 10).events.map { $0.ordinal }, [1999])
         // The SQL view cuts the same text from the stored pieces.
         let (_, rows) = try store.query("SELECT raw, summary FROM events WHERE ordinal = 1234")
         XCTAssertEqual(String.fromDatabaseValue(rows[0][0]), lines[1234])

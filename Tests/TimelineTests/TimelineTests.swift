@@ -50,4 +50,31 @@ final class TimelineTests: XCTestCase {
         XCTAssertEqual(l.endBy, "1.1.1.1:50704")
         XCTAssertFalse(l.handshakeCompleted)
     }
+
+    func testRowsOutOfTimeOrderStillComeOutInTimeOrder() throws {
+        // A packet list sorted by another column: its times jump back and forth.
+        let store = try Store(path: ":memory:")
+        try ingest(store, "sorted-by-source.txt", """
+        No. Time Source Destination Protocol Info
+        2 2013-01-06 10:00:02.000 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
+        1 2013-01-06 10:00:01.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        3 2013-01-06 10:00:03.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [ACK] Seq=1 Ack=1 Win=8192 Len=0
+        """, host: "a")
+        try ingest(store, "in-order.txt", """
+        No. Time Source Destination Protocol Info
+        7 2013-01-06 10:00:01.500 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        8 2013-01-06 10:00:02.500 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
+        """, host: "b")
+        let sources = try store.sources()
+        XCTAssertEqual(sources.map { $0.tsSorted }, [false, true])
+        XCTAssertEqual(Array(try TimelineMerge(store: store, filter: EventFilter(), pageSize: 1)).map { $0.ordinal }, [1, 7, 2, 8, 3])
+        var f = EventFilter()
+        let day = CivilTime.days(year: 2013, month: 1, day: 6) * CivilTime.nsPerDay + 10 * 3600 * CivilTime.nsPerSecond
+        f.from = day + 1_500_000_000
+        f.to = day + 2_500_000_000
+        XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f, pageSize: 1)).map { $0.ordinal }, [7, 2, 8])
+        f.from = day + 2_600_000_000
+        f.to = nil
+        XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f)).map { $0.ordinal }, [3])
+    }
 }
