@@ -14,17 +14,12 @@ final class EventWriter {
     private let insertConnection: Statement
     private let insertChunk: Statement
     private var addressIDs: [Address: Int64] = [:]
-    private var connKeys: [TupleKey: Int64] = [:]
     private var knownConns: Set<Int64> = []
     private let sourceID: Int64
     /// The rows this writer inserted (contiguous: one writer, one transaction) and whether their times
     /// never decrease — then rowid order is time order and the source needs no time index.
     private(set) var rows: (first: Int64?, last: Int64?, sorted: Bool) = (nil, nil, true)
     private var lastTS = Int64.min
-
-    struct TupleKey: Hashable {
-        let proto: UInt8, src: Address, sport: Int32, dst: Address, dport: Int32
-    }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -50,7 +45,6 @@ final class EventWriter {
     /// The last few addresses looked up: consecutive packets mostly share their two addresses, and a
     /// compare is far cheaper than hashing the enum.
     private var recentAddresses: [(Address, Int64)] = []
-    private var lastTuple: (TupleKey, Int64?)? = nil
 
     private func addressID(_ a: Address) throws -> Int64 {
         for (x, id) in recentAddresses where x == a { return id }
@@ -73,25 +67,16 @@ final class EventWriter {
         return id
     }
 
-    private func connection(_ r: EventRecord) throws -> Int64? {
-        guard r.proto != 0, let s = r.src, let d = r.dst, r.srcPort >= 0, r.dstPort >= 0 else { return nil }
-        let tk = TupleKey(proto: r.proto, src: s, sport: r.srcPort, dst: d, dport: r.dstPort)
-        if let (last, k) = lastTuple, last == tk { return k }
-        defer { lastTuple = (tk, connKeys[tk]) }
-        if let k = connKeys[tk] { return k }
-        guard let ck = r.connection else { return nil }
-        connKeys[tk] = ck.key
-        if !knownConns.contains(ck.key) {
-            knownConns.insert(ck.key)
-            try insertConnection.execute(arguments: [ck.key, Int(ck.proto), try addressID(ck.a.address), Int(ck.a.port),
-                                                     try addressID(ck.b.address), Int(ck.b.port), ck.communityID])
-        }
-        return ck.key
+    /// A connection row, once per connection (the parser thread found the key).
+    func writeConnection(_ ck: ConnectionKey) throws {
+        guard !knownConns.contains(ck.key) else { return }
+        knownConns.insert(ck.key)
+        try insertConnection.execute(arguments: [ck.key, Int(ck.proto), try addressID(ck.a.address), Int(ck.a.port),
+                                                 try addressID(ck.b.address), Int(ck.b.port), ck.communityID])
     }
 
     func write(_ r: EventRecord) throws {
         let h = insert.sqliteStatement
-        let conn = try connection(r)
         sqlite3_bind_int64(h, 1, sourceID)
         sqlite3_bind_int64(h, 2, r.ordinal)
         sqlite3_bind_int64(h, 3, Int64(r.line))
@@ -102,7 +87,7 @@ final class EventWriter {
         bindOpt(h, 8, r.srcPort < 0 ? EventRecord.none : Int64(r.srcPort))
         if let d = r.dst { sqlite3_bind_int64(h, 9, try addressID(d)) } else { sqlite3_bind_null(h, 9) }
         bindOpt(h, 10, r.dstPort < 0 ? EventRecord.none : Int64(r.dstPort))
-        bindOpt(h, 11, conn ?? EventRecord.none)
+        bindOpt(h, 11, r.conn)
         bindOpt(h, 12, r.flags < 0 ? EventRecord.none : Int64(r.flags))
         bindOpt(h, 13, r.seq)
         bindOpt(h, 14, r.ack)

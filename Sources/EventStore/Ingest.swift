@@ -150,6 +150,7 @@ public final class Ingestor {
     enum Batch {
         case events([EventRecord])
         case text(Int64, [UInt8])
+        case connections([ConnectionKey])
         case unparsed([UnparsedLine])
         case done(SourceFacts, lines: Int)
         case failed(String)
@@ -161,6 +162,7 @@ public final class Ingestor {
         var events: [EventRecord] = []
         var unparsedLines: [UnparsedLine] = []
         var count = 0
+        var connections = ConnectionResolver()
         static let size = 4096
 
         init(queue: BatchQueue<Batch>) {
@@ -169,6 +171,8 @@ public final class Ingestor {
         }
 
         func emit(_ record: EventRecord) {
+            var record = record
+            record.conn = connections.key(record)
             events.append(record)
             count += 1
             if events.count >= BatchingSink.size { flush() }
@@ -180,6 +184,9 @@ public final class Ingestor {
         }
 
         func flush() {
+            // Connection rows go first, so that a reader never sees an event whose connection is unknown.
+            let fresh = connections.takeFresh()
+            if !fresh.isEmpty { queue.put(.connections(fresh)) }
             if !events.isEmpty {
                 queue.put(.events(events))
                 events = []
@@ -268,6 +275,8 @@ public final class Ingestor {
                             if r.ts > last { last = r.ts }
                         }
                         result.events += records.count
+                    case .connections(let keys):
+                        if !parseOnly { for k in keys { try writer.writeConnection(k) } }
                     case .text(let n, let bytes):
                         if !parseOnly { try writer.writeChunk(n, bytes) }
                     case .unparsed(let lines):

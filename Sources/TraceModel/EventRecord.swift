@@ -21,6 +21,8 @@ public struct EventRecord: Sendable {
     public var srcPort: Int32
     public var dst: Address?
     public var dstPort: Int32
+    /// The connection key of the record's tuple (`ConnectionKey.key`), set by the ingest; `none` if none.
+    public var conn: Int64
     /// TCP flags bits (`TCPFlags`), -1 when the record shows none.
     public var flags: Int
     public var seq: Int64
@@ -57,6 +59,7 @@ public struct EventRecord: Sendable {
         self.srcPort = -1
         self.dst = nil
         self.dstPort = -1
+        self.conn = EventRecord.none
         self.flags = -1
         self.seq = EventRecord.none
         self.ack = EventRecord.none

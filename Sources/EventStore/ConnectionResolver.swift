@@ -1,0 +1,54 @@
+import TraceModel
+
+/// Gives each record the key of the connection its tuple names, on the parser thread (so the writer
+/// only binds), and remembers which connections are new to this file.
+///
+/// Hashing the Community ID (SHA-1) once per packet would cost more than parsing the line, so keys are
+/// cached per tuple; IPv4 tuples, nearly all of them, are cached under two packed integers, which hash
+/// far faster than the `Address` enum.
+struct ConnectionResolver {
+    private struct V4Tuple: Hashable {
+        let src: UInt64 // address << 24 | port << 8 | proto
+        let dst: UInt64 // address << 16 | port
+    }
+
+    private struct AnyTuple: Hashable {
+        let proto: UInt8, src: Address, sport: Int32, dst: Address, dport: Int32
+    }
+
+    private var v4: [V4Tuple: Int64] = [:]
+    private var other: [AnyTuple: Int64] = [:]
+    private var last: (V4Tuple, Int64)? = nil
+    /// Connections seen for the first time, to be written once each.
+    private(set) var fresh: [ConnectionKey] = []
+
+    mutating func takeFresh() -> [ConnectionKey] {
+        defer { fresh.removeAll(keepingCapacity: true) }
+        return fresh
+    }
+
+    mutating func key(_ r: EventRecord) -> Int64 {
+        guard r.proto != 0, let s = r.src, let d = r.dst, r.srcPort >= 0, r.dstPort >= 0 else { return EventRecord.none }
+        if case .v4(let sa) = s, case .v4(let da) = d {
+            let t = V4Tuple(src: UInt64(sa) << 24 | UInt64(r.srcPort & 0xFFFF) << 8 | UInt64(r.proto),
+                            dst: UInt64(da) << 16 | UInt64(r.dstPort & 0xFFFF))
+            if let (lt, k) = last, lt == t { return k }
+            let k: Int64
+            if let known = v4[t] { k = known } else { k = resolve(r); v4[t] = k }
+            last = (t, k)
+            return k
+        }
+        let t = AnyTuple(proto: r.proto, src: s, sport: r.srcPort, dst: d, dport: r.dstPort)
+        if let known = other[t] { return known }
+        let k = resolve(r)
+        other[t] = k
+        return k
+    }
+
+    /// Hashes a tuple seen for the first time (Community ID), and notes its connection as fresh.
+    private mutating func resolve(_ r: EventRecord) -> Int64 {
+        guard let ck = r.connection else { return EventRecord.none }
+        fresh.append(ck)
+        return ck.key
+    }
+}
