@@ -24,7 +24,7 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "EventStore", dependencies: [
-            "TraceModel", "Parsers",
+            "TraceModel", "Parsers", "CGzip",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

@@ -346,7 +346,7 @@ private final class TextChunker {
     func finish() { if !buffer.isEmpty { ship() } }
 
     private func ship() {
-        queue.put(.text(n, buffer))
+        queue.put(.text(n, TextCompression.deflate(buffer)))
         n += 1
         buffer = []
         buffer.reserveCapacity(TextChunk.size)

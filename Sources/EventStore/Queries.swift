@@ -31,19 +31,22 @@ extension Store {
     /// An event from its row; its text read through `text`, or left empty when nil (passes that
     /// only need the fields).
     static func event(_ r: Row, offset: Int64, db: Database, text: TextReader?) throws -> StoredEvent {
-        let raw = try text?.text(db, source: r["source"], at: r["raw_at"], len: r["raw_len"]) ?? ""
-        let at: Int = r["summary_at"]
+        // Columns by position (the order of `eventColumns`): looking them up by name costs more than
+        // the rest of reading a row.
+        let source: Int64 = r[1]
+        let raw = try text?.text(db, source: source, at: r[24], len: r[25]) ?? ""
+        let at: Int = r[26]
         // summary_at counts bytes.
         let u = raw.utf8
         let start = u.index(u.startIndex, offsetBy: min(at, u.count))
         let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
-        let ts: Int64 = r["ts"]
-        return StoredEvent(id: r["id"], source: r["source"], ordinal: r["ordinal"], line: r["line"], ts: ts + offset, tsSource: ts,
-                           kind: EventKind(rawValue: r["kind"]) ?? .log, proto: r["proto"], src: r["src"], sport: r["sport"],
-                           dst: r["dst"], dport: r["dport"], conn: r["conn"], flags: r["flags"], seq: r["seq"], ack: r["ack"],
-                           len: r["len"], win: r["win"], ipid: r["ipid"], tsval: r["tsval"], tsecr: r["tsecr"], mss: r["mss"],
-                           expert: r["expert"], frameLen: r["frame_len"], label: r["label"], summary: String(raw[start..<end]),
-                           raw: raw, attrs: r["attrs"])
+        let ts: Int64 = r[4]
+        return StoredEvent(id: r[0], source: source, ordinal: r[2], line: r[3], ts: ts + offset, tsSource: ts,
+                           kind: EventKind(rawValue: r[5]) ?? .log, proto: r[6], src: r[7], sport: r[8],
+                           dst: r[9], dport: r[10], conn: r[11], flags: r[12], seq: r[13], ack: r[14],
+                           len: r[15], win: r[16], ipid: r[17], tsval: r[18], tsecr: r[19], mss: r[20],
+                           expert: r[21], frameLen: r[22], label: r[23], summary: String(raw[start..<end]),
+                           raw: raw, attrs: r[27])
     }
 
     /// One page of a source's events in its own time order, after `(ts, id)`, filtered.
@@ -117,12 +120,13 @@ extension Store {
                 args += connArgs + [limit]
             }
             let text = TextReader()
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try Store.event($0, offset: offset, db: db, text: text) }
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(args)).map { try Store.event($0, offset: offset, db: db, text: text) }
         }
     }
 
-    public func connection(key: Int64) throws -> ConnectionRow? {
-        try connections(where: "c.key = ?", [key]).first
+    /// One connection; give `hosts` (source id → host) when calling in a loop.
+    public func connection(key: Int64, hosts: [Int64: String]? = nil) throws -> ConnectionRow? {
+        try connections(where: "c.key = ?", [key], hosts: hosts).first
     }
 
     /// Connections one of whose endpoints is this address (and port, if given).
@@ -135,13 +139,13 @@ extension Store {
 
     public func allConnections() throws -> [ConnectionRow] { try connections(where: "1", []) }
 
-    func connections(where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [ConnectionRow] {
-        let hosts = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.host) })
+    func connections(where clause: String, _ args: [any DatabaseValueConvertible], hosts: [Int64: String]? = nil) throws -> [ConnectionRow] {
+        let hosts = try hosts ?? Dictionary(uniqueKeysWithValues: sources().map { ($0.id, $0.host) })
         return try db.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT c.*, a.text AS a_text, b.text AS b_text
                 FROM connection c JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b WHERE \(clause)
-                """, arguments: StatementArguments(args)).map { r in
+                """), arguments: StatementArguments(args)).map { r in
                 var c = ConnectionRow(key: r["key"], proto: r["proto"], a: r["a_text"], aport: r["aport"], b: r["b_text"], bport: r["bport"],
                                       communityID: r["community_id"], lifecycle: nil)
                 c.lifecycle = Store.lifecycle(r, c, hosts: hosts)

@@ -64,7 +64,8 @@ public struct StoredEvent: Sendable {
 
     static func endpoint(_ a: String, _ p: Int?) -> String {
         guard let p else { return a }
-        return a.contains(":") ? "[\(a)]:\(p)" : "\(a):\(p)"
+        // (utf8: `contains(String)` would go through Foundation for every event)
+        return a.utf8.contains(UInt8(ascii: ":")) ? "[\(a)]:\(p)" : "\(a):\(p)"
     }
 
     public var tcpFlags: TCPFlags? { flags.map { TCPFlags(rawValue: $0) } }

@@ -61,7 +61,7 @@ enum Schema {
             CREATE TABLE text_chunk (
               source INTEGER NOT NULL REFERENCES source(id),
               n INTEGER NOT NULL,        -- piece number: bytes n*32768 ..< (n+1)*32768
-              bytes BLOB NOT NULL,
+              bytes BLOB NOT NULL,       -- zlib-compressed (SQL: inflate(bytes), a function tracejoin sql provides)
               PRIMARY KEY (source, n)
             ) WITHOUT ROWID;
             -- One row per connection key, endpoints in Community ID order (a is the lower).
@@ -116,7 +116,7 @@ enum Schema {
             -- Each event's raw bytes cut from its source's text (records up to 32 KiB; SQL only —
             -- tracejoin itself reads the pieces directly).
             CREATE VIEW event_raw AS
-              SELECT e.rowid AS id, substr(CAST(c1.bytes || COALESCE(c2.bytes, x'') AS BLOB), e.raw_at % 32768 + 1, e.raw_len) AS raw
+              SELECT e.rowid AS id, substr(CAST(inflate(c1.bytes) || COALESCE(inflate(c2.bytes), x'') AS BLOB), e.raw_at % 32768 + 1, e.raw_len) AS raw
               FROM event e
               JOIN text_chunk c1 ON c1.source = e.source AND c1.n = e.raw_at / 32768
               LEFT JOIN text_chunk c2 ON c2.source = e.source AND c2.n = e.raw_at / 32768 + 1;

@@ -20,6 +20,11 @@ public final class Store {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // 64 MiB of page cache: index builds after a bulk load sort in memory rather than on disk.
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // The stored text is compressed; this lets SQL (the `events` view, `tracejoin sql`) read it.
+            db.add(function: DatabaseFunction("inflate", argumentCount: 1, pure: true) { values in
+                guard let data = Data.fromDatabaseValue(values[0]) else { return nil }
+                return data.withUnsafeBytes { TextCompression.inflate($0, maxSize: TextChunk.size) }.map { Data($0) }
+            })
         }
         if path == ":memory:" {
             db = try DatabaseQueue(configuration: config)

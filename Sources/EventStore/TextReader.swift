@@ -16,8 +16,8 @@ final class TextReader {
 
     private func piece(_ db: Database, _ key: Key) throws -> [UInt8] {
         if let p = cache[key] { return p }
-        let data = try Data.fetchOne(db, sql: "SELECT bytes FROM text_chunk WHERE source = ? AND n = ?", arguments: [key.source, key.n]) ?? Data()
-        let p = [UInt8](data)
+        let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT bytes FROM text_chunk WHERE source = ? AND n = ?"), arguments: [key.source, key.n]) ?? Data()
+        let p = data.withUnsafeBytes { TextCompression.inflate($0, maxSize: TextChunk.size) } ?? []
         if order.count >= capacity { cache[order.removeFirst()] = nil }
         cache[key] = p
         order.append(key)

@@ -6,6 +6,7 @@ import EventStore
 /// the source file, the connection, a one-line summary.
 public final class EventFormatter {
     public let sources: [Int64: SourceInfo]
+    private let hosts: [Int64: String]
     private let store: Store
     private var connCache: [Int64: ConnectionRow?] = [:]
     /// Seconds east of UTC to show times in (`--tz`); UTC by default.
@@ -15,12 +16,13 @@ public final class EventFormatter {
         self.store = store
         self.displayZone = displayZone
         sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
+        hosts = sources.mapValues { $0.host }
     }
 
     public func connection(_ key: Int64?) -> ConnectionRow? {
         guard let key else { return nil }
         if let c = connCache[key] { return c }
-        let c = try? store.connection(key: key)
+        let c = try? store.connection(key: key, hosts: hosts)
         connCache[key] = c
         return c
     }
@@ -45,8 +47,7 @@ public final class EventFormatter {
         let s = sources[e.source]
         let digits = s?.timeDigits ?? 9
         if isCalendar(s) {
-            let iso = CivilTime.iso8601(e.ts + Int64(displayZone) * CivilTime.nsPerSecond, digits: digits)
-            return String(iso.dropLast().replacingOccurrences(of: "T", with: " "))
+            return CivilTime.dateTime(e.ts + Int64(displayZone) * CivilTime.nsPerSecond, digits: digits)
         }
         if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(e.ts, digits: digits) }
         return CivilTime.relative(e.ts, digits: digits)

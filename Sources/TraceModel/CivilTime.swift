@@ -43,16 +43,21 @@ public enum CivilTime {
 
     /// ISO 8601 UTC with exactly `digits` fractional digits (0…9): `2013-01-06T09:53:40.765Z`.
     public static func iso8601(_ ns: Int64, digits: Int) -> String {
+        dateTime(ns, digits: digits, separator: "T") + "Z"
+    }
+
+    /// `2013-01-06 09:53:40.765`: the same without the zone letter, for terminal columns.
+    public static func dateTime(_ ns: Int64, digits: Int, separator: String = " ") -> String {
         var days = ns / nsPerDay
         var rem = ns % nsPerDay
         if rem < 0 { rem += nsPerDay; days -= 1 }
         let (y, mo, d) = civil(days: days)
         let secs = rem / nsPerSecond
         let frac = rem % nsPerSecond
-        var s = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T"
+        var s = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + separator
         s += pad(Int(secs / 3600), 2) + ":" + pad(Int(secs / 60 % 60), 2) + ":" + pad(Int(secs % 60), 2)
         s += fraction(frac, digits: digits)
-        return s + "Z"
+        return s
     }
 
     /// `+104.968750` for relative-only times, with the source's digits.

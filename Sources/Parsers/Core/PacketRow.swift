@@ -61,7 +61,7 @@ struct PacketRowBuilder {
     static func address(_ b: UnsafeBufferPointer<UInt8>, _ t: Token) -> Address {
         if let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[t.start..<t.end])) { return .v4(v4) }
         let s = b.substring(t)
-        if s.contains(":"), let a = Address(ip: s) { return a }
+        if s.utf8.contains(UInt8(ascii: ":")), let a = Address(ip: s) { return a }
         return .name(String(s))
     }
 
