@@ -125,15 +125,24 @@ public final class Ingestor {
             report.format = parserType.id
             report.host = options.host ?? Ingestor.defaultHost(input)
 
-            var hash = ContentHash()
-            var size: Int64 = 0
-            try input.read { chunk in hash.update(chunk); size += Int64(chunk.count); return true }
-            let digest = hash.finalize()
-            if let prior = try store.db.read({ try String.fetchOne($0, sql: "SELECT path FROM source WHERE content_hash = ?", arguments: [digest]) }) {
-                report.status = .duplicate(of: prior)
-                return report
+            // Same content already stored? A source with the same first bytes is checked with a full hash
+            // now; otherwise the hash is computed while parsing (no extra pass over the file) and checked
+            // before the commit.
+            var quick = ContentHash()
+            head.withUnsafeBufferPointer { quick.update($0) }
+            let headDigest = quick.finalize()
+            if try store.db.read({ try Bool.fetchOne($0, sql: "SELECT 1 FROM source WHERE head_hash = ?", arguments: [headDigest]) }) == true {
+                var hash = ContentHash()
+                try input.read { chunk in hash.update(chunk); return true }
+                let digest = hash.finalize()
+                if let prior = try store.db.read({ try String.fetchOne($0, sql: "SELECT path FROM source WHERE content_hash = ?", arguments: [digest]) }) {
+                    report.status = .duplicate(of: prior)
+                    return report
+                }
             }
-            try load(input, parserType: parserType, digest: digest, size: size, options: options, report: &report)
+            try load(input, parserType: parserType, headDigest: headDigest, options: options, report: &report)
+        } catch let dup as DuplicateContent {
+            report.status = .duplicate(of: dup.prior)
         } catch {
             report.status = .failed("\(error)")
         }
@@ -152,7 +161,7 @@ public final class Ingestor {
         case text(Int64, [UInt8])
         case connections([ConnectionKey])
         case unparsed([UnparsedLine])
-        case done(SourceFacts, lines: Int)
+        case done(SourceFacts, lines: Int, digest: String, size: Int64)
         case failed(String)
     }
 
@@ -199,7 +208,7 @@ public final class Ingestor {
         }
     }
 
-    private func load(_ input: InputFile, parserType: any LineParser.Type, digest: String, size: Int64,
+    private func load(_ input: InputFile, parserType: any LineParser.Type, headDigest: String,
                       options: IngestOptions, report: inout IngestReport) throws {
         let queue = BatchQueue<Batch>(capacity: 8)
         let context = ParseContext(path: input.displayName, zoneOffset: options.zoneOffset, services: services)
@@ -216,8 +225,10 @@ public final class Ingestor {
             var lines = 0
             var read: Int64 = 0
             var lastTick = Date()
+            var hash = ContentHash()
             do {
                 try input.read { chunk in
+                    hash.update(chunk)
                     splitter.feed(chunk) { line in
                         lines = line.number
                         parser.consume(line, into: sink)
@@ -239,7 +250,7 @@ public final class Ingestor {
                 let facts = parser.finish(into: sink)
                 sink.flush()
                 text.finish()
-                queue.put(.done(facts, lines: lines))
+                queue.put(.done(facts, lines: lines, digest: hash.finalize(), size: read))
             } catch {
                 sink.flush()
                 queue.put(.failed("\(error)"))
@@ -255,8 +266,8 @@ public final class Ingestor {
                 try db.execute(sql: """
                     INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
                                        time_basis, time_digits, ingested_at)
-                    VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, 'absolute', 0, ?)
-                    """, arguments: [input.displayName, parserType.id, result.host ?? "", digest, size,
+                    VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?)
+                    """, arguments: [input.displayName, parserType.id, result.host ?? "", "pending:" + UUID().uuidString,
                                      options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
                                      ISO8601DateFormatter().string(from: Date())])
                 let sourceID = db.lastInsertedRowID
@@ -264,6 +275,7 @@ public final class Ingestor {
                 let insertUnparsed = try db.makeStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
                 var first = Int64.max, last = Int64.min
                 var failure: String? = nil
+                var digest = "", size: Int64 = 0
                 while let batch = queue.take() {
                     switch batch {
                     case .events(let records) where parseOnly:
@@ -285,14 +297,19 @@ public final class Ingestor {
                             if result.unparsedSamples.count < 5 { result.unparsedSamples.append(u) }
                         }
                         result.unparsed += lines.count
-                    case .done(let facts, let lines):
+                    case .done(let facts, let lines, let d, let s):
                         result.facts = facts
                         result.lines = lines
+                        digest = d
+                        size = s
                     case .failed(let why):
                         failure = why
                     }
                 }
                 if let failure { throw IngestFailure(message: failure) }
+                if let prior = try String.fetchOne(db, sql: "SELECT path FROM source WHERE content_hash = ?", arguments: [digest]) {
+                    throw DuplicateContent(prior: prior) // rolls the whole file back
+                }
                 if parseOnly { throw ParseOnlyDone(events: result.events, lines: result.lines) }
                 result.sourceID = sourceID
                 result.firstTS = first == Int64.max ? nil : first
@@ -303,11 +320,11 @@ public final class Ingestor {
                     "{" + result.facts.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
                 try db.execute(sql: """
                     UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?,
-                                      first_row = ?, last_row = ?, ts_sorted = ?
+                                      first_row = ?, last_row = ?, ts_sorted = ?, content_hash = ?, head_hash = ?, bytes = ?
                     WHERE id = ?
                     """, arguments: [result.lines, result.events, result.unparsed, result.facts.timeBasis.rawValue,
                                      result.facts.timeDigits, result.firstTS, result.lastTS, notes,
-                                     rows.first, rows.last, rows.sorted ? 1 : 0, sourceID])
+                                     rows.first, rows.last, rows.sorted ? 1 : 0, digest, headDigest, size, sourceID])
             }
         } catch let done as ParseOnlyDone {
             result.events = done.events
@@ -356,6 +373,10 @@ private final class TextChunker {
 /// The size of the pieces a source's text is stored in (`text_chunk`).
 public enum TextChunk {
     public static let size = 32_768
+}
+
+struct DuplicateContent: Error {
+    let prior: String
 }
 
 struct ParseOnlyDone: Error {

@@ -16,6 +16,7 @@ enum Schema {
               format TEXT NOT NULL,          -- parser id (`wireshark_text`)
               host TEXT NOT NULL,            -- capture point / machine (`--host`, else from the file name)
               content_hash TEXT NOT NULL UNIQUE, -- of the decompressed bytes: the same content loads once
+              head_hash TEXT,                -- of the first 64 KiB: which sources are worth a full hash check
               bytes INTEGER NOT NULL,
               lines INTEGER NOT NULL,
               events INTEGER NOT NULL,
@@ -99,6 +100,7 @@ enum Schema {
               raw TEXT NOT NULL
             );
             CREATE INDEX unparsed_by_source ON unparsed(source, line);
+            CREATE INDEX source_by_head ON source(head_hash);
             -- Clock corrections per source, applied when reading: aligned ts = event.ts + offset_ns.
             CREATE TABLE clock (
               source INTEGER PRIMARY KEY REFERENCES source(id),
