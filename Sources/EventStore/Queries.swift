@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import TraceModel
 
 /// The read side of the store. Views and joiner passes go through these methods, never raw SQL of their
@@ -142,12 +143,15 @@ extension Store {
     func connections(where clause: String, _ args: [any DatabaseValueConvertible], hosts: [Int64: String]? = nil) throws -> [ConnectionRow] {
         let hosts = try hosts ?? Dictionary(uniqueKeysWithValues: sources().map { ($0.id, $0.host) })
         return try db.read { db in
+            // Columns by position (the order of the SELECT): name lookups cost more than the rest.
             try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT c.*, a.text AS a_text, b.text AS b_text
+                SELECT c.key, c.proto, a.text, c.aport, b.text, c.bport, c.community_id,
+                       c.orig_side, c.vantage, c.seen_by, c.first_ts, c.last_ts, c.orig_guessed, c.syn_ts, c.syn_retransmissions,
+                       c.syn_synack_ns, c.synack_ack_ns, c.handshake_completed, c.end_kind, c.end_side, c.end_ts, c.conn_state, c.history,
+                       c.orig_packets, c.orig_bytes, c.orig_retransmissions, c.resp_packets, c.resp_bytes, c.resp_retransmissions
                 FROM connection c JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b WHERE \(clause)
                 """), arguments: StatementArguments(args)).map { r in
-                var c = ConnectionRow(key: r["key"], proto: r["proto"], a: r["a_text"], aport: r["aport"], b: r["b_text"], bport: r["bport"],
-                                      communityID: r["community_id"], lifecycle: nil)
+                var c = ConnectionRow(key: r[0], proto: r[1], a: r[2], aport: r[3], b: r[4], bport: r[5], communityID: r[6], lifecycle: nil)
                 c.lifecycle = Store.lifecycle(r, c, hosts: hosts)
                 return c
             }
@@ -155,25 +159,25 @@ extension Store {
     }
 
     static func lifecycle(_ r: Row, _ c: ConnectionRow, hosts: [Int64: String]) -> Lifecycle? {
-        guard let o: Int = r["orig_side"], let vantage: Int64 = r["vantage"] else { return nil }
+        guard let o: Int = r[7], let vantage: Int64 = r[8] else { return nil }
         let ep = [c.aEndpoint, c.bEndpoint]
         var bySource: [Int64: Int] = [:]
         var byHost: [String: Int] = [:]
-        for part in (r["seen_by"] as String? ?? "").split(separator: ",") {
+        for part in (r[9] as String? ?? "").split(separator: ",") {
             let kv = part.split(separator: ":")
             guard kv.count == 2, let s = Int64(kv[0]), let n = Int(kv[1]) else { continue }
             bySource[s] = n
             byHost[hosts[s] ?? "source \(s)", default: 0] += n
         }
-        let first: Int64 = r["first_ts"], last: Int64 = r["last_ts"]
-        var l = Lifecycle(originator: ep[o], responder: ep[1 - o], originatorSide: o, originatorGuessed: (r["orig_guessed"] as Int? ?? 0) != 0,
+        let first: Int64 = r[10], last: Int64 = r[11]
+        var l = Lifecycle(originator: ep[o], responder: ep[1 - o], originatorSide: o, originatorGuessed: (r[12] as Int? ?? 0) != 0,
                           vantage: hosts[vantage] ?? "", vantageSource: vantage, first: first, last: last, durationNS: last - first,
-                          synAt: r["syn_ts"], synRetransmissions: r["syn_retransmissions"] ?? 0, synToSynAckNS: r["syn_synack_ns"],
-                          synAckToAckNS: r["synack_ack_ns"], handshakeCompleted: (r["handshake_completed"] as Int? ?? 0) != 0,
-                          end: r["end_kind"] ?? "none", endBy: (r["end_side"] as Int?).map { ep[$0] }, endAt: r["end_ts"],
-                          connState: r["conn_state"] ?? "OTH", history: r["history"] ?? "", seenBy: byHost, seenBySource: bySource)
-        l.orig = Lifecycle.Direction(packets: r["orig_packets"] ?? 0, bytes: r["orig_bytes"] ?? 0, retransmissions: r["orig_retransmissions"] ?? 0)
-        l.resp = Lifecycle.Direction(packets: r["resp_packets"] ?? 0, bytes: r["resp_bytes"] ?? 0, retransmissions: r["resp_retransmissions"] ?? 0)
+                          synAt: r[13], synRetransmissions: r[14] ?? 0, synToSynAckNS: r[15],
+                          synAckToAckNS: r[16], handshakeCompleted: (r[17] as Int? ?? 0) != 0,
+                          end: r[18] ?? "none", endBy: (r[19] as Int?).map { ep[$0] }, endAt: r[20],
+                          connState: r[21] ?? "OTH", history: r[22] ?? "", seenBy: byHost, seenBySource: bySource)
+        l.orig = Lifecycle.Direction(packets: r[23] ?? 0, bytes: r[24] ?? 0, retransmissions: r[25] ?? 0)
+        l.resp = Lifecycle.Direction(packets: r[26] ?? 0, bytes: r[27] ?? 0, retransmissions: r[28] ?? 0)
         return l
     }
 
@@ -193,26 +197,35 @@ extension Store {
     /// pass: integers only, one row in memory at a time.
     public func forEachConnectionPacket(_ body: (ConnectionRow, PacketFacts) throws -> Void) throws {
         let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
+        // The connections once, then the packets as integers (no text per row).
+        let conns = Dictionary(uniqueKeysWithValues: try connections(where: "1", [], hosts: [:]).map { ($0.key, $0) })
         try db.read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.len, e.expert,
-                       c.proto, a.text, c.aport, b.text, c.bport, c.community_id
+            // A million rows: stepped on GRDB's statement handle with the C API, as the writer binds.
+            let st = try db.makeStatement(sql: """
+                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.len, e.expert
                 FROM event e JOIN connection c ON c.key = e.conn
-                JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue)
                 ORDER BY e.conn, e.source, e.ts, e.rowid
                 """)
+            let h = st.sqliteStatement
+            defer { sqlite3_reset(h) }
+            func int(_ i: Int32) -> Int64? { sqlite3_column_type(h, i) == SQLITE_NULL ? nil : sqlite3_column_int64(h, i) }
             var conn: ConnectionRow? = nil
-            while let r = try cursor.next() {
-                let key: Int64 = r[0]
-                if conn?.key != key {
-                    conn = ConnectionRow(key: key, proto: r[9], a: r[10], aport: r[11], b: r[12], bport: r[13], communityID: r[14], lifecycle: nil)
+            while true {
+                let rc = sqlite3_step(h)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                let source: Int64 = r[1]
-                let ts: Int64 = r[2]
-                let fromA: Bool = r[3]
-                let p = PacketFacts(source: source, ts: ts + (offsets[source] ?? 0), side: fromA ? 0 : 1, flags: r[4] ?? -1,
-                                    seq: r[5], ack: r[6], len: r[7], expert: r[8])
+                let key = sqlite3_column_int64(h, 0)
+                if conn?.key != key {
+                    guard let c = conns[key] else { continue }
+                    conn = c
+                }
+                let source = sqlite3_column_int64(h, 1)
+                let p = PacketFacts(source: source, ts: sqlite3_column_int64(h, 2) + (offsets[source] ?? 0),
+                                    side: sqlite3_column_int64(h, 3) != 0 ? 0 : 1, flags: Int(int(4) ?? -1),
+                                    seq: int(5), ack: int(6), len: int(7), expert: Int(sqlite3_column_int64(h, 8)))
                 try body(conn!, p)
             }
         }
