@@ -261,6 +261,21 @@ extension Store {
         }
     }
 
+    /// Places a source without a calendar date: a relative one starts at `at` (UTC ns), a time-of-day
+    /// one lies on the day of `at`. Returns false (and changes nothing) for sources with dates.
+    public func anchor(source: Int64, at: Int64) throws -> Bool {
+        guard let s = try sources().first(where: { $0.id == source }) else { return false }
+        switch s.timeBasis {
+        case .absolute: return false
+        case .relative: try setClock(source: source, offset: at, method: "anchor")
+        case .timeOfDay:
+            var day = at / CivilTime.nsPerDay
+            if at < 0 && at % CivilTime.nsPerDay != 0 { day -= 1 }
+            try setClock(source: source, offset: day * CivilTime.nsPerDay, method: "anchor")
+        }
+        return true
+    }
+
     /// Sets a source's clock anchor: its times are shifted by `offset` when read.
     public func setClock(source: Int64, offset: Int64, method: String) throws {
         try db.write { db in

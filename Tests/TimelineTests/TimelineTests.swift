@@ -77,4 +77,29 @@ final class TimelineTests: XCTestCase {
         f.to = nil
         XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f)).map { $0.ordinal }, [3])
     }
+
+    func testAnchoredRelativeAndTimeOfDayExportsLandOnTheAbsoluteClock() throws {
+        // Three tshark layouts of one real capture (corpus/tshark-netns): -t ad (date and time),
+        // -t a (time of day) and the default (seconds since the first packet, 2026-11-27 17:43:59.389452).
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("corpus/tshark-netns")
+        let store = try Store(path: ":memory:")
+        let ingestor = Ingestor(store: store)
+        for (file, host) in [("client.t-ad.txt", "ad"), ("client.t-a.txt", "a"), ("client.default.txt", "r")] {
+            _ = try ingestor.ingest([InputFile(path: dir.appendingPathComponent(file).path)], options: IngestOptions(host: host))
+        }
+        let day = CivilTime.days(year: 2026, month: 11, day: 27) * CivilTime.nsPerDay
+        XCTAssertTrue(try store.anchor(source: 2, at: day))
+        XCTAssertTrue(try store.anchor(source: 3, at: day + (17 * 3600 + 43 * 60 + 59) * CivilTime.nsPerSecond + 389_452_000))
+        XCTAssertFalse(try store.anchor(source: 1, at: day))
+        func times(_ host: String) throws -> [Int64] {
+            var f = EventFilter()
+            f.hosts = [host]
+            return Array(try TimelineMerge(store: store, filter: f)).map { $0.ts }
+        }
+        let reference = try times("ad")
+        XCTAssertEqual(reference.count, 53)
+        XCTAssertEqual(try times("a"), reference)
+        XCTAssertEqual(try times("r"), reference)
+    }
 }

@@ -48,6 +48,13 @@ enum IngestRunner {
         }
         let reports = try ingestor.ingest(inputs, options: arguments.options)
         if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if let anchor = arguments.anchor.flatMap(TimeArgument.parse) {
+            for id in reports.compactMap({ $0.status == .loaded ? $0.sourceID : nil }) {
+                if !(try store.anchor(source: id, at: anchor)) {
+                    note("source \(id) writes calendar times: --anchor left it as it is")
+                }
+            }
+        }
         let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         for r in reports { print(line(r, source: r.sourceID.flatMap { sources[$0] })) }
         return reports
@@ -55,6 +62,7 @@ enum IngestRunner {
 
     static func time(_ ns: Int64?, _ s: SourceInfo?) -> String {
         guard let ns, let s else { return "-" }
+        if s.offsetNS != 0 { return CivilTime.iso8601(ns + s.offsetNS, digits: s.timeDigits) + " (\(s.clockMethod ?? "clock"))" }
         switch s.timeBasis {
         case .absolute: return CivilTime.iso8601(ns, digits: s.timeDigits)
         case .timeOfDay: return CivilTime.timeOfDay(ns, digits: s.timeDigits) + " (no date)"

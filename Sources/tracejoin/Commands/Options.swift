@@ -29,6 +29,11 @@ struct IngestArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Use this parser instead of detecting the format (see `tracejoin formats`).", valueName: "id"))
     var format: String?
 
+    @Option(help: ArgumentHelp(
+        "Place files without a calendar date on it: the UTC start of a capture whose times are seconds since its start, or the date of one that writes times of day only (2013-01-06 or 2013-01-06T09:52:10.5).",
+        valueName: "time"))
+    var anchor: String?
+
     @Argument(help: ArgumentHelp("Files or folders (recursively); .gz files and .zip archives are read inside.", valueName: "path"))
     var paths: [String] = []
 
@@ -38,6 +43,9 @@ struct IngestArguments: ParsableArguments {
             throw ValidationError("unknown format \(format); known: \(Registry.parsers.map { $0.id }.joined(separator: ", "))")
         }
         if paths.isEmpty { throw ValidationError("name at least one file or folder to ingest") }
+        if let anchor, TimeArgument.parse(anchor) == nil || anchor.hasPrefix("+") {
+            throw ValidationError("--anchor wants a UTC date or date and time, e.g. 2013-01-06T09:52:10; got \(anchor)")
+        }
     }
 
     var options: IngestOptions {
