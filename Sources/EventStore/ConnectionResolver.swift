@@ -34,7 +34,15 @@ struct ConnectionResolver {
                             dst: UInt64(da) << 16 | UInt64(r.dstPort & 0xFFFF))
             if let (lt, k) = last, lt == t { return k }
             let k: Int64
-            if let known = v4[t] { k = known } else { k = resolve(r); v4[t] = k }
+            if let known = v4[t] {
+                k = known
+            } else {
+                k = resolve(r)
+                v4[t] = k
+                // The other direction has the same key: spare it a second hash.
+                v4[V4Tuple(src: UInt64(da) << 24 | UInt64(r.dstPort & 0xFFFF) << 8 | UInt64(r.proto),
+                           dst: UInt64(sa) << 16 | UInt64(r.srcPort & 0xFFFF))] = k
+            }
             last = (t, k)
             return k
         }

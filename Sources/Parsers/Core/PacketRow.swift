@@ -25,6 +25,7 @@ struct PacketRowBuilder {
     /// (`HTTP Continuation or non-HTTP traffic`, `TDS Response Packet`): packet-list exports are usually
     /// filtered to one conversation, so the address pair names it. Marked `"ports": "inferred"`.
     private var conversations: [PairKey: (Endpoint, Endpoint)] = [:]
+    private var lastConversation: (Address, Int32, Address, Int32)? = nil
 
     struct PairKey: Hashable {
         let lo: Address, hi: Address
@@ -134,17 +135,27 @@ struct PacketRowBuilder {
 
         var attrs: [String] = []
         let label = r.label ?? ""
+        // (TCP fields decide first: the label sets are consulted only for the rows that need them.)
         if r.srcPort >= 0 && r.dstPort >= 0 {
-            if PacketRowBuilder.udpLabels.contains(label) && !info.hasTCPFields { r.proto = IPProto.udp }
+            if !info.hasTCPFields && PacketRowBuilder.udpLabels.contains(label) { r.proto = IPProto.udp }
             else { r.proto = IPProto.tcp }
         } else if PacketRowBuilder.icmpLabels.contains(label) {
             r.proto = label == "ICMP" ? IPProto.icmp : IPProto.icmpv6
         }
         if let s = r.src, let d = r.dst, s.isIP, d.isIP {
-            let pair = PairKey(s, d)
             if r.proto == IPProto.tcp {
-                conversations[pair] = (Endpoint(address: s, port: r.srcPort), Endpoint(address: d, port: r.dstPort))
-            } else if r.proto == 0, !PacketRowBuilder.udpLabels.contains(label), let conv = conversations[pair] {
+                // Consecutive rows mostly belong to one conversation: write the map only when it changes.
+                let same: Bool
+                if let (a, ap, z, zp) = lastConversation {
+                    same = (a == s && ap == r.srcPort && z == d && zp == r.dstPort) || (a == d && ap == r.dstPort && z == s && zp == r.srcPort)
+                } else {
+                    same = false
+                }
+                if !same {
+                    conversations[PairKey(s, d)] = (Endpoint(address: s, port: r.srcPort), Endpoint(address: d, port: r.dstPort))
+                    lastConversation = (s, r.srcPort, d, r.dstPort)
+                }
+            } else if r.proto == 0, !PacketRowBuilder.udpLabels.contains(label), let conv = conversations[PairKey(s, d)] {
                 let (x, y) = conv
                 if x.address == s { r.srcPort = x.port; r.dstPort = y.port } else { r.srcPort = y.port; r.dstPort = x.port }
                 r.proto = IPProto.tcp

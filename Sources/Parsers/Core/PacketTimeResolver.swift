@@ -36,55 +36,56 @@ struct PacketTimeResolver {
 
     var pendingCount: Int { pending.count }
 
-    /// Gives `record` its time and passes it (and any rows it releases) to `out`.
-    mutating func add(_ record: EventRecord, time: RowTime, _ out: (EventRecord) -> Void) {
-        var r = record
+    /// Gives `r` its time. Returns true when the caller may emit it now; false when it is held until the
+    /// column's meaning is known. Rows held earlier and released by this one go to `release` first, so
+    /// the order of rows is kept. (In place, rather than through a closure per row: records are large.)
+    mutating func place(_ r: inout EventRecord, time: RowTime, release: (EventRecord) -> Void) -> Bool {
         switch time {
         case .absolute(let ns):
             if basis == nil { basis = .absolute }
             r.ts = ns - zoneOffsetNs
-            flush(out)
-            out(r)
+            flush(release)
+            return true
         case .absoluteUTC(let ns):
             if basis == nil { basis = .absolute }
             r.ts = ns
-            flush(out)
-            out(r)
+            flush(release)
+            return true
         case .timeOfDay(let ns):
             if basis == nil { basis = .timeOfDay }
             r.ts = ns - zoneOffsetNs
-            flush(out)
-            out(r)
+            flush(release)
+            return true
         case .seconds(let s, .since):
             if basis == nil { basis = .relative }
             r.ts = s
-            out(r)
+            return true
         case .seconds(let s, .delta):
             if basis == nil { basis = .relative }
             deltaSum += s
             r.ts = deltaSum
-            out(r)
+            return true
         case .seconds(let s, .auto):
             if basis == nil { basis = .relative }
             if let mode = autoMode {
                 if mode == .delta { deltaSum += s; r.ts = deltaSum } else { r.ts = s }
-                out(r)
-                return
+                return true
             }
             if lastAutoSeconds >= 0 && s < lastAutoSeconds {
                 autoMode = .delta
                 decidedBy = "delta (time decreases at line \(r.line))"
                 pending.append((r, s))
-                flush(out)
-                return
+                flush(release)
+                return false
             }
             lastAutoSeconds = s
             pending.append((r, s))
             if pending.count >= PacketTimeResolver.lookahead {
                 autoMode = .since
                 decidedBy = "relative (never decreases in \(PacketTimeResolver.lookahead) rows)"
-                flush(out)
+                flush(release)
             }
+            return false
         }
     }
 

@@ -100,7 +100,7 @@ public struct WiresharkCSV: LineParser {
             sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without a readable time", raw: line.string))
             return
         }
-        resolver.add(rec, time: time) { sink.emit($0) }
+        if resolver.place(&rec, time: time, release: { sink.emit($0) }) { sink.emit(rec) }
     }
 
     public mutating func finish(into sink: RecordSink) -> SourceFacts {

@@ -44,7 +44,8 @@ public struct WiresharkText: LineParser {
     private var layout: Layout? = nil
     /// Reused for every row so that cutting a row allocates nothing.
     private var row = PacketRowFields(number: Token(0, 0), source: Token(0, 0), destination: Token(0, 0), info: [], rawStart: 0, rawEnd: 0)
-    private var starts: [Int] = []
+    /// Frame starts on the current line: the token index and how many time tokens follow it.
+    private var starts: [(at: Int, timeTokens: Int)] = []
     /// Whether rows without a header carry a Length column; learnt from the first row that shows it.
     private var lengthColumn: Bool? = nil
     private var tokens: [Token] = []
@@ -73,7 +74,7 @@ public struct WiresharkText: LineParser {
                 let b = UnsafeBufferPointer(mb)
                 b.tokenize(into: &toks)
                 if probe.headerStart(b, toks) != nil { headers += 1 }
-                if probe.frameStart(b, toks, at: 0, strict: false) { rows += 1 }
+                if probe.frameStart(b, toks, at: 0, strict: false) != nil { rows += 1 }
             }
             bytes.removeAll()
         }
@@ -103,13 +104,15 @@ public struct WiresharkText: LineParser {
         starts.removeAll(keepingCapacity: true)
         var i = from
         while i < tokens.count {
-            if frameStart(b, tokens, at: i, strict: !(i == 0 && starts.isEmpty)) {
-                if let v = b.uint(tokens[i]), starts.isEmpty || v > lastFrame || i == 0 {
-                    // Numbers going back: the same capture listed again (a new table), not a delta column.
-                    if v <= lastFrame { resolver.newTable() }
-                    starts.append(i)
-                    lastFrame = v
-                }
+            if let f = frameStart(b, tokens, at: i, strict: !(i == 0 && starts.isEmpty)),
+               let v = b.uint(tokens[i]), starts.isEmpty || v > lastFrame || i == 0 {
+                // Numbers going back: the same capture listed again (a new table), not a delta column.
+                if v <= lastFrame { resolver.newTable() }
+                starts.append((i, f.timeTokens))
+                lastFrame = v
+                // The next packet cannot start before this one's protocol column.
+                i = f.protocolAt
+                continue
             }
             i += 1
         }
@@ -124,13 +127,14 @@ public struct WiresharkText: LineParser {
             sink.unparsed(UnparsedLine(line: line.number, reason: from > 0 ? "header followed by no packet" : "not a packet row", raw: line.string))
             return
         }
-        if starts[0] > from {
+        if starts[0].at > from {
             releaseHeld(sink)
-            sink.unparsed(UnparsedLine(line: line.number, reason: "prose before a packet row", raw: b.string(tokens[from].start, tokens[starts[0]].start)))
+            sink.unparsed(UnparsedLine(line: line.number, reason: "prose before a packet row", raw: b.string(tokens[from].start, tokens[starts[0].at].start)))
         }
-        for (n, s) in starts.enumerated() {
-            let e = n + 1 < starts.count ? starts[n + 1] : tokens.count
-            guard let fields = rowFields(b, tokens, s, e) else {
+        for (n, start) in starts.enumerated() {
+            let s = start.at
+            let e = n + 1 < starts.count ? starts[n + 1].at : tokens.count
+            guard let fields = rowFields(b, tokens, s, e, timeTokens: start.timeTokens) else {
                 releaseHeld(sink)
                 sink.unparsed(UnparsedLine(line: line.number, reason: "packet row without source and destination", raw: b.string(tokens[s].start, tokens[e - 1].end)))
                 continue
@@ -159,10 +163,10 @@ public struct WiresharkText: LineParser {
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {
-        guard let r = held, let t = heldTime else { return }
+        guard var r = held, let t = heldTime else { return }
         held = nil
         heldTime = nil
-        resolver.add(r, time: t) { sink.emit($0) }
+        if resolver.place(&r, time: t, release: { sink.emit($0) }) { sink.emit(r) }
     }
 
     /// Index of a `No.` token that opens a header (`No. Time …`).
@@ -243,23 +247,25 @@ public struct WiresharkText: LineParser {
         return n
     }
 
-    /// Whether a packet row starts at token `i`: frame number, time(s), two addresses.
-    func frameStart(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], at i: Int, strict: Bool) -> Bool {
-        guard i < t.count, t[i].count <= 10, b.uint(t[i]) != nil else { return false }
+    /// Whether a packet row starts at token `i` (frame number, time(s), two addresses, a protocol):
+    /// how many time tokens it has and where its protocol column is, else nil.
+    func frameStart(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], at i: Int, strict: Bool) -> (timeTokens: Int, protocolAt: Int)? {
+        guard i < t.count, t[i].count <= 10, b.uint(t[i]) != nil else { return nil }
         let n = timeTokenCount(b, t, at: i + 1)
-        guard n > 0 else { return false }
+        guard n > 0 else { return nil }
         var k = i + 1 + n
-        guard k < t.count, WiresharkText.isAddressToken(b, t[k], strict: strict) else { return false }
+        guard k < t.count, WiresharkText.isAddressToken(b, t[k], strict: strict) else { return nil }
         k += 1
         k = WiresharkText.skipPortColumn(b, t, k)
         if k < t.count && WiresharkText.isArrow(b, t[k]) { k += 1 }
-        guard k < t.count else { return false }
-        if WiresharkText.glueSplit(b, t[k]) != nil { return true }
-        guard WiresharkText.isAddressToken(b, t[k], strict: strict) else { return false }
+        guard k < t.count else { return nil }
+        if WiresharkText.glueSplit(b, t[k]) != nil { return (n, k) }
+        guard WiresharkText.isAddressToken(b, t[k], strict: strict) else { return nil }
         k = WiresharkText.skipPortColumn(b, t, k + 1)
         // The protocol column is a name (TCP, TLSv1.2, 802.11 aside): this keeps tab-separated field
         // dumps (`-T fields`: number, epoch, addresses, ports) from passing for packet lists.
-        return k < t.count && ASCII.isLetter(b[t[k].start])
+        guard k < t.count, ASCII.isLetter(b[t[k].start]) else { return nil }
+        return (n, k)
     }
 
     /// Past a port column after an address (`10.99.0.1 41001 10.99.0.2 8080`, tshark's `%uS`/`%uD`):
@@ -272,13 +278,12 @@ public struct WiresharkText: LineParser {
     }
 
     /// Cuts tokens `[s, e)` into the row's columns.
-    private mutating func rowFields(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], _ s: Int, _ e: Int) -> PacketRowFields? {
+    private mutating func rowFields(_ b: UnsafeBufferPointer<UInt8>, _ t: [Token], _ s: Int, _ e: Int, timeTokens n: Int) -> PacketRowFields? {
         var k = s + 1
         row.times.removeAll(keepingCapacity: true)
         row.custom.removeAll(keepingCapacity: true)
         row.label = nil
         row.length = nil
-        let n = timeTokenCount(b, t, at: k)
         var ci = 0
         var used = 0
         while used < n {
