@@ -36,6 +36,8 @@ let package = Package(
         .executableTarget(name: "tracejoin", dependencies: [
             "TraceModel", "Parsers", "EventStore", "Timeline", "Render",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // `tracejoin sql` prints GRDB's DatabaseValue as the store returns it.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),

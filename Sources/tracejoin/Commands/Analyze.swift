@@ -1,0 +1,32 @@
+import ArgumentParser
+import EventStore
+import Timeline
+import Render
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The main job in one command: ingest, then print the sources, the connections and the head of the timeline.",
+        discussion: "Example: tracejoin analyze --store :memory: corpus/rdp-reset"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var ingest: IngestArguments
+    @Option(help: "How many timeline events to show.") var head = 40
+    @Option(help: "How many connections to list.") var connections = 25
+
+    func run() throws {
+        let s = try store.open()
+        Swift.print("== ingest")
+        let reports = try IngestRunner.run(store: s, arguments: ingest)
+        try LifecyclePass.runIfStale(s)
+        Swift.print("\n== sources")
+        try SourcesPrinter.print(try s.sources(), json: false)
+        let fmt = try EventFormatter(store: s)
+        let conns = try s.allConnections()
+        Swift.print("\n== connections" + (conns.count > connections ? " (first \(connections) of \(conns.count); `tracejoin connections` for all)" : ""))
+        try ConnectionsPrinter.print(ConnectionsPrinter.sorted(conns).prefix(connections).map { $0.0 }, formatter: fmt, json: false)
+        Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
+        try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
+        try IngestRunner.exit(for: reports)
+    }
+}
