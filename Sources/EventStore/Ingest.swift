@@ -216,8 +216,11 @@ public final class Ingestor {
         let total = input.sizeOnDisk
 
         // The parser thread: read, split, parse, batch. It never touches the database.
+        // (A metatype is immutable; the box only tells the compiler so.)
+        struct ParserTypeBox: @unchecked Sendable { let type: any LineParser.Type }
+        let boxed = ParserTypeBox(type: parserType)
         let thread = Thread {
-            var parser = parserType.init(context: context)
+            var parser = boxed.type.init(context: context)
             let sink = BatchingSink(queue: queue)
             var splitter = LineSplitter()
             let text = TextChunker(queue: queue)
@@ -226,19 +229,25 @@ public final class Ingestor {
             var read: Int64 = 0
             var lastTick = Date()
             var hash = ContentHash()
+            // A container cut short (a truncated .gz) still gives what it held: read that, say where it ends.
+            var cutShort: String? = nil
             do {
-                try input.read { chunk in
-                    hash.update(chunk)
-                    splitter.feed(chunk) { line in
-                        lines = line.number
-                        parser.consume(line, into: sink)
+                do {
+                    try input.read { chunk in
+                        hash.update(chunk)
+                        splitter.feed(chunk) { line in
+                            lines = line.number
+                            parser.consume(line, into: sink)
+                        }
+                        read += Int64(chunk.count)
+                        if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
+                            lastTick = Date()
+                            progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
+                        }
+                        return true
                     }
-                    read += Int64(chunk.count)
-                    if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
-                        lastTick = Date()
-                        progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
-                    }
-                    return true
+                } catch InputError.cutShort(_, let why) {
+                    cutShort = why
                 }
                 splitter.finish { line in
                     lines = line.number
@@ -246,6 +255,9 @@ public final class Ingestor {
                 }
                 for cut in splitter.cutLines {
                     sink.unparsed(UnparsedLine(line: cut, reason: "line longer than \(LineSplitter.defaultMaxLine) bytes, cut there", raw: ""))
+                }
+                if let cutShort {
+                    sink.unparsed(UnparsedLine(line: lines + 1, reason: "file cut short after line \(lines): \(cutShort)", raw: ""))
                 }
                 let facts = parser.finish(into: sink)
                 sink.flush()

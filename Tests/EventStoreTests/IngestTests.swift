@@ -118,4 +118,26 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(String.fromDatabaseValue(rows[0][0]), lines[1234])
         XCTAssertEqual(String.fromDatabaseValue(rows[0][1]), "2234 > 25 [PSH, ACK] Seq=8638 Ack=1 Win=8192 Len=7 [row 1234 ünïcode]")
     }
+
+    func testAGzipCutShortLoadsWhatItHoldsAndSaysWhereItEnds() throws {
+        // An interrupted copy: a gzip cut in the middle of its deflate stream. What it holds is loaded,
+        // the cut is reported with its line, and the file counts as partly read.
+        let store = try Store(path: dir.appendingPathComponent("cut.db").path)
+        var big = ["No. Time Source Destination Protocol Info"]
+        for i in 1...50_000 { big.append("\(i) \(i).000100 10.1.1.\(i % 200) 10.1.2.\(i % 100) TCP \(1000 + i % 5000) > 25 [ACK] Seq=\(i * 13) Ack=1 Win=8192 Len=0") }
+        let plain = try write("big.txt", big.joined(separator: "\n"))
+        let gz = dir.appendingPathComponent("big.txt.gz").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import gzip,sys; d=gzip.compress(open(sys.argv[1],'rb').read()); open(sys.argv[2],'wb').write(d[:len(d)//2])", plain, gz]
+        try p.run()
+        p.waitUntilExit()
+        let r = try Ingestor(store: store).ingest(try InputDiscovery.expand([gz]), options: IngestOptions())[0]
+        XCTAssertEqual(r.status, IngestReport.Status.loaded)
+        XCTAssertTrue(r.isPartial)
+        XCTAssertGreaterThan(r.events, 1000)
+        XCTAssertLessThan(r.events, 50_000)
+        XCTAssertTrue(r.unparsedSamples.contains { $0.reason.contains("cut short") && $0.reason.contains("gzip") }, "\(r.unparsedSamples)")
+        XCTAssertEqual(try store.eventCount(), r.events)
+    }
 }

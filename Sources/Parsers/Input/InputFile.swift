@@ -98,7 +98,13 @@ public struct InputFile: Sendable, Hashable {
                 let msg = gzerror(gz, &code).map { String(cString: $0) } ?? "gzip error"
                 throw InputError.readFailed(path, "gzip: \(msg) (the file is cut short or not gzip)")
             }
-            if n == 0 { return }
+            if n == 0 {
+                // End of data: a clean end, or a stream cut short (zlib says Z_BUF_ERROR then).
+                var code: Int32 = 0
+                _ = gzerror(gz, &code)
+                if code != Z_OK { throw InputError.cutShort(displayName, "the gzip stream ends before its end") }
+                return
+            }
             if try !body(UnsafeBufferPointer(rebasing: buf[0..<Int(n)])) { return }
         }
     }
@@ -131,12 +137,15 @@ public enum InputError: Error, CustomStringConvertible {
     case cannotOpen(String, String)
     case readFailed(String, String)
     case notFound(String)
+    /// The container ends early; what came before was read.
+    case cutShort(String, String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let p, let why): return "\(p): cannot open: \(why)"
         case .readFailed(let p, let why): return "\(p): read failed: \(why)"
         case .notFound(let p): return "\(p): no such file or folder"
+        case .cutShort(let p, let why): return "\(p): cut short: \(why)"
         }
     }
 }
