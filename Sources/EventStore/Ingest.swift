@@ -3,70 +3,6 @@ import GRDB
 import TraceModel
 import Parsers
 
-public struct IngestOptions: Sendable {
-    /// Capture point or machine; default: the file's name without extensions.
-    public var host: String?
-    /// Seconds east of UTC the files' times are written in (`--tz`); default: assumed UTC.
-    public var zoneOffset: Int?
-    /// Parser id to use instead of detection (`--format`).
-    public var format: String?
-
-    public init(host: String? = nil, zoneOffset: Int? = nil, format: String? = nil) {
-        self.host = host
-        self.zoneOffset = zoneOffset
-        self.format = format
-    }
-}
-
-/// What happened to one input file.
-public struct IngestReport: Sendable {
-    public enum Status: Sendable, Equatable {
-        case loaded
-        /// The same content is already in the store (as the named source).
-        case duplicate(of: String)
-        case unknownFormat
-        case empty
-        case failed(String)
-    }
-
-    public var file: String
-    public var status: Status
-    public var format: String? = nil
-    public var host: String? = nil
-    public var sourceID: Int64? = nil
-    public var lines = 0
-    public var events = 0
-    public var unparsed = 0
-    public var firstTS: Int64? = nil
-    public var lastTS: Int64? = nil
-    public var facts = SourceFacts()
-    /// The first few lines not understood, for the user to see where.
-    public var unparsedSamples: [UnparsedLine] = []
-    public var seconds: Double = 0
-
-    /// Found in a folder or archive rather than named by the user.
-    public var found = false
-
-    /// Whether this file is only partly loaded (or not at all), for the exit status. Files of unknown
-    /// format found in a folder or archive are skipped, not failures: bundles hold more than traces.
-    public var isPartial: Bool {
-        switch status {
-        case .loaded: return unparsed > 0
-        case .duplicate: return false
-        case .unknownFormat, .empty: return !found
-        default: return true
-        }
-    }
-}
-
-/// Progress of the file being read, for a terminal progress line.
-public struct IngestProgress: Sendable {
-    public var file: String
-    public var bytesRead: Int64
-    public var bytesTotal: Int64
-    public var events: Int
-}
-
 /// Loads files into the store: detect, hash, parse on one thread, write on another, one transaction
 /// per file so an interrupted ingest leaves no half-loaded file.
 public final class Ingestor {
@@ -351,42 +287,6 @@ public final class Ingestor {
     }
 }
 
-/// Cuts the decoded stream into the store's text pieces and queues them for the writer.
-private final class TextChunker {
-    private let queue: BatchQueue<Ingestor.Batch>
-    private var buffer: [UInt8] = []
-    private var n: Int64 = 0
-
-    init(queue: BatchQueue<Ingestor.Batch>) {
-        self.queue = queue
-        buffer.reserveCapacity(TextChunk.size)
-    }
-
-    func append(_ data: UnsafeBufferPointer<UInt8>) {
-        var rest = data[...]
-        while !rest.isEmpty {
-            let take = min(TextChunk.size - buffer.count, rest.count)
-            buffer.append(contentsOf: rest.prefix(take))
-            rest = rest.dropFirst(take)
-            if buffer.count == TextChunk.size { ship() }
-        }
-    }
-
-    func finish() { if !buffer.isEmpty { ship() } }
-
-    private func ship() {
-        queue.put(.text(n, TextCompression.deflate(buffer)))
-        n += 1
-        buffer = []
-        buffer.reserveCapacity(TextChunk.size)
-    }
-}
-
-/// The size of the pieces a source's text is stored in (`text_chunk`).
-public enum TextChunk {
-    public static let size = 32_768
-}
-
 struct DuplicateContent: Error {
     let prior: String
 }
@@ -399,21 +299,4 @@ struct ParseOnlyDone: Error {
 struct IngestFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-/// A JSON string literal.
-public func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }
