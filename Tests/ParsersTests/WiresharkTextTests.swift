@@ -62,6 +62,9 @@ final class WiresharkTextTests: XCTestCase {
         XCTAssertEqual(retrans.map { $0.ordinal }, [1975, 2071, 2264, 2651, 3475])
         XCTAssertTrue(retrans.allSatisfy { $0.srcPort == 1098 && $0.dstPort == 80 })
         XCTAssertTrue(TCPExpert(rawValue: p.records[2].expert).contains(.checksumIncorrect))
+        // Frame 1925: the server ACKs 282 and SACKs 1742–2328, so 282–1742 went missing.
+        XCTAssertEqual(p.records[6].ordinal, 1925)
+        XCTAssertEqual(p.records[6].attrs, "{\"sack\":[[1742,2328]]}")
     }
 
     func testDeltaTimesAreAccumulated() throws {

@@ -21,6 +21,8 @@ struct PacketInfo {
     var tsecr: Int64 = EventRecord.none
     var expert: Int = 0
     var sackPermitted = false
+    /// SACK blocks (`SLE=1742 SRE=2328`): the receiver has these bytes although earlier ones are missing.
+    var sack: [(Int64, Int64)] = []
 
     var hasTCPFields: Bool { flags >= 0 || seq != EventRecord.none }
 
@@ -101,7 +103,9 @@ struct PacketInfo {
         case 2:
             if b.equals(key, "WS") { ws = v }
         case 3:
-            if b.equals(key, "Seq") { seq = v }
+            if b.equals(key, "SLE") { sack.append((v, v)) }
+            else if b.equals(key, "SRE"), !sack.isEmpty { sack[sack.count - 1].1 = v }
+            else if b.equals(key, "Seq") { seq = v }
             else if b.equals(key, "Ack") { ack = v }
             else if b.equals(key, "Win") { win = v }
             else if b.equals(key, "Len") { len = v }

@@ -164,6 +164,7 @@ struct PacketRowBuilder {
         }
         if info.ws != EventRecord.none { attrs.append("\"ws\":\(info.ws)") }
         if info.sackPermitted { attrs.append("\"sack_perm\":true") }
+        if !info.sack.isEmpty { attrs.append("\"sack\":[" + info.sack.map { "[\($0.0),\($0.1)]" }.joined(separator: ",") + "]") }
         if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
         return (r, time, digits)
     }
