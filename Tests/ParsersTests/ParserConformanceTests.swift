@@ -1,0 +1,60 @@
+import XCTest
+import Foundation
+@testable import Parsers
+import TraceModel
+
+/// The contract every registered parser must keep (`LineParser`'s documentation), checked on every
+/// corpus file that the registry hands to it: it claims its own files, it gives the same records
+/// however the bytes are cut, and it accounts for every line it does not turn into a record.
+final class ParserConformanceTests: XCTestCase {
+    func corpusFiles() throws -> [URL] {
+        let fm = FileManager.default
+        let files = fm.enumerator(at: corpus, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        return files.filter { ["txt", "csv"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
+    }
+
+    func testEveryParserKeepsTheContractOnEveryCorpusFileItClaims() throws {
+        let files = try corpusFiles()
+        XCTAssertGreaterThan(files.count, 30, "corpus files missing")
+        var claimedBy: [String: Int] = [:]
+        for url in files {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            guard let (type, _) = Registry.detect(SniffHead(bytes: Array(bytes.prefix(64 << 10)))) else { continue }
+            claimedBy[type.id, default: 0] += 1
+            try check(type, bytes, url.lastPathComponent)
+        }
+        // Every registered parser has corpus files of its own.
+        for p in Registry.parsers { XCTAssertGreaterThan(claimedBy[p.id] ?? 0, 0, "\(p.id) claims no corpus file") }
+    }
+
+    func check(_ type: any LineParser.Type, _ bytes: [UInt8], _ name: String) throws {
+        func run(_ chunk: Int) -> Parsed {
+            func go<P: LineParser>(_ t: P.Type) -> Parsed { parse(t, bytes: bytes, chunk: chunk) }
+            return go(type)
+        }
+        let whole = run(bytes.count)
+        XCTAssertFalse(whole.records.isEmpty, "\(name): \(type.id) claimed it but read no record")
+        for chunk in [1, 3, 4096] {
+            let cut = run(chunk)
+            XCTAssertEqual(cut.records.map { "\($0.line) \($0.ordinal) \($0.ts) \($0.rawAt) \($0.rawLen)" },
+                           whole.records.map { "\($0.line) \($0.ordinal) \($0.ts) \($0.rawAt) \($0.rawLen)" }, "\(name) in \(chunk)-byte chunks")
+            XCTAssertEqual(cut.unparsed.map { $0.line }, whole.unparsed.map { $0.line }, "\(name) in \(chunk)-byte chunks")
+        }
+        // Every line is a record's, inside a record's raw text, an unparsed line, blank, or a header.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var accounted = Set(whole.unparsed.map { $0.line })
+        var lineStarts: [Int64] = [0]
+        for l in lines { lineStarts.append(lineStarts.last! + Int64(l.utf8.count) + 1) }
+        for r in whole.records {
+            // Lines covered by the record's raw bytes.
+            var n = r.line
+            while n <= lines.count && lineStarts[n - 1] < r.rawAt + Int64(r.rawLen) { accounted.insert(n); n += 1 }
+        }
+        for (i, l) in lines.enumerated() where !accounted.contains(i + 1) {
+            let t = l.trimmingCharacters(in: .whitespacesAndNewlines)
+            let layout = t.isEmpty || t.hasPrefix("No.") || t.hasPrefix("\"No.\"")
+            XCTAssertTrue(layout, "\(name):\(i + 1) is neither a record nor kept as unparsed: \(t.prefix(80))")
+        }
+    }
+}
