@@ -163,8 +163,7 @@ public struct WiresharkText: LineParser {
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {
-        guard var r = held, let t = heldTime else { return }
-        held = nil
+        guard let t = heldTime, var r = held.take() else { return }
         heldTime = nil
         if resolver.place(&r, time: t, release: { sink.emit($0) }) { sink.emit(r) }
     }
