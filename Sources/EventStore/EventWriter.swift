@@ -28,8 +28,8 @@ final class EventWriter {
         self.sourceID = sourceID
         insert = try db.makeStatement(sql: """
             INSERT INTO event(source, ordinal, line, ts, kind, proto, src, sport, dst, dport, conn, flags, seq, ack, len,
-                              win, ipid, tsval, tsecr, mss, expert, frame_len, label, raw_at, raw_len, summary_at, attrs)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                              win, ipid, tsval, tsecr, mss, expert, frame_len, label, raw_at, raw_len, summary_at, attrs, seq_raw, ack_raw)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
         insertChunk = try db.makeStatement(sql: "INSERT INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
@@ -104,6 +104,8 @@ final class EventWriter {
         sqlite3_bind_int64(h, 25, Int64(r.rawLen))
         sqlite3_bind_int64(h, 26, Int64(r.summaryAt))
         if let a = r.attrs { sqlite3_bind_text(h, 27, a, -1, EventWriter.transient) } else { sqlite3_bind_null(h, 27) }
+        bindOpt(h, 28, r.seqRaw)
+        bindOpt(h, 29, r.ackRaw)
         let rc = sqlite3_step(h)
         sqlite3_reset(h)
         guard rc == SQLITE_DONE else {

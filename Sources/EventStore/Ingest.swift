@@ -43,7 +43,7 @@ public final class Ingestor {
         do {
             let head = try input.head()
             if head.isEmpty { report.status = .empty; return report }
-            let parserType: any LineParser.Type
+            let parserType: ParserKind
             if let forced = options.format {
                 guard let p = Registry.parser(id: forced) else {
                     report.status = .failed("unknown format \(forced); `tracejoin formats` lists them")
@@ -51,8 +51,7 @@ public final class Ingestor {
                 }
                 parserType = p
             } else {
-                let looksBinary = head.prefix(4096).contains(0) && !(head.count >= 2 && (head[0] == 0xFF || head[0] == 0xFE))
-                guard !looksBinary, let (p, _) = Registry.detect(SniffHead(bytes: head)) else {
+                guard let p = Registry.detect(bytes: head) else {
                     report.status = .unknownFormat
                     return report
                 }
@@ -102,16 +101,18 @@ public final class Ingestor {
     }
 
     /// Collects records into batches for the writer.
-    private final class BatchingSink: RecordSink {
+    private final class BatchingSink: CaptureSink {
         let queue: BatchQueue<Batch>
+        let text: TextChunker
         var events: [EventRecord] = []
         var unparsedLines: [UnparsedLine] = []
         var count = 0
         var connections = ConnectionResolver()
         static let size = 4096
 
-        init(queue: BatchQueue<Batch>) {
+        init(queue: BatchQueue<Batch>, text: TextChunker) {
             self.queue = queue
+            self.text = text
             events.reserveCapacity(BatchingSink.size)
         }
 
@@ -122,6 +123,13 @@ public final class Ingestor {
             events[last].conn = connections.key(events[last])
             count += 1
             if events.count >= BatchingSink.size { flush() }
+        }
+
+        func appendText(_ s: String) -> Int64 {
+            let at = text.offset
+            var s = s
+            s.withUTF8 { text.append($0) }
+            return at
         }
 
         func unparsed(_ line: UnparsedLine) {
@@ -145,7 +153,40 @@ public final class Ingestor {
         }
     }
 
-    private func load(_ input: InputFile, parserType: any LineParser.Type, headDigest: String,
+    /// The parser thread's loop for captures: chunks straight to the parser (no lines).
+    private static func readCapture(_ type: any CaptureParser.Type, _ input: InputFile, _ context: ParseContext, _ sink: BatchingSink,
+                                    _ text: TextChunker, _ queue: BatchQueue<Batch>, _ progress: ((IngestProgress) -> Void)?, _ total: Int64) {
+        var parser = type.init(context: context)
+        var hash = ContentHash()
+        var read: Int64 = 0
+        var lastTick = Date()
+        do {
+            do {
+                try input.read { chunk in
+                    hash.update(chunk)
+                    parser.consume(chunk, into: sink)
+                    read += Int64(chunk.count)
+                    if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
+                        lastTick = Date()
+                        progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
+                    }
+                    return true
+                }
+            } catch InputError.cutShort(_, let why) {
+                sink.unparsed(UnparsedLine(line: Int(read), reason: "byte offset \(read): file cut short: \(why)", raw: ""))
+            }
+            let facts = parser.finish(into: sink)
+            sink.flush()
+            text.finish()
+            queue.put(.done(facts, lines: sink.count, digest: hash.finalize(), size: read))
+        } catch {
+            sink.flush()
+            queue.put(.failed("\(error)"))
+        }
+        queue.close()
+    }
+
+    private func load(_ input: InputFile, parserType: ParserKind, headDigest: String,
                       options: IngestOptions, report: inout IngestReport) throws {
         // Room for a few hundred thousand records: the two threads' paces vary (a text piece every
         // ~200 lines, an event batch every 4096), and with a short queue each waits for the other
@@ -157,13 +198,18 @@ public final class Ingestor {
 
         // The parser thread: read, split, parse, batch. It never touches the database.
         // (A metatype is immutable; the box only tells the compiler so.)
-        struct ParserTypeBox: @unchecked Sendable { let type: any LineParser.Type }
-        let boxed = ParserTypeBox(type: parserType)
+        struct ParserTypeBox: @unchecked Sendable { let kind: ParserKind }
+        let boxed = ParserTypeBox(kind: parserType)
         let thread = Thread {
-            var parser = boxed.type.init(context: context)
-            let sink = BatchingSink(queue: queue)
-            var splitter = LineSplitter()
             let text = TextChunker(queue: queue)
+            let sink = BatchingSink(queue: queue, text: text)
+            if case .capture(let type) = boxed.kind {
+                Ingestor.readCapture(type, input, context, sink, text, queue, progress, total)
+                return
+            }
+            guard case .lines(let type) = boxed.kind else { return }
+            var parser = type.init(context: context)
+            var splitter = LineSplitter()
             splitter.onDecoded = { text.append($0) }
             var lines = 0
             var read: Int64 = 0
@@ -213,13 +259,14 @@ public final class Ingestor {
         thread.start()
 
         var result = report
+        let parserID = parserType.id
         do {
             try store.db.write { db in
                 try db.execute(sql: """
                     INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
                                        time_basis, time_digits, ingested_at)
                     VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?)
-                    """, arguments: [input.displayName, parserType.id, result.host ?? "", "pending:" + UUID().uuidString,
+                    """, arguments: [input.displayName, parserID, result.host ?? "", "pending:" + UUID().uuidString,
                                      options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
                                      ISO8601DateFormatter().string(from: Date())])
                 let sourceID = db.lastInsertedRowID

@@ -25,7 +25,7 @@ extension Store {
     static let eventColumns = """
         e.rowid AS id, e.source, e.ordinal, e.line, e.ts, e.kind, e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport,
         e.conn, e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len, e.label,
-        e.raw_at, e.raw_len, e.summary_at, e.attrs
+        e.raw_at, e.raw_len, e.summary_at, e.attrs, e.seq_raw, e.ack_raw
         """
     static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
 
@@ -47,7 +47,7 @@ extension Store {
                            dst: r[9], dport: r[10], conn: r[11], flags: r[12], seq: r[13], ack: r[14],
                            len: r[15], win: r[16], ipid: r[17], tsval: r[18], tsecr: r[19], mss: r[20],
                            expert: r[21], frameLen: r[22], label: r[23], summary: String(raw[start..<end]),
-                           raw: raw, attrs: r[27])
+                           raw: raw, attrs: r[27], seqRaw: r[28], ackRaw: r[29])
     }
 
     /// One page of a source's events in its own time order, after `(ts, id)`, filtered.

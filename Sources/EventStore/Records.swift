@@ -58,6 +58,9 @@ public struct StoredEvent: Sendable {
     public var summary: String
     public var raw: String
     public var attrs: String?
+    /// Absolute sequence numbers, where the source gives them (captures); `seq`/`ack` are as shown.
+    public var seqRaw: Int64? = nil
+    public var ackRaw: Int64? = nil
 
     public var srcEndpoint: String? { src.map { Self.endpoint($0, sport) } }
     public var dstEndpoint: String? { dst.map { Self.endpoint($0, dport) } }

@@ -55,7 +55,8 @@ enum Schema {
               raw_at INTEGER NOT NULL,   -- original text: byte offset in the source's text (text_chunk)
               raw_len INTEGER NOT NULL,  --   and its length in bytes, all lines of a multi-line record
               summary_at INTEGER NOT NULL, -- summary = raw from this byte to the end of its first line
-              attrs TEXT                 -- rare format-specific fields, JSON
+              attrs TEXT,                -- rare format-specific fields, JSON
+              seq_raw INTEGER, ack_raw INTEGER -- absolute seq/ack where the source gives them (captures)
             );
             -- Each source's text (decoded to UTF-8), stored once in 32 KiB pieces: events point into it,
             -- which keeps event rows to integers (ARCHITECTURE.md, performance principles).
@@ -132,7 +133,7 @@ enum Schema {
                      CAST(substr(r.raw, e.summary_at + 1,
                         CASE WHEN instr(substr(r.raw, e.summary_at + 1), x'0a') > 0
                              THEN instr(substr(r.raw, e.summary_at + 1), x'0a') - 1 ELSE e.raw_len END) AS TEXT) AS summary,
-                     CAST(r.raw AS TEXT) AS raw, e.attrs
+                     CAST(r.raw AS TEXT) AS raw, e.attrs, e.seq_raw, e.ack_raw
               FROM event e JOIN source s ON s.id = e.source JOIN kind k ON k.id = e.kind
               JOIN event_raw r ON r.id = e.rowid
               LEFT JOIN clock c ON c.source = e.source

@@ -5,6 +5,8 @@ final class TextChunker {
     private let queue: BatchQueue<Ingestor.Batch>
     private var buffer: [UInt8] = []
     private var n: Int64 = 0
+    /// Bytes appended so far: where the next text starts.
+    private(set) var offset: Int64 = 0
 
     init(queue: BatchQueue<Ingestor.Batch>) {
         self.queue = queue
@@ -12,6 +14,7 @@ final class TextChunker {
     }
 
     func append(_ data: UnsafeBufferPointer<UInt8>) {
+        offset += Int64(data.count)
         var rest = data[...]
         while !rest.isEmpty {
             let take = min(TextChunk.size - buffer.count, rest.count)

@@ -94,6 +94,8 @@ public final class EventFormatter {
             o.addOrNull("seq", e.seq)
             o.addOrNull("ack", e.ack)
             o.addOrNull("len", e.len)
+            o.add("seq_raw", e.seqRaw)
+            o.add("ack_raw", e.ackRaw)
         } else {
             o.add("src", e.srcEndpoint)
             o.add("dst", e.dstEndpoint)

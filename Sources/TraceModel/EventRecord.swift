@@ -25,8 +25,13 @@ public struct EventRecord: Sendable {
     public var conn: Int64
     /// TCP flags bits (`TCPFlags`), -1 when the record shows none.
     public var flags: Int
+    /// As the source shows them: relative to each side's first sequence number when the source is a
+    /// capture (as Wireshark shows them by default) or an export made that way.
     public var seq: Int64
     public var ack: Int64
+    /// Absolute sequence and acknowledgment numbers, where the source gives them (captures).
+    public var seqRaw: Int64
+    public var ackRaw: Int64
     /// TCP payload length.
     public var len: Int64
     public var win: Int64
@@ -63,6 +68,8 @@ public struct EventRecord: Sendable {
         self.flags = -1
         self.seq = EventRecord.none
         self.ack = EventRecord.none
+        self.seqRaw = EventRecord.none
+        self.ackRaw = EventRecord.none
         self.len = EventRecord.none
         self.win = EventRecord.none
         self.ipID = EventRecord.none

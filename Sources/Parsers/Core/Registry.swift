@@ -1,3 +1,23 @@
+/// A parser of either kind, as the registry hands it out.
+public enum ParserKind {
+    case lines(any LineParser.Type)
+    case capture(any CaptureParser.Type)
+
+    public var id: String {
+        switch self {
+        case .lines(let p): return p.id
+        case .capture(let p): return p.id
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .lines(let p): return p.summary
+        case .capture(let p): return p.summary
+        }
+    }
+}
+
 /// The one explicit list of parsers. Add a parser here; the compiler checks the list.
 public enum Registry {
     public static let parsers: [any LineParser.Type] = [
@@ -5,11 +25,19 @@ public enum Registry {
         WiresharkCSV.self,
     ]
 
-    public static func parser(id: String) -> (any LineParser.Type)? {
-        parsers.first { $0.id == id }
+    public static let captureParsers: [any CaptureParser.Type] = [
+        Pcap.self,
+        Pcapng.self,
+    ]
+
+    /// Every parser, for `tracejoin formats` and `--format`.
+    public static var all: [ParserKind] { parsers.map { .lines($0) } + captureParsers.map { .capture($0) } }
+
+    public static func parser(id: String) -> ParserKind? {
+        all.first { $0.id == id }
     }
 
-    /// The best parser for a file's head and its confidence; nil when none claims it.
+    /// The best line parser for a file's head and its confidence; nil when none claims it.
     public static func detect(_ head: SniffHead) -> (parser: any LineParser.Type, confidence: Double)? {
         var best: (any LineParser.Type, Double)? = nil
         for p in parsers {
@@ -17,5 +45,13 @@ public enum Registry {
             if c > 0 && c > (best?.1 ?? 0) { best = (p, c) }
         }
         return best
+    }
+
+    /// Captures by their magic numbers first, then text formats by their lines (binary heads excepted).
+    public static func detect(bytes head: [UInt8]) -> ParserKind? {
+        for p in captureParsers where p.sniff(head) > 0 { return .capture(p) }
+        let looksBinary = head.prefix(4096).contains(0) && !(head.count >= 2 && (head[0] == 0xFF || head[0] == 0xFE))
+        if looksBinary { return nil }
+        return detect(SniffHead(bytes: head)).map { .lines($0.parser) }
     }
 }

@@ -7,7 +7,7 @@ struct Formats: ParsableCommand {
 
     func run() {
         var t = TextTable(header: ["id", "what"])
-        for p in Registry.parsers { t.add([p.id, p.summary]) }
+        for p in Registry.all { t.add([p.id, p.summary]) }
         Swift.print(t.render())
     }
 }

@@ -40,7 +40,7 @@ struct IngestArguments: ParsableArguments {
     func validate() throws {
         if let tz, CivilTime.parseZoneOffset(tz) == nil { throw ValidationError("--tz wants ±HH:MM, e.g. +02:00 or -05:00; got \(tz)") }
         if let format, Registry.parser(id: format) == nil {
-            throw ValidationError("unknown format \(format); known: \(Registry.parsers.map { $0.id }.joined(separator: ", "))")
+            throw ValidationError("unknown format \(format); known: \(Registry.all.map { $0.id }.joined(separator: ", "))")
         }
         if paths.isEmpty { throw ValidationError("name at least one file or folder to ingest") }
         if let anchor, TimeArgument.parse(anchor) == nil || anchor.hasPrefix("+") {

@@ -1,0 +1,56 @@
+import TraceModel
+
+/// What pcap and pcapng readers share: a carry buffer so blocks may straddle chunks, the packet
+/// decoder, and the text each packet gets (`frame` `protocol` `summary`, stored once like a text
+/// export's line).
+struct CaptureStream {
+    private(set) var buffer: [UInt8] = []
+    /// Offset in the file of `buffer[0]`.
+    private(set) var bufferOffset: Int = 0
+    var decoder = PacketDecoder()
+    var frames: Int64 = 0
+    var digits = 0
+    var unsupportedLinkTypes: Set<UInt32> = []
+
+    /// Appends a chunk and lends out the whole buffer (moved, not copied) for the reader to walk; the
+    /// reader gives it back with how many bytes it used (`giveBack`).
+    mutating func take(appending chunk: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        buffer.append(contentsOf: chunk)
+        var out: [UInt8] = []
+        swap(&out, &buffer)
+        return out
+    }
+
+    mutating func giveBack(_ b: [UInt8], consumed n: Int) {
+        buffer = b
+        if n > 0 { buffer.removeFirst(n) }
+        bufferOffset += n
+    }
+
+    /// Decodes one packet and hands its event to the sink.
+    mutating func packet(_ data: UnsafeBufferPointer<UInt8>, linkType: UInt32, wireLength: Int, ts: Int64, offset: Int, sink: CaptureSink) {
+        frames += 1
+        guard let (rec, label, summary) = decoder.decode(linkType: linkType, data, wireLength: wireLength, ts: ts, frame: frames, offset: offset) else {
+            if !unsupportedLinkTypes.contains(linkType) {
+                unsupportedLinkTypes.insert(linkType)
+                sink.unparsed(UnparsedLine(line: offset, reason: "byte offset \(offset): link type \(linkType) not supported; its packets are skipped", raw: ""))
+            }
+            return
+        }
+        var r = rec
+        let line = "\(frames) \(label) \(summary)\n"
+        let prefix = "\(frames) \(label) ".utf8.count
+        r.rawAt = sink.appendText(line)
+        r.rawLen = line.utf8.count - 1
+        r.summaryAt = prefix
+        r.label = label
+        sink.emit(r)
+    }
+
+    /// Bytes left over at the end: a packet or block cut short.
+    func finish(into sink: CaptureSink, what: String) {
+        if !buffer.isEmpty {
+            sink.unparsed(UnparsedLine(line: bufferOffset, reason: "byte offset \(bufferOffset): \(buffer.count) bytes at the end are not a whole \(what) (file cut short?)", raw: ""))
+        }
+    }
+}

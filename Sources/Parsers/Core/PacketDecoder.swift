@@ -1,0 +1,259 @@
+import TraceModel
+
+/// Decodes one captured packet (link layer to transport) into an event and its one-line summary,
+/// written the way tshark writes its Info column, so a capture and its text export read alike.
+///
+/// Link types (the pcap LINKTYPE_ numbers): 0 BSD null/loopback, 1 Ethernet (802.1Q and QinQ tags
+/// skipped), 101/12/14 raw IP, 113 Linux cooked (SLL), 276 SLL2, 228 raw IPv4, 229 raw IPv6.
+/// Sequence numbers are shown relative to each side's first one, as Wireshark shows them by default;
+/// the absolute ones are kept too (`seqRaw`). The window is scaled by the factor the two SYNs agreed.
+struct PacketDecoder {
+    /// Per direction of a TCP connection: its first sequence number and its window scale shift.
+    private struct Side {
+        var base: Int64
+        var shift: Int?
+    }
+
+    private struct Direction: Hashable {
+        let src: Address, sport: Int32, dst: Address, dport: Int32
+    }
+
+    private var sides: [Direction: Side] = [:]
+
+    static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
+
+    /// The event for one packet; `summary` is its Info-like text. nil only for unsupported link types.
+    mutating func decode(linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int, ts: Int64,
+                         frame: Int64, offset: Int) -> (EventRecord, label: String, summary: String)? {
+        var r = EventRecord(line: Int(frame), ordinal: frame, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
+        r.frameLen = Int64(wireLength)
+        var at = 0
+        var etherType: UInt16
+        switch linkType {
+        case 1:
+            guard let t = p.be16(12) else { return (r, "ETH", "Truncated Ethernet frame") }
+            etherType = t
+            at = 14
+            // 802.1Q / 802.1ad tags: skip them to the payload's type.
+            while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100, let t2 = p.be16(at + 2) {
+                etherType = t2
+                at += 4
+            }
+            if etherType == 0x0806 { return arp(&r, p, at: at) }
+            r.src = .name(PacketDecoder.mac(p, 6))
+            r.dst = .name(PacketDecoder.mac(p, 0))
+        case 113:
+            guard let t = p.be16(14) else { return (r, "SLL", "Truncated cooked header") }
+            etherType = t
+            at = 16
+        case 276:
+            guard let t = p.be16(0) else { return (r, "SLL2", "Truncated cooked header") }
+            etherType = t
+            at = 20
+        case 0:
+            // BSD loopback: a 4-byte address family in the capturing host's byte order.
+            guard p.count >= 4 else { return (r, "NULL", "Truncated loopback header") }
+            let family = p[0] != 0 ? UInt32(p[0]) : UInt32(p[3])
+            etherType = family == 2 ? 0x0800 : 0x86DD
+            at = 4
+        case 228: etherType = 0x0800
+        case 229: etherType = 0x86DD
+        case 12, 14, 101:
+            etherType = (p.count > 0 && p[0] >> 4 == 6) ? 0x86DD : 0x0800
+        default:
+            return nil
+        }
+        switch etherType {
+        case 0x0800: return ipv4(&r, p, at: at)
+        case 0x86DD: return ipv6(&r, p, at: at)
+        case 0x0806: return arp(&r, p, at: at)
+        default: return (r, "0x" + String(etherType, radix: 16), "Ethernet type 0x\(String(etherType, radix: 16))")
+        }
+    }
+
+    static func mac(_ p: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+        guard at + 6 <= p.count else { return "?" }
+        return (0..<6).map { hex2(p[at + $0]) }.joined(separator: ":")
+    }
+
+    static func hex2(_ b: UInt8) -> String {
+        let d = Array("0123456789abcdef".utf8)
+        return String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
+    }
+
+    private func arp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+        guard let op = p.be16(at + 6), let sip = p.be32(at + 14), let tip = p.be32(at + 24) else { return (r, "ARP", "Truncated ARP") }
+        let sender = Address.v4(sip).text, target = Address.v4(tip).text
+        r.src = .name(PacketDecoder.mac(p, at + 8))
+        r.dst = op == 1 ? .name("Broadcast") : .name(PacketDecoder.mac(p, at + 18))
+        let text = op == 1 ? "Who has \(target)? Tell \(sender)" : "\(sender) is at \(PacketDecoder.mac(p, at + 8))"
+        return (r, "ARP", text)
+    }
+
+    private mutating func ipv4(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+        guard at + 20 <= p.count, let total = p.be16(at + 2), let id = p.be16(at + 4), let frag = p.be16(at + 6),
+              let src = p.be32(at + 12), let dst = p.be32(at + 16) else { return (r, "IPv4", "Truncated IPv4 header") }
+        let ihl = Int(p[at] & 0x0F) * 4
+        r.src = .v4(src)
+        r.dst = .v4(dst)
+        r.ipID = Int64(id)
+        let proto = p[at + 9]
+        let fragOffset = frag & 0x1FFF
+        // The IP length, not the captured length, bounds the payload (Ethernet pads short frames).
+        let end = min(p.count, at + max(Int(total), ihl))
+        if fragOffset != 0 {
+            r.attrs = "{\"fragment_offset\":\(Int(fragOffset) * 8)}"
+            return (r, "IPv4", "Fragmented IP protocol (proto=\(proto), off=\(Int(fragOffset) * 8), ID=\(String(id, radix: 16)))")
+        }
+        return transport(&r, p, proto: proto, at: at + ihl, end: end, ip: "IPv4")
+    }
+
+    private mutating func ipv6(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+        guard at + 40 <= p.count, let plen = p.be16(at + 4) else { return (r, "IPv6", "Truncated IPv6 header") }
+        var hi: UInt64 = 0, lo: UInt64 = 0, dhi: UInt64 = 0, dlo: UInt64 = 0
+        for k in 0..<8 {
+            hi = hi << 8 | UInt64(p[at + 8 + k]); lo = lo << 8 | UInt64(p[at + 16 + k])
+            dhi = dhi << 8 | UInt64(p[at + 24 + k]); dlo = dlo << 8 | UInt64(p[at + 32 + k])
+        }
+        r.src = .v6(hi, lo)
+        r.dst = .v6(dhi, dlo)
+        var next = p[at + 6]
+        var h = at + 40
+        let end = min(p.count, at + 40 + Int(plen))
+        // Extension headers: hop-by-hop, routing, destination options (length in 8-byte units), fragment.
+        while [0, 43, 60, 44].contains(next), h + 8 <= end {
+            let n = p[h]
+            if next == 44 {
+                let off = (p.be16(h + 2) ?? 0) >> 3
+                if off != 0 { return (r, "IPv6", "IPv6 fragment (off=\(Int(off) * 8))") }
+                h += 8
+            } else {
+                h += (Int(p[h + 1]) + 1) * 8
+            }
+            next = n
+        }
+        return transport(&r, p, proto: next, at: h, end: end, ip: "IPv6")
+    }
+
+    private mutating func transport(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, proto: UInt8, at: Int, end: Int,
+                                    ip: String) -> (EventRecord, label: String, summary: String) {
+        switch proto {
+        case IPProto.tcp: return tcp(&r, p, at: at, end: end)
+        case IPProto.udp:
+            guard let sp = p.be16(at), let dp = p.be16(at + 2), let len = p.be16(at + 4) else { return (r, "UDP", "Truncated UDP header") }
+            r.proto = IPProto.udp
+            r.srcPort = Int32(sp)
+            r.dstPort = Int32(dp)
+            r.len = Int64(max(0, Int(len) - 8))
+            return (r, "UDP", "\(sp) → \(dp) Len=\(max(0, Int(len) - 8))")
+        case IPProto.icmp, IPProto.icmpv6:
+            r.proto = proto
+            let label = proto == IPProto.icmp ? "ICMP" : "ICMPv6"
+            guard at < p.count else { return (r, label, "Truncated \(label)") }
+            let type = p[at], code = at + 1 < p.count ? p[at + 1] : 0
+            return (r, label, PacketDecoder.icmpText(proto, type, code))
+        default:
+            return (r, ip, "IP protocol \(proto)")
+        }
+    }
+
+    static func icmpText(_ proto: UInt8, _ type: UInt8, _ code: UInt8) -> String {
+        if proto == IPProto.icmp {
+            switch type {
+            case 0: return "Echo (ping) reply"
+            case 8: return "Echo (ping) request"
+            case 3: return "Destination unreachable (code \(code))"
+            case 11: return "Time-to-live exceeded (code \(code))"
+            default: return "ICMP type \(type) code \(code)"
+            }
+        }
+        switch type {
+        case 1: return "Destination Unreachable (code \(code))"
+        case 128: return "Echo (ping) request"
+        case 129: return "Echo (ping) reply"
+        case 133: return "Router Solicitation"
+        case 134: return "Router Advertisement"
+        case 135: return "Neighbor Solicitation"
+        case 136: return "Neighbor Advertisement"
+        default: return "ICMPv6 type \(type) code \(code)"
+        }
+    }
+
+    private mutating func tcp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int, end: Int) -> (EventRecord, label: String, summary: String) {
+        guard at + 20 <= p.count, let sp = p.be16(at), let dp = p.be16(at + 2), let seq = p.be32(at + 4), let ack = p.be32(at + 8),
+              let win = p.be16(at + 14) else { return (r, "TCP", "Truncated TCP header") }
+        let hlen = Int(p[at + 12] >> 4) * 4
+        let flags = Int(p[at + 12] & 0x01) << 8 | Int(p[at + 13])
+        r.proto = IPProto.tcp
+        r.srcPort = Int32(sp)
+        r.dstPort = Int32(dp)
+        r.flags = flags & 0xFF
+        r.seqRaw = Int64(seq)
+        let hasAck = flags & TCPFlags.ack.rawValue != 0
+        if hasAck { r.ackRaw = Int64(ack) }
+        let len = max(0, end - at - hlen)
+        r.len = Int64(len)
+        // Options.
+        var ws: Int? = nil
+        var sackPerm = false
+        var sack: [(Int64, Int64)] = []
+        var o = at + 20
+        let oend = min(p.count, at + hlen)
+        while o < oend {
+            let kind = p[o]
+            if kind == 0 { break }
+            if kind == 1 { o += 1; continue }
+            guard o + 1 < oend else { break }
+            let olen = Int(p[o + 1])
+            guard olen >= 2, o + olen <= oend else { break }
+            switch kind {
+            case 2: if let v = p.be16(o + 2) { r.mss = Int64(v) }
+            case 3: ws = Int(p[o + 2])
+            case 4: sackPerm = true
+            case 5:
+                var k = o + 2
+                while k + 8 <= o + olen, let a = p.be32(k), let b = p.be32(k + 4) { sack.append((Int64(a), Int64(b))); k += 8 }
+            case 8:
+                if let v = p.be32(o + 2), let e = p.be32(o + 6) { r.tsval = Int64(v); r.tsecr = Int64(e) }
+            default: break
+            }
+            o += olen
+        }
+
+        // Relative numbers and window scaling need both directions' state.
+        let src = r.src!, dst = r.dst!
+        let fwd = Direction(src: src, sport: r.srcPort, dst: dst, dport: r.dstPort)
+        let rev = Direction(src: dst, sport: r.dstPort, dst: src, dport: r.srcPort)
+        let syn = flags & TCPFlags.syn.rawValue != 0
+        if syn || sides[fwd] == nil {
+            // A SYN starts the direction afresh; without one, the first segment seen is the base.
+            sides[fwd] = Side(base: syn ? Int64(seq) : Int64(seq) &- 1, shift: syn ? (ws ?? -1) : nil)
+        }
+        let mine = sides[fwd]!
+        let theirs = sides[rev]
+        r.seq = (Int64(seq) &- mine.base) & 0xFFFF_FFFF
+        if hasAck, let t = theirs { r.ack = (Int64(ack) &- t.base) & 0xFFFF_FFFF } else if hasAck { r.ack = Int64(ack) }
+        // Scaling applies when both SYNs carried the option (RFC 7323 §2.2); never to the SYNs themselves.
+        if !syn, let s = mine.shift, s >= 0, let t = theirs?.shift, t >= 0 {
+            r.win = Int64(win) << Int64(min(s, 14))
+        } else {
+            r.win = Int64(win)
+        }
+
+        var text = "\(sp) → \(dp) [\(TCPFlags(rawValue: flags & 0xFF).text)] Seq=\(r.seq)"
+        if hasAck { text += " Ack=\(r.ack)" }
+        text += " Win=\(r.win) Len=\(len)"
+        if r.mss != EventRecord.none { text += " MSS=\(r.mss)" }
+        if sackPerm { text += " SACK_PERM" }
+        for (a, b) in sack {
+            text += " SLE=\((a &- (theirs?.base ?? 0)) & 0xFFFF_FFFF) SRE=\((b &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)"
+        }
+        if r.tsval != EventRecord.none { text += " TSval=\(r.tsval) TSecr=\(r.tsecr)" }
+        if let ws { text += " WS=\(1 << min(ws, 14))" }
+        var attrs: [String] = []
+        if let ws { attrs.append("\"ws\":\(1 << min(ws, 14))") }
+        if sackPerm { attrs.append("\"sack_perm\":true") }
+        if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
+        return (r, "TCP", text)
+    }
+}
