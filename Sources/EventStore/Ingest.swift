@@ -125,10 +125,9 @@ public final class Ingestor {
             if events.count >= BatchingSink.size { flush() }
         }
 
-        func appendText(_ s: String) -> Int64 {
+        func appendText(_ s: UnsafeBufferPointer<UInt8>) -> Int64 {
             let at = text.offset
-            var s = s
-            s.withUTF8 { text.append($0) }
+            text.append(s)
             return at
         }
 

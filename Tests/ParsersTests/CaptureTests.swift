@@ -9,9 +9,9 @@ final class CollectingCaptureSink: CaptureSink {
     var text: [UInt8] = []
     func emit(_ record: EventRecord) { records.append(record) }
     func unparsed(_ line: UnparsedLine) { unparsedLines.append(line) }
-    func appendText(_ s: String) -> Int64 {
+    func appendText(_ s: UnsafeBufferPointer<UInt8>) -> Int64 {
         let at = Int64(text.count)
-        text.append(contentsOf: s.utf8)
+        text.append(contentsOf: s)
         return at
     }
     func summary(_ r: EventRecord) -> String {

@@ -3,8 +3,8 @@ import TraceModel
 /// Where a capture parser puts what it read: records, unparsed regions, and the text it writes for
 /// each packet (a one-line summary, since a capture has no text of its own).
 public protocol CaptureSink: RecordSink {
-    /// Appends a packet's summary line to the source's text; returns where it starts (the record's `rawAt`).
-    func appendText(_ text: String) -> Int64
+    /// Appends a packet's summary line (UTF-8) to the source's text; returns where it starts (the record's `rawAt`).
+    func appendText(_ text: UnsafeBufferPointer<UInt8>) -> Int64
 }
 
 /// The contract of a binary capture parser (pcap, pcapng).

@@ -11,6 +11,11 @@ struct CaptureStream {
     var frames: Int64 = 0
     var digits = 0
     var unsupportedLinkTypes: Set<UInt32> = []
+    private var line = TextBuilder()
+
+    private mutating func appendDecoderText() {
+        decoder.summary.bytes.withUnsafeBufferPointer { b in line.appendBytes(b) }
+    }
 
     /// Appends a chunk and lends out the whole buffer (moved, not copied) for the reader to walk; the
     /// reader gives it back with how many bytes it used (`giveBack`).
@@ -38,11 +43,14 @@ struct CaptureStream {
             return
         }
         var r = rec
-        let line = "\(frames) \(label) \(summary)\n"
-        let prefix = "\(frames) \(label) ".utf8.count
-        r.rawAt = sink.appendText(line)
-        r.rawLen = line.utf8.count - 1
-        r.summaryAt = prefix
+        // The packet's stored line: `frame label summary`.
+        line.reset()
+        line.append(frames); line.append(" "); line.append(label); line.append(" ")
+        r.summaryAt = line.bytes.count
+        if let summary { line.append(summary) } else { appendDecoderText() }
+        r.rawLen = line.bytes.count
+        line.append("\n")
+        r.rawAt = line.bytes.withUnsafeBufferPointer { sink.appendText($0) }
         r.label = label
         sink.emit(r)
     }

@@ -18,13 +18,36 @@ struct PacketDecoder {
         let src: Address, sport: Int32, dst: Address, dport: Int32
     }
 
+    /// IPv4 directions packed into two integers: they hash far faster than `Address`es.
+    private struct V4Direction: Hashable {
+        let src: UInt64, dst: UInt64
+    }
+
     private var sides: [Direction: Side] = [:]
+    private var v4Sides: [V4Direction: Side] = [:]
+
+    private func side(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> Side? {
+        if case .v4(let a) = s, case .v4(let b) = d {
+            return v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))]
+        }
+        return sides[Direction(src: s, sport: sp, dst: d, dport: dp)]
+    }
+
+    private mutating func setSide(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32, _ v: Side) {
+        if case .v4(let a) = s, case .v4(let b) = d {
+            v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))] = v
+        } else {
+            sides[Direction(src: s, sport: sp, dst: d, dport: dp)] = v
+        }
+    }
+    /// The last TCP packet's summary, when `decode` returns nil for its text.
+    private(set) var summary = TextBuilder()
 
     static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
 
     /// The event for one packet; `summary` is its Info-like text. nil only for unsupported link types.
     mutating func decode(linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int, ts: Int64,
-                         frame: Int64, offset: Int) -> (EventRecord, label: String, summary: String)? {
+                         frame: Int64, offset: Int) -> (EventRecord, label: String, summary: String?)? {
         var r = EventRecord(line: Int(frame), ordinal: frame, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
         r.frameLen = Int64(wireLength)
         var at = 0
@@ -40,8 +63,11 @@ struct PacketDecoder {
                 at += 4
             }
             if etherType == 0x0806 { return arp(&r, p, at: at) }
-            r.src = .name(PacketDecoder.mac(p, 6))
-            r.dst = .name(PacketDecoder.mac(p, 0))
+            if etherType != 0x0800 && etherType != 0x86DD {
+                // Only frames without IP are named by their MACs (formatting them costs, and IP replaces them).
+                r.src = .name(PacketDecoder.mac(p, 6))
+                r.dst = .name(PacketDecoder.mac(p, 0))
+            }
         case 113:
             guard let t = p.be16(14) else { return (r, "SLL", "Truncated cooked header") }
             etherType = t
@@ -81,7 +107,7 @@ struct PacketDecoder {
         return String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
     }
 
-    private func arp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+    private func arp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
         guard let op = p.be16(at + 6), let sip = p.be32(at + 14), let tip = p.be32(at + 24) else { return (r, "ARP", "Truncated ARP") }
         let sender = Address.v4(sip).text, target = Address.v4(tip).text
         r.src = .name(PacketDecoder.mac(p, at + 8))
@@ -90,7 +116,7 @@ struct PacketDecoder {
         return (r, "ARP", text)
     }
 
-    private mutating func ipv4(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+    private mutating func ipv4(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
         guard at + 20 <= p.count, let total = p.be16(at + 2), let id = p.be16(at + 4), let frag = p.be16(at + 6),
               let src = p.be32(at + 12), let dst = p.be32(at + 16) else { return (r, "IPv4", "Truncated IPv4 header") }
         let ihl = Int(p[at] & 0x0F) * 4
@@ -108,7 +134,7 @@ struct PacketDecoder {
         return transport(&r, p, proto: proto, at: at + ihl, end: end, ip: "IPv4")
     }
 
-    private mutating func ipv6(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String) {
+    private mutating func ipv6(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
         guard at + 40 <= p.count, let plen = p.be16(at + 4) else { return (r, "IPv6", "Truncated IPv6 header") }
         var hi: UInt64 = 0, lo: UInt64 = 0, dhi: UInt64 = 0, dlo: UInt64 = 0
         for k in 0..<8 {
@@ -136,7 +162,7 @@ struct PacketDecoder {
     }
 
     private mutating func transport(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, proto: UInt8, at: Int, end: Int,
-                                    ip: String) -> (EventRecord, label: String, summary: String) {
+                                    ip: String) -> (EventRecord, label: String, summary: String?) {
         switch proto {
         case IPProto.tcp: return tcp(&r, p, at: at, end: end)
         case IPProto.udp:
@@ -179,7 +205,7 @@ struct PacketDecoder {
         }
     }
 
-    private mutating func tcp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int, end: Int) -> (EventRecord, label: String, summary: String) {
+    private mutating func tcp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int, end: Int) -> (EventRecord, label: String, summary: String?) {
         guard at + 20 <= p.count, let sp = p.be16(at), let dp = p.be16(at + 2), let seq = p.be32(at + 4), let ack = p.be32(at + 8),
               let win = p.be16(at + 14) else { return (r, "TCP", "Truncated TCP header") }
         let hlen = Int(p[at + 12] >> 4) * 4
@@ -222,38 +248,46 @@ struct PacketDecoder {
 
         // Relative numbers and window scaling need both directions' state.
         let src = r.src!, dst = r.dst!
-        let fwd = Direction(src: src, sport: r.srcPort, dst: dst, dport: r.dstPort)
-        let rev = Direction(src: dst, sport: r.dstPort, dst: src, dport: r.srcPort)
         let syn = flags & TCPFlags.syn.rawValue != 0
-        if syn || sides[fwd] == nil {
+        var mine = side(src, r.srcPort, dst, r.dstPort)
+        if syn || mine == nil {
             // A SYN starts the direction afresh; without one, the first segment seen is the base.
-            sides[fwd] = Side(base: syn ? Int64(seq) : Int64(seq) &- 1, shift: syn ? (ws ?? -1) : nil)
+            mine = Side(base: syn ? Int64(seq) : Int64(seq) &- 1, shift: syn ? (ws ?? -1) : nil)
+            setSide(src, r.srcPort, dst, r.dstPort, mine!)
         }
-        let mine = sides[fwd]!
-        let theirs = sides[rev]
-        r.seq = (Int64(seq) &- mine.base) & 0xFFFF_FFFF
+        let theirs = side(dst, r.dstPort, src, r.srcPort)
+        let me = mine!
+        r.seq = (Int64(seq) &- me.base) & 0xFFFF_FFFF
         if hasAck, let t = theirs { r.ack = (Int64(ack) &- t.base) & 0xFFFF_FFFF } else if hasAck { r.ack = Int64(ack) }
         // Scaling applies when both SYNs carried the option (RFC 7323 §2.2); never to the SYNs themselves.
-        if !syn, let s = mine.shift, s >= 0, let t = theirs?.shift, t >= 0 {
+        if !syn, let s = me.shift, s >= 0, let t = theirs?.shift, t >= 0 {
             r.win = Int64(win) << Int64(min(s, 14))
         } else {
             r.win = Int64(win)
         }
 
-        var text = "\(sp) → \(dp) [\(TCPFlags(rawValue: flags & 0xFF).text)] Seq=\(r.seq)"
-        if hasAck { text += " Ack=\(r.ack)" }
-        text += " Win=\(r.win) Len=\(len)"
-        if r.mss != EventRecord.none { text += " MSS=\(r.mss)" }
-        if sackPerm { text += " SACK_PERM" }
+        // The summary, written as bytes (this runs for every packet).
+        var t = TextBuilder()
+        swap(&t, &summary)
+        t.reset()
+        t.append(Int(sp)); t.append(" → "); t.append(Int(dp)); t.append(" [")
+        t.appendFlags(flags & 0xFF)
+        t.append("] Seq="); t.append(r.seq)
+        if hasAck { t.append(" Ack="); t.append(r.ack) }
+        t.append(" Win="); t.append(r.win); t.append(" Len="); t.append(len)
+        if r.mss != EventRecord.none { t.append(" MSS="); t.append(r.mss) }
+        if sackPerm { t.append(" SACK_PERM") }
         for (a, b) in sack {
-            text += " SLE=\((a &- (theirs?.base ?? 0)) & 0xFFFF_FFFF) SRE=\((b &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)"
+            t.append(" SLE="); t.append((a &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)
+            t.append(" SRE="); t.append((b &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)
         }
-        if r.tsval != EventRecord.none { text += " TSval=\(r.tsval) TSecr=\(r.tsecr)" }
-        if let ws { text += " WS=\(1 << min(ws, 14))" }
+        if r.tsval != EventRecord.none { t.append(" TSval="); t.append(r.tsval); t.append(" TSecr="); t.append(r.tsecr) }
+        if let ws { t.append(" WS="); t.append(1 << min(ws, 14)) }
+        swap(&t, &summary)
         var attrs: [String] = []
         if let ws { attrs.append("\"ws\":\(1 << min(ws, 14))") }
         if sackPerm { attrs.append("\"sack_perm\":true") }
         if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
-        return (r, "TCP", text)
+        return (r, "TCP", nil)
     }
 }

@@ -1,0 +1,46 @@
+/// A reusable byte buffer for writing summary lines without a `String` (and its allocations) per part.
+struct TextBuilder {
+    private(set) var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
+    mutating func append(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    mutating func appendBytes(_ b: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: b) }
+
+    mutating func append(_ v: Int64) {
+        if v < 0 { bytes.append(UInt8(ascii: "-")); append(UInt64(-v)); return }
+        append(UInt64(v))
+    }
+
+    mutating func append(_ v: UInt64) {
+        if v < 10 { bytes.append(UInt8(ascii: "0") + UInt8(v)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var x = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            while x > 0 { d[n] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10; n += 1 }
+            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[k]) }
+        }
+    }
+
+    mutating func append(_ v: Int) { append(Int64(v)) }
+
+    /// Wireshark's flag list: `SYN, ACK`.
+    mutating func appendFlags(_ flags: Int) {
+        var first = true
+        for (bit, name) in [(0x01, "FIN" as StaticString), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"), (0x10, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR")]
+        where flags & bit != 0 {
+            if !first { append(", ") }
+            append(name)
+            first = false
+        }
+    }
+}
