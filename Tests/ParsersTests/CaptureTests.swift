@@ -76,6 +76,7 @@ final class CaptureTests: XCTestCase {
                         XCTAssertEqual(r.ack, Int64(t["tcp.ack"]!), at)
                     }
                     XCTAssertEqual(r.len, Int64(t["tcp.len"]!), at)
+                    XCTAssertEqual(TCPExpert(rawValue: r.expert).contains(.retransmission), t["tcp.analysis.retransmission"] != nil, at)
                     if let v = t["tcp.options.timestamp.tsval"] { XCTAssertEqual(r.tsval, Int64(v), at) }
                     if let v = t["tcp.options.mss_val"] { XCTAssertEqual(r.mss, Int64(v), at) }
                     let rawWin = Int64(t["tcp.window_size_value"]!)!

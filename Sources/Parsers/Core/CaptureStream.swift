@@ -12,6 +12,7 @@ struct CaptureStream {
     var digits = 0
     var unsupportedLinkTypes: Set<UInt32> = []
     private var line = TextBuilder()
+    private var analyzer = TCPAnalyzer()
 
     private mutating func appendDecoderText() {
         decoder.summary.bytes.withUnsafeBufferPointer { b in line.appendBytes(b) }
@@ -43,10 +44,12 @@ struct CaptureStream {
             return
         }
         var r = rec
-        // The packet's stored line: `frame label summary`.
+        let dup = analyzer.analyze(&r)
+        // The packet's stored line: `frame label [notes] summary`.
         line.reset()
         line.append(frames); line.append(" "); line.append(label); line.append(" ")
         r.summaryAt = line.bytes.count
+        if r.expert != 0 { TCPAnalyzer.notes(TCPExpert(rawValue: r.expert), dup: dup, into: &line) }
         if let summary { line.append(summary) } else { appendDecoderText() }
         r.rawLen = line.bytes.count
         line.append("\n")

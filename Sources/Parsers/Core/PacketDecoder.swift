@@ -125,8 +125,9 @@ struct PacketDecoder {
         r.ipID = Int64(id)
         let proto = p[at + 9]
         let fragOffset = frag & 0x1FFF
-        // The IP length, not the captured length, bounds the payload (Ethernet pads short frames).
-        let end = min(p.count, at + max(Int(total), ihl))
+        // The IP length, not the captured length, gives the payload's size: Ethernet pads short frames,
+        // and a snaplen cuts long ones (their headers still say how much was sent).
+        let end = at + max(Int(total), ihl)
         if fragOffset != 0 {
             r.attrs = "{\"fragment_offset\":\(Int(fragOffset) * 8)}"
             return (r, "IPv4", "Fragmented IP protocol (proto=\(proto), off=\(Int(fragOffset) * 8), ID=\(String(id, radix: 16)))")
@@ -145,9 +146,9 @@ struct PacketDecoder {
         r.dst = .v6(dhi, dlo)
         var next = p[at + 6]
         var h = at + 40
-        let end = min(p.count, at + 40 + Int(plen))
+        let end = at + 40 + Int(plen)
         // Extension headers: hop-by-hop, routing, destination options (length in 8-byte units), fragment.
-        while [0, 43, 60, 44].contains(next), h + 8 <= end {
+        while [0, 43, 60, 44].contains(next), h + 8 <= min(end, p.count) {
             let n = p[h]
             if next == 44 {
                 let off = (p.be16(h + 2) ?? 0) >> 3
