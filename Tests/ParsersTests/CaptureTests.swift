@@ -20,21 +20,26 @@ final class CollectingCaptureSink: CaptureSink {
     }
 }
 
+/// Reads a capture fed in chunks of `chunk` bytes.
+func readCapture<P: CaptureParser>(_ type: P.Type, _ bytes: [UInt8], chunk: Int) -> (CollectingCaptureSink, SourceFacts) {
+    var p = P(context: ParseContext(path: "test"))
+    let sink = CollectingCaptureSink()
+    bytes.withUnsafeBufferPointer { all in
+        var i = 0
+        while i < all.count {
+            p.consume(UnsafeBufferPointer(rebasing: all[i..<min(i + chunk, all.count)]), into: sink)
+            i += chunk
+        }
+    }
+    let facts = p.finish(into: sink)
+    return (sink, facts)
+}
+
 /// pcap and pcapng read directly, compared packet by packet with tshark's dissection of the same
 /// captures (corpus/tshark-netns: real traffic made here; X.pcapng are `editcap -F pcapng X.pcap`).
 final class CaptureTests: XCTestCase {
     func read<P: CaptureParser>(_ type: P.Type, _ bytes: [UInt8], chunk: Int) -> (CollectingCaptureSink, SourceFacts) {
-        var p = P(context: ParseContext(path: "test"))
-        let sink = CollectingCaptureSink()
-        bytes.withUnsafeBufferPointer { all in
-            var i = 0
-            while i < all.count {
-                p.consume(UnsafeBufferPointer(rebasing: all[i..<min(i + chunk, all.count)]), into: sink)
-                i += chunk
-            }
-        }
-        let facts = p.finish(into: sink)
-        return (sink, facts)
+        readCapture(type, bytes, chunk: chunk)
     }
 
     func testCapturesAgreeWithTsharksDissectionFieldByField() throws {

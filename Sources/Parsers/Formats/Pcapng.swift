@@ -73,8 +73,22 @@ public struct Pcapng: CaptureParser {
         return all
     }
 
+    /// The smallest length each block type can have (its fixed fields and the trailing length).
+    static func minimumLength(_ type: UInt32) -> Int {
+        switch type {
+        case 1: return 20
+        case 3: return 16
+        case 6: return 32
+        default: return 12
+        }
+    }
+
     private mutating func block(_ type: UInt32, _ r: ByteReader, _ at: Int, _ len: Int, _ sink: CaptureSink) {
         let offset = stream.bufferOffset + at
+        guard len >= Pcapng.minimumLength(type) else {
+            sink.unparsed(UnparsedLine(line: offset, reason: "byte offset \(offset): block of type \(type) is \(len) bytes, too short for its fields; skipped", raw: ""))
+            return
+        }
         switch type {
         case 1:
             var iface = Interface(linkType: UInt32(r.u16(at + 8)!), snaplen: Int(r.u32(at + 12)!))
@@ -117,21 +131,25 @@ public struct Pcapng: CaptureParser {
     }
 
     private static func nanoseconds(_ ts: UInt64, _ iface: Interface) -> Int64 {
+        // Wrapping arithmetic throughout: a damaged file may claim any resolution and any time, and
+        // must give a wrong time rather than a crash.
         let (e, binary) = iface.resolution
         var ns: Int64
         if binary {
-            let whole = ts >> UInt64(e), frac = ts & ((1 << UInt64(e)) - 1)
-            ns = Int64(whole) * 1_000_000_000 + Int64((frac * 1_000_000_000) >> UInt64(e))
+            let shift = UInt64(min(e, 63))
+            let whole = ts >> shift, frac = ts & ((1 << shift) &- 1)
+            let fracNS = frac.multipliedFullWidth(by: 1_000_000_000)
+            ns = Int64(truncatingIfNeeded: whole) &* 1_000_000_000 &+ Int64(truncatingIfNeeded: (fracNS.low >> shift) | (shift == 0 ? 0 : fracNS.high << (64 - shift)))
         } else if e <= 9 {
             var m: Int64 = 1
             for _ in e..<9 { m *= 10 }
             ns = Int64(truncatingIfNeeded: ts) &* m
         } else {
             var d: UInt64 = 1
-            for _ in 9..<e { d *= 10 }
-            ns = Int64(ts / d)
+            for _ in 9..<min(e, 28) { d = d &* 10 }
+            ns = Int64(truncatingIfNeeded: ts / max(d, 1))
         }
-        return ns + iface.offsetSeconds * 1_000_000_000
+        return ns &+ iface.offsetSeconds &* 1_000_000_000
     }
 
     public mutating func finish(into sink: CaptureSink) -> SourceFacts {
