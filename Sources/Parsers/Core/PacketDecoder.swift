@@ -8,38 +8,7 @@ import TraceModel
 /// Sequence numbers are shown relative to each side's first one, as Wireshark shows them by default;
 /// the absolute ones are kept too (`seqRaw`). The window is scaled by the factor the two SYNs agreed.
 struct PacketDecoder {
-    /// Per direction of a TCP connection: its first sequence number and its window scale shift.
-    private struct Side {
-        var base: Int64
-        var shift: Int?
-    }
-
-    private struct Direction: Hashable {
-        let src: Address, sport: Int32, dst: Address, dport: Int32
-    }
-
-    /// IPv4 directions packed into two integers: they hash far faster than `Address`es.
-    private struct V4Direction: Hashable {
-        let src: UInt64, dst: UInt64
-    }
-
-    private var sides: [Direction: Side] = [:]
-    private var v4Sides: [V4Direction: Side] = [:]
-
-    private func side(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> Side? {
-        if case .v4(let a) = s, case .v4(let b) = d {
-            return v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))]
-        }
-        return sides[Direction(src: s, sport: sp, dst: d, dport: dp)]
-    }
-
-    private mutating func setSide(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32, _ v: Side) {
-        if case .v4(let a) = s, case .v4(let b) = d {
-            v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))] = v
-        } else {
-            sides[Direction(src: s, sport: sp, dst: d, dport: dp)] = v
-        }
-    }
+    private var numbering = TCPNumbering()
     /// The last TCP packet's summary, when `decode` returns nil for its text.
     private(set) var summary = TextBuilder()
 
@@ -248,24 +217,7 @@ struct PacketDecoder {
         }
 
         // Relative numbers and window scaling need both directions' state.
-        let src = r.src!, dst = r.dst!
-        let syn = flags & TCPFlags.syn.rawValue != 0
-        var mine = side(src, r.srcPort, dst, r.dstPort)
-        if syn || mine == nil {
-            // A SYN starts the direction afresh; without one, the first segment seen is the base.
-            mine = Side(base: syn ? Int64(seq) : Int64(seq) &- 1, shift: syn ? (ws ?? -1) : nil)
-            setSide(src, r.srcPort, dst, r.dstPort, mine!)
-        }
-        let theirs = side(dst, r.dstPort, src, r.srcPort)
-        let me = mine!
-        r.seq = (Int64(seq) &- me.base) & 0xFFFF_FFFF
-        if hasAck, let t = theirs { r.ack = (Int64(ack) &- t.base) & 0xFFFF_FFFF } else if hasAck { r.ack = Int64(ack) }
-        // Scaling applies when both SYNs carried the option (RFC 7323 §2.2); never to the SYNs themselves.
-        if !syn, let s = me.shift, s >= 0, let t = theirs?.shift, t >= 0 {
-            r.win = Int64(win) << Int64(min(s, 14))
-        } else {
-            r.win = Int64(win)
-        }
+        let theirBase = numbering.apply(&r, rawWindow: Int64(win), ws: ws)
 
         // The summary, written as bytes (this runs for every packet).
         var t = TextBuilder()
@@ -279,8 +231,8 @@ struct PacketDecoder {
         if r.mss != EventRecord.none { t.append(" MSS="); t.append(r.mss) }
         if sackPerm { t.append(" SACK_PERM") }
         for (a, b) in sack {
-            t.append(" SLE="); t.append((a &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)
-            t.append(" SRE="); t.append((b &- (theirs?.base ?? 0)) & 0xFFFF_FFFF)
+            t.append(" SLE="); t.append((a &- (theirBase ?? 0)) & 0xFFFF_FFFF)
+            t.append(" SRE="); t.append((b &- (theirBase ?? 0)) & 0xFFFF_FFFF)
         }
         if r.tsval != EventRecord.none { t.append(" TSval="); t.append(r.tsval); t.append(" TSecr="); t.append(r.tsecr) }
         if let ws { t.append(" WS="); t.append(1 << min(ws, 14)) }
