@@ -23,6 +23,7 @@ public enum Registry {
     public static let parsers: [any LineParser.Type] = [
         WiresharkText.self,
         WiresharkCSV.self,
+        TcpdumpText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
