@@ -18,9 +18,11 @@ let package = Package(
     targets: [
         // zlib's gzip stream API (gzopen/gzread) for `.gz` inputs.
         .systemLibrary(name: "CGzip", path: "Sources/CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libxml2's push (SAX) parser for PDML: streaming, memory flat in file size.
+        .systemLibrary(name: "CXML2", path: "Sources/CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "TraceModel"),
         .target(name: "Parsers", dependencies: [
-            "TraceModel", "CGzip",
+            "TraceModel", "CGzip", "CXML2",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .target(name: "EventStore", dependencies: [

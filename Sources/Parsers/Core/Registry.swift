@@ -29,6 +29,7 @@ public enum Registry {
     public static let captureParsers: [any CaptureParser.Type] = [
         Pcap.self,
         Pcapng.self,
+        PDML.self,
     ]
 
     /// Every parser, for `tracejoin formats` and `--format`.
