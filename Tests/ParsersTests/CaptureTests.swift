@@ -103,6 +103,17 @@ final class CaptureTests: XCTestCase {
         XCTAssertEqual(syn.label, "TCP")
     }
 
+    func testAnICMPErrorBelongsToTheFlowItQuotes() throws {
+        // client.pcap: UDP 10.99.0.1:41054 → 10.99.0.2:4444 is answered by ICMP port unreachable.
+        let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tshark-netns/client.pcap")))
+        let (sink, _) = read(Pcap.self, bytes, chunk: 4096)
+        let udp = try XCTUnwrap(sink.records.first { $0.proto == IPProto.udp && $0.dstPort == 4444 })
+        let icmp = try XCTUnwrap(sink.records.first { $0.label == "ICMP" && sink.summary($0).hasPrefix("Destination unreachable") })
+        XCTAssertEqual(icmp.connection?.key, udp.connection?.key)
+        XCTAssertEqual(icmp.src, udp.dst)
+        XCTAssertEqual(icmp.attrs, "{\"icmp_from\":\"10.99.0.2\"}")
+    }
+
     func testDamagedCapturesReadWhatIsValidAndSayWhere() throws {
         var bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tshark-netns/client.pcap")))
         // Cut inside the last record: every whole packet is read, the rest is reported with its offset.

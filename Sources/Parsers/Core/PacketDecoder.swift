@@ -147,10 +147,42 @@ struct PacketDecoder {
             let label = proto == IPProto.icmp ? "ICMP" : "ICMPv6"
             guard at < p.count else { return (r, label, "Truncated \(label)") }
             let type = p[at], code = at + 1 < p.count ? p[at + 1] : 0
-            return (r, label, PacketDecoder.icmpText(proto, type, code))
+            let text = PacketDecoder.icmpText(proto, type, code)
+            // An error (unreachable, time exceeded, …) quotes the header it answers: it belongs to that
+            // flow, seen from its far end. The reporter stays in attrs.
+            let isError = proto == IPProto.icmp ? [3, 4, 5, 11, 12].contains(type) : (1...4).contains(type)
+            if isError, let quoted = PacketDecoder.quotedFlow(p, at: at + 8, v6: proto == IPProto.icmpv6) {
+                if let reporter = r.src { r.attrs = "{\"icmp_from\":\"\(reporter.text)\"}" }
+                r.src = quoted.dst
+                r.dst = quoted.src
+                r.proto = quoted.proto
+                r.srcPort = quoted.dport
+                r.dstPort = quoted.sport
+            }
+            return (r, label, text)
         default:
             return (r, ip, "IP protocol \(proto)")
         }
+    }
+
+    /// The flow of the IP header (and first transport bytes) an ICMP error quotes.
+    static func quotedFlow(_ p: UnsafeBufferPointer<UInt8>, at: Int, v6: Bool) -> (src: Address, sport: Int32, dst: Address, dport: Int32, proto: UInt8)? {
+        if !v6 {
+            guard at + 20 <= p.count, p[at] >> 4 == 4, let s = p.be32(at + 12), let d = p.be32(at + 16) else { return nil }
+            let ihl = Int(p[at] & 0x0F) * 4
+            let proto = p[at + 9]
+            guard proto == IPProto.tcp || proto == IPProto.udp, let sp = p.be16(at + ihl), let dp = p.be16(at + ihl + 2) else { return nil }
+            return (.v4(s), Int32(sp), .v4(d), Int32(dp), proto)
+        }
+        guard at + 40 <= p.count, p[at] >> 4 == 6 else { return nil }
+        let proto = p[at + 6]
+        guard proto == IPProto.tcp || proto == IPProto.udp, let sp = p.be16(at + 40), let dp = p.be16(at + 42) else { return nil }
+        var sh: UInt64 = 0, sl: UInt64 = 0, dh: UInt64 = 0, dl: UInt64 = 0
+        for k in 0..<8 {
+            sh = sh << 8 | UInt64(p[at + 8 + k]); sl = sl << 8 | UInt64(p[at + 16 + k])
+            dh = dh << 8 | UInt64(p[at + 24 + k]); dl = dl << 8 | UInt64(p[at + 32 + k])
+        }
+        return (.v6(sh, sl), Int32(sp), .v6(dh, dl), Int32(dp), proto)
     }
 
     static func icmpText(_ proto: UInt8, _ type: UInt8, _ code: UInt8) -> String {
