@@ -152,32 +152,51 @@ public final class Ingestor {
         }
     }
 
+    /// What reading a whole input gave: its content hash, its size, and why it ended early (a container
+    /// cut short still gives what it held).
+    struct ReadResult {
+        var digest: String
+        var bytes: Int64
+        var cutShort: String?
+    }
+
+    /// Reads an input chunk by chunk on the parser thread: hashes it, reports progress, hands each chunk on.
+    private static func readAll(_ input: InputFile, total: Int64, progress: ((IngestProgress) -> Void)?, sink: BatchingSink,
+                                _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws -> ReadResult {
+        var hash = ContentHash()
+        var read: Int64 = 0
+        var lastTick = Date()
+        var cutShort: String? = nil
+        do {
+            try input.read { chunk in
+                hash.update(chunk)
+                body(chunk)
+                read += Int64(chunk.count)
+                if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
+                    lastTick = Date()
+                    progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
+                }
+                return true
+            }
+        } catch InputError.cutShort(_, let why) {
+            cutShort = why
+        }
+        return ReadResult(digest: hash.finalize(), bytes: read, cutShort: cutShort)
+    }
+
     /// The parser thread's loop for captures: chunks straight to the parser (no lines).
     private static func readCapture(_ type: any CaptureParser.Type, _ input: InputFile, _ context: ParseContext, _ sink: BatchingSink,
                                     _ text: TextChunker, _ queue: BatchQueue<Batch>, _ progress: ((IngestProgress) -> Void)?, _ total: Int64) {
         var parser = type.init(context: context)
-        var hash = ContentHash()
-        var read: Int64 = 0
-        var lastTick = Date()
         do {
-            do {
-                try input.read { chunk in
-                    hash.update(chunk)
-                    parser.consume(chunk, into: sink)
-                    read += Int64(chunk.count)
-                    if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
-                        lastTick = Date()
-                        progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
-                    }
-                    return true
-                }
-            } catch InputError.cutShort(_, let why) {
-                sink.unparsed(UnparsedLine(line: Int(read), reason: "byte offset \(read): file cut short: \(why)", raw: ""))
+            let got = try readAll(input, total: total, progress: progress, sink: sink) { parser.consume($0, into: sink) }
+            if let why = got.cutShort {
+                sink.unparsed(UnparsedLine(line: Int(got.bytes), reason: "byte offset \(got.bytes): file cut short: \(why)", raw: ""))
             }
             let facts = parser.finish(into: sink)
             sink.flush()
             text.finish()
-            queue.put(.done(facts, lines: sink.count, digest: hash.finalize(), size: read))
+            queue.put(.done(facts, lines: sink.count, digest: got.digest, size: got.bytes))
         } catch {
             sink.flush()
             queue.put(.failed("\(error)"))
@@ -211,28 +230,12 @@ public final class Ingestor {
             var splitter = LineSplitter()
             splitter.onDecoded = { text.append($0) }
             var lines = 0
-            var read: Int64 = 0
-            var lastTick = Date()
-            var hash = ContentHash()
-            // A container cut short (a truncated .gz) still gives what it held: read that, say where it ends.
-            var cutShort: String? = nil
             do {
-                do {
-                    try input.read { chunk in
-                        hash.update(chunk)
-                        splitter.feed(chunk) { line in
-                            lines = line.number
-                            parser.consume(line, into: sink)
-                        }
-                        read += Int64(chunk.count)
-                        if let progress, Date().timeIntervalSince(lastTick) > 0.25 {
-                            lastTick = Date()
-                            progress(IngestProgress(file: input.displayName, bytesRead: read, bytesTotal: max(total, read), events: sink.count))
-                        }
-                        return true
+                let got = try Ingestor.readAll(input, total: total, progress: progress, sink: sink) { chunk in
+                    splitter.feed(chunk) { line in
+                        lines = line.number
+                        parser.consume(line, into: sink)
                     }
-                } catch InputError.cutShort(_, let why) {
-                    cutShort = why
                 }
                 splitter.finish { line in
                     lines = line.number
@@ -241,13 +244,13 @@ public final class Ingestor {
                 for cut in splitter.cutLines {
                     sink.unparsed(UnparsedLine(line: cut, reason: "line longer than \(LineSplitter.defaultMaxLine) bytes, cut there", raw: ""))
                 }
-                if let cutShort {
+                if let cutShort = got.cutShort {
                     sink.unparsed(UnparsedLine(line: lines + 1, reason: "file cut short after line \(lines): \(cutShort)", raw: ""))
                 }
                 let facts = parser.finish(into: sink)
                 sink.flush()
                 text.finish()
-                queue.put(.done(facts, lines: lines, digest: hash.finalize(), size: read))
+                queue.put(.done(facts, lines: lines, digest: got.digest, size: got.bytes))
             } catch {
                 sink.flush()
                 queue.put(.failed("\(error)"))

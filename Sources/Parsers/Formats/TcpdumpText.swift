@@ -65,7 +65,8 @@ public struct TcpdumpText: LineParser {
                 awaitingDetail = false
                 b.tokenize(into: &tokens)
                 r.rawLen = Int(line.offset - r.rawAt) + b.count
-                if packetFields(b, from: 0, &r) { held = r } else { held = r }
+                _ = packetFields(b, from: 0, &r)
+                held = r
                 return
             }
             if var r = held { r.rawLen = Int(line.offset - r.rawAt) + b.count; held = r; return }
