@@ -21,13 +21,12 @@ struct TextBuilder {
 
     mutating func append(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(ascii: "0") + UInt8(v)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        var x = v
-        withUnsafeMutableBytes(of: &digits) { d in
-            while x > 0 { d[n] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10; n += 1 }
-            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[k]) }
+        // Digits into a small stack buffer, last first, then appended in one go.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { d in
+            var x = v
+            var i = 20
+            while x > 0 { i -= 1; d[i] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10 }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: d[i..<20]))
         }
     }
 
