@@ -13,6 +13,26 @@ struct CaptureStream {
     var unsupportedLinkTypes: Set<UInt32> = []
     private var line = TextBuilder()
     private var analyzer = TCPAnalyzer()
+    /// Connections that ended, with when: their state is dropped two minutes (capture time) later, so
+    /// memory follows the connections open at a time, not all a capture ever saw, while stray packets
+    /// soon after the end (the peer's last ACKs) are still numbered as Wireshark numbers them.
+    private var closed: [(ts: Int64, packet: EventRecord)] = []
+    private var closedHead = 0
+    static let forgetAfter: Int64 = 120 * 1_000_000_000
+
+    /// Drops the state of connections that ended long enough before `now`.
+    private mutating func expire(now: Int64) {
+        while closedHead < closed.count && closed[closedHead].ts < now - CaptureStream.forgetAfter {
+            let old = closed[closedHead].packet
+            analyzer.forget(old)
+            decoder.forget(old)
+            closedHead += 1
+        }
+        if closedHead > 4096 {
+            closed.removeFirst(closedHead)
+            closedHead = 0
+        }
+    }
 
     private mutating func appendDecoderText() {
         decoder.summary.bytes.withUnsafeBufferPointer { b in line.appendBytes(b) }
@@ -36,6 +56,7 @@ struct CaptureStream {
     /// Decodes one packet and hands its event to the sink.
     mutating func packet(_ data: UnsafeBufferPointer<UInt8>, linkType: UInt32, wireLength: Int, ts: Int64, offset: Int, sink: CaptureSink) {
         frames += 1
+        expire(now: ts)
         guard let (rec, label, summary) = decoder.decode(linkType: linkType, data, wireLength: wireLength, ts: ts, frame: frames, offset: offset) else {
             if !unsupportedLinkTypes.contains(linkType) {
                 unsupportedLinkTypes.insert(linkType)
@@ -45,6 +66,7 @@ struct CaptureStream {
         }
         var r = rec
         let dup = analyzer.analyze(&r)
+        if analyzer.lastClosed { closed.append((r.ts, r)) }
         // The packet's stored line: `frame label [notes] summary`.
         line.reset()
         line.append(frames); line.append(" "); line.append(label); line.append(" ")

@@ -9,6 +9,9 @@ import TraceModel
 /// the absolute ones are kept too (`seqRaw`). The window is scaled by the factor the two SYNs agreed.
 struct PacketDecoder {
     private var numbering = TCPNumbering()
+
+    /// Drops a closed connection's numbering state.
+    mutating func forget(_ r: EventRecord) { numbering.forget(r) }
     /// The last TCP packet's summary, when `decode` returns nil for its text.
     private(set) var summary = TextBuilder()
 

@@ -21,6 +21,7 @@ struct TCPAnalyzer {
         var lastDupTime: Int64 = 0
         /// Whether this side's last segment was a keep-alive (its peer's answer is a keep-alive ACK).
         var lastWasKeepAlive = false
+        var finSeen = false
     }
 
     private struct Key: Hashable {
@@ -28,6 +29,14 @@ struct TCPAnalyzer {
     }
 
     private var sides: [Key: Side] = [:]
+    /// Set by `analyze` when the packet ended its connection: a RST, or the ACK of the second FIN.
+    private(set) var lastClosed = false
+
+    /// Drops a connection's state (both directions).
+    mutating func forget(_ r: EventRecord) {
+        sides[TCPAnalyzer.key(r, reverse: false)] = nil
+        sides[TCPAnalyzer.key(r, reverse: true)] = nil
+    }
 
     private static func key(_ r: EventRecord, reverse: Bool) -> Key {
         func addr(_ x: Address?) -> (UInt64, UInt64) {
@@ -47,6 +56,7 @@ struct TCPAnalyzer {
     /// Sets the record's `expert` bits; returns, for a duplicate ACK, the frame it repeats and its count
     /// (Wireshark's `[TCP Dup ACK 12#1]`).
     mutating func analyze(_ r: inout EventRecord) -> (of: Int64, n: Int)? {
+        lastClosed = false
         guard r.proto == IPProto.tcp, r.seqRaw != EventRecord.none else { return nil }
         let k = TCPAnalyzer.key(r, reverse: false), rk = TCPAnalyzer.key(r, reverse: true)
         var me = sides[k] ?? Side()
@@ -105,6 +115,9 @@ struct TCPAnalyzer {
             me.hasAck = true
         }
         me.lastWasKeepAlive = keepAlive
+        if fin { me.finSeen = true }
+        lastClosed = rst || (!fin && !syn && len == 0 && me.finSeen && (peer?.finSeen ?? false) && flags.contains(.ack)
+            && r.ackRaw != EventRecord.none && UInt32(truncatingIfNeeded: r.ackRaw) == peer?.nextSeq)
 
         me.window = r.win
         if !me.hasNext || TCPAnalyzer.after(seq &+ segLen, me.nextSeq) {

@@ -40,6 +40,18 @@ struct TCPNumbering {
         }
     }
 
+    /// Drops a connection's state (both directions).
+    mutating func forget(_ r: EventRecord) {
+        guard let s = r.src, let d = r.dst else { return }
+        for (a, ap, b, bp) in [(s, r.srcPort, d, r.dstPort), (d, r.dstPort, s, r.srcPort)] {
+            if case .v4(let x) = a, case .v4(let y) = b {
+                v4Sides[V4Direction(src: UInt64(x) << 16 | UInt64(ap), dst: UInt64(y) << 16 | UInt64(bp))] = nil
+            } else {
+                sides[Direction(src: a, sport: ap, dst: b, dport: bp)] = nil
+            }
+        }
+    }
+
     /// Sets `r.seq`, `r.ack` (relative) and `r.win` (scaled) from `r.seqRaw`, `r.ackRaw` and the raw
     /// window; `ws` is the SYN's window scale option. Returns the peer's base (for SACK blocks).
     @discardableResult
