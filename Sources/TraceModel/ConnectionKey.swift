@@ -30,7 +30,4 @@ public struct ConnectionKey: Hashable, Sendable {
     }
 
     public var text: String { "\(IPProto.name(proto)) \(a.text) ⇄ \(b.text)" }
-
-    /// Whether a packet from `src` travels a→b.
-    public func isForward(src: Endpoint) -> Bool { src == a }
 }

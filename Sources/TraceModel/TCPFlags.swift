@@ -11,17 +11,6 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
     public static let ece = TCPFlags(rawValue: 0x40)
     public static let cwr = TCPFlags(rawValue: 0x80)
 
-    static let names: [(String, TCPFlags)] = [
-        ("FIN", .fin), ("SYN", .syn), ("RST", .rst), ("PSH", .psh),
-        ("ACK", .ack), ("URG", .urg), ("ECN", .ece), ("ECE", .ece), ("CWR", .cwr),
-    ]
-
-    /// Parses one Wireshark flag name (`SYN`, `ACK`, …).
-    public init?(wiresharkName: Substring) {
-        guard let f = TCPFlags.names.first(where: { $0.0 == wiresharkName }) else { return nil }
-        self = f.1
-    }
-
     /// `SYN, ACK` in Wireshark's order.
     public var text: String {
         var parts: [String] = []
