@@ -50,6 +50,41 @@ extension Store {
                            raw: raw, attrs: r[27], seqRaw: r[28], ackRaw: r[29])
     }
 
+    /// Rows of `eventColumns` stepped on the C API: a timeline of millions of events spends its time
+    /// here, and GRDB's `Row` costs several times what the columns do.
+    static func events(_ st: Statement, offset: Int64, db: Database, text: TextReader?) throws -> [StoredEvent] {
+        let h = st.sqliteStatement
+        defer { sqlite3_reset(h) }
+        func int(_ i: Int32) -> Int64? { sqlite3_column_type(h, i) == SQLITE_NULL ? nil : sqlite3_column_int64(h, i) }
+        func str(_ i: Int32) -> String? {
+            guard let p = sqlite3_column_text(h, i) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(h, i))), as: UTF8.self)
+        }
+        var out: [StoredEvent] = []
+        while true {
+            let rc = sqlite3_step(h)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let source = sqlite3_column_int64(h, 1)
+            let raw = try text?.text(db, source: source, at: sqlite3_column_int64(h, 24), len: Int(sqlite3_column_int64(h, 25))) ?? ""
+            let at = Int(sqlite3_column_int64(h, 26))
+            let u = raw.utf8
+            let start = u.index(u.startIndex, offsetBy: min(at, u.count))
+            let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
+            let ts = sqlite3_column_int64(h, 4)
+            out.append(StoredEvent(
+                id: sqlite3_column_int64(h, 0), source: source, ordinal: sqlite3_column_int64(h, 2), line: Int(sqlite3_column_int64(h, 3)),
+                ts: ts + offset, tsSource: ts, kind: EventKind(rawValue: Int(sqlite3_column_int64(h, 5))) ?? .log,
+                proto: int(6).map(Int.init), src: str(7), sport: int(8).map(Int.init), dst: str(9), dport: int(10).map(Int.init),
+                conn: int(11), flags: int(12).map(Int.init), seq: int(13), ack: int(14), len: int(15), win: int(16), ipid: int(17),
+                tsval: int(18), tsecr: int(19), mss: int(20), expert: Int(sqlite3_column_int64(h, 21)), frameLen: int(22),
+                label: str(23), summary: String(raw[start..<end]), raw: raw, attrs: str(27), seqRaw: int(28), ackRaw: int(29)))
+        }
+        return out
+    }
+
     /// One page of a source's events in its own time order, after `(ts, id)`, filtered.
     /// The source's clock offset turns filters on aligned time into ranges on the source's time.
     /// `--grep` is applied to the text after reading (the text lives outside the event rows), so a page
@@ -121,7 +156,9 @@ extension Store {
                 args += connArgs + [limit]
             }
             let text = TextReader()
-            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(args)).map { try Store.event($0, offset: offset, db: db, text: text) }
+            let st = try db.cachedStatement(sql: sql)
+            try st.setArguments(StatementArguments(args))
+            return try Store.events(st, offset: offset, db: db, text: text)
         }
     }
 
