@@ -16,6 +16,7 @@ struct ConnectionResolver {
         let proto: UInt8, src: Address, sport: Int32, dst: Address, dport: Int32
     }
 
+    static let limit = 1_000_000
     private var v4: [V4Tuple: Int64] = [:]
     private var other: [AnyTuple: Int64] = [:]
     private var last: (V4Tuple, Int64)? = nil
@@ -34,6 +35,8 @@ struct ConnectionResolver {
                             dst: UInt64(da) << 16 | UInt64(r.dstPort & 0xFFFF))
             if let (lt, k) = last, lt == t { return k }
             let k: Int64
+            // Bounded: past a million tuples start afresh (a key is recomputed, the writer knows its row).
+            if v4.count > ConnectionResolver.limit { v4.removeAll(keepingCapacity: true) }
             if let known = v4[t] {
                 k = known
             } else {
@@ -47,6 +50,7 @@ struct ConnectionResolver {
             return k
         }
         let t = AnyTuple(proto: r.proto, src: s, sport: r.srcPort, dst: d, dport: r.dstPort)
+        if other.count > ConnectionResolver.limit { other.removeAll(keepingCapacity: true) }
         if let known = other[t] { return known }
         let k = resolve(r)
         other[t] = k
