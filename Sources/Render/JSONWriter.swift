@@ -1,4 +1,5 @@
 import EventStore
+import TraceModel
 
 /// A JSON object with its keys in the order they were added (stable output users can diff).
 /// Built into one string as fields come (keys are the program's own, plain ASCII).

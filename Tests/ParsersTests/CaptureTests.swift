@@ -103,6 +103,17 @@ final class CaptureTests: XCTestCase {
         XCTAssertEqual(syn.label, "TCP")
     }
 
+    func testPcapngCommentsStayWithTheirPackets() throws {
+        // `editcap -a "3:SYN of the HTTP GET" -a "14:refused" client.pcapng client.commented.pcapng`
+        let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tshark-netns/client.commented.pcapng")))
+        let (sink, _) = read(Pcapng.self, bytes, chunk: 100)
+        XCTAssertEqual(sink.records.count, 53)
+        let commented = sink.records.filter { $0.attrs?.contains("\"comment\"") == true }
+        XCTAssertEqual(commented.map { $0.ordinal }, [3, 14])
+        XCTAssertEqual(commented[0].attrs, "{\"ws\":1024,\"sack_perm\":true,\"comment\":\"SYN of the HTTP GET\"}")
+        XCTAssertEqual(commented[1].attrs, "{\"comment\":\"refused\"}")
+    }
+
     func testAnICMPErrorBelongsToTheFlowItQuotes() throws {
         // client.pcap: UDP 10.99.0.1:41054 → 10.99.0.2:4444 is answered by ICMP port unreachable.
         let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tshark-netns/client.pcap")))

@@ -54,7 +54,8 @@ struct CaptureStream {
     }
 
     /// Decodes one packet and hands its event to the sink.
-    mutating func packet(_ data: UnsafeBufferPointer<UInt8>, linkType: UInt32, wireLength: Int, ts: Int64, offset: Int, sink: CaptureSink) {
+    mutating func packet(_ data: UnsafeBufferPointer<UInt8>, linkType: UInt32, wireLength: Int, ts: Int64, offset: Int, sink: CaptureSink,
+                         comment: String? = nil) {
         frames += 1
         expire(now: ts)
         guard let (rec, label, summary) = decoder.decode(linkType: linkType, data, wireLength: wireLength, ts: ts, frame: frames, offset: offset) else {
@@ -77,6 +78,11 @@ struct CaptureStream {
         line.append("\n")
         r.rawAt = line.bytes.withUnsafeBufferPointer { sink.appendText($0) }
         r.label = label
+        if let comment {
+            // Kept beside the packet's own attributes (the pcapng comment a colleague left on it).
+            let c = "\"comment\":" + jsonString(comment)
+            r.attrs = r.attrs.map { String($0.dropLast()) + "," + c + "}" } ?? "{" + c + "}"
+        }
         sink.emit(r)
     }
 

@@ -116,8 +116,17 @@ public struct Pcapng: CaptureParser {
                 sink.unparsed(UnparsedLine(line: offset, reason: "byte offset \(offset): packet longer than its block", raw: ""))
                 return
             }
+            // Options after the (padded) data: comments (opt_comment, code 1) stay with the packet.
+            var comment: String? = nil
+            var o = at + 28 + (cap + 3) / 4 * 4
+            while o + 4 <= at + len - 4, let code = r.u16(o), let olen = r.u16(o + 2), code != 0 {
+                let end = o + 4 + Int(olen)
+                guard end <= at + len - 4 else { break }
+                if code == 1 { comment = String(decoding: UnsafeBufferPointer(rebasing: r.bytes[(o + 4)..<end]), as: UTF8.self) }
+                o += 4 + (Int(olen) + 3) / 4 * 4
+            }
             stream.packet(UnsafeBufferPointer(rebasing: r.bytes[(at + 28)..<(at + 28 + cap)]), linkType: iface.linkType, wireLength: orig,
-                          ts: Pcapng.nanoseconds(ts, iface), offset: offset, sink: sink)
+                          ts: Pcapng.nanoseconds(ts, iface), offset: offset, sink: sink, comment: comment)
         case 3:
             guard let iface = interfaces.first else { return }
             let orig = Int(r.u32(at + 8)!)
