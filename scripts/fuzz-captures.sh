@@ -13,7 +13,7 @@ SECONDS_TO_RUN=${1:-300}
 mkdir -p "$W/src" "$W/seeds" "$W/crashes"
 rm -f "$W/src/"*.swift
 # One module: the files' `import TraceModel` lines are dropped and TraceModel compiled alongside.
-for f in "$REPO"/Sources/TraceModel/*.swift "$REPO"/Sources/Parsers/Core/{CaptureParser,CaptureStream,PacketDecoder,TCPAnalysis,TextBuilder,Parser}.swift \
+for f in "$REPO"/Sources/TraceModel/*.swift "$REPO"/Sources/Parsers/Core/{CaptureParser,CaptureStream,PacketDecoder,TCPAnalysis,TCPNumbering,TextBuilder,Parser}.swift \
          "$REPO"/Sources/Parsers/Formats/{Pcap,Pcapng}.swift; do
   sed 's/^import TraceModel$//' "$f" > "$W/src/$(basename "$f")"
 done
