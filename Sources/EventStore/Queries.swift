@@ -29,58 +29,26 @@ extension Store {
         """
     static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
 
-    /// An event from its row; its text read through `text`, or left empty when nil (passes that
-    /// only need the fields).
-    static func event(_ r: Row, offset: Int64, db: Database, text: TextReader?) throws -> StoredEvent {
-        // Columns by position (the order of `eventColumns`): looking them up by name costs more than
-        // the rest of reading a row.
-        let source: Int64 = r[1]
-        let raw = try text?.text(db, source: source, at: r[24], len: r[25]) ?? ""
-        let at: Int = r[26]
-        // summary_at counts bytes.
-        let u = raw.utf8
-        let start = u.index(u.startIndex, offsetBy: min(at, u.count))
-        let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
-        let ts: Int64 = r[4]
-        return StoredEvent(id: r[0], source: source, ordinal: r[2], line: r[3], ts: ts + offset, tsSource: ts,
-                           kind: EventKind(rawValue: r[5]) ?? .log, proto: r[6], src: r[7], sport: r[8],
-                           dst: r[9], dport: r[10], conn: r[11], flags: r[12], seq: r[13], ack: r[14],
-                           len: r[15], win: r[16], ipid: r[17], tsval: r[18], tsecr: r[19], mss: r[20],
-                           expert: r[21], frameLen: r[22], label: r[23], summary: String(raw[start..<end]),
-                           raw: raw, attrs: r[27], seqRaw: r[28], ackRaw: r[29])
-    }
-
     /// Rows of `eventColumns` stepped on the C API: a timeline of millions of events spends its time
-    /// here, and GRDB's `Row` costs several times what the columns do.
-    static func events(_ st: Statement, offset: Int64, db: Database, text: TextReader?) throws -> [StoredEvent] {
-        let h = st.sqliteStatement
-        defer { sqlite3_reset(h) }
-        func int(_ i: Int32) -> Int64? { sqlite3_column_type(h, i) == SQLITE_NULL ? nil : sqlite3_column_int64(h, i) }
-        func str(_ i: Int32) -> String? {
-            guard let p = sqlite3_column_text(h, i) else { return nil }
-            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(h, i))), as: UTF8.self)
-        }
+    /// here, and GRDB's `Row` costs several times what the columns do. `offsets` are the sources' clocks.
+    static func events(_ st: Statement, offsets: [Int64: Int64], db: Database, text: TextReader?) throws -> [StoredEvent] {
         var out: [StoredEvent] = []
-        while true {
-            let rc = sqlite3_step(h)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
-            let source = sqlite3_column_int64(h, 1)
-            let raw = try text?.text(db, source: source, at: sqlite3_column_int64(h, 24), len: Int(sqlite3_column_int64(h, 25))) ?? ""
-            let at = Int(sqlite3_column_int64(h, 26))
+        try CRow.step(st, db) { c in
+            let source = c.int64(1)
+            let raw = try text?.text(db, source: source, at: c.int64(24), len: Int(c.int64(25))) ?? ""
+            let at = Int(c.int64(26))
+            // summary_at counts bytes.
             let u = raw.utf8
             let start = u.index(u.startIndex, offsetBy: min(at, u.count))
             let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
-            let ts = sqlite3_column_int64(h, 4)
+            let ts = c.int64(4)
             out.append(StoredEvent(
-                id: sqlite3_column_int64(h, 0), source: source, ordinal: sqlite3_column_int64(h, 2), line: Int(sqlite3_column_int64(h, 3)),
-                ts: ts + offset, tsSource: ts, kind: EventKind(rawValue: Int(sqlite3_column_int64(h, 5))) ?? .log,
-                proto: int(6).map(Int.init), src: str(7), sport: int(8).map(Int.init), dst: str(9), dport: int(10).map(Int.init),
-                conn: int(11), flags: int(12).map(Int.init), seq: int(13), ack: int(14), len: int(15), win: int(16), ipid: int(17),
-                tsval: int(18), tsecr: int(19), mss: int(20), expert: Int(sqlite3_column_int64(h, 21)), frameLen: int(22),
-                label: str(23), summary: String(raw[start..<end]), raw: raw, attrs: str(27), seqRaw: int(28), ackRaw: int(29)))
+                id: c.int64(0), source: source, ordinal: c.int64(2), line: Int(c.int64(3)),
+                ts: ts + (offsets[source] ?? 0), tsSource: ts, kind: EventKind(rawValue: Int(c.int64(5))) ?? .log,
+                proto: c.int(6).map(Int.init), src: c.str(7), sport: c.int(8).map(Int.init), dst: c.str(9), dport: c.int(10).map(Int.init),
+                conn: c.int(11), flags: c.int(12).map(Int.init), seq: c.int(13), ack: c.int(14), len: c.int(15), win: c.int(16), ipid: c.int(17),
+                tsval: c.int(18), tsecr: c.int(19), mss: c.int(20), expert: Int(c.int64(21)), frameLen: c.int(22),
+                label: c.str(23), summary: String(raw[start..<end]), raw: raw, attrs: c.str(27), seqRaw: c.int(28), ackRaw: c.int(29)))
         }
         return out
     }
@@ -158,7 +126,7 @@ extension Store {
             let text = TextReader()
             let st = try db.cachedStatement(sql: sql)
             try st.setArguments(StatementArguments(args))
-            return try Store.events(st, offset: offset, db: db, text: text)
+            return try Store.events(st, offsets: [source.id: offset], db: db, text: text)
         }
     }
 
@@ -222,10 +190,9 @@ extension Store {
     public func events(conn: Int64) throws -> [StoredEvent] {
         let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
         return try db.read { db in
-            let text = TextReader()
-            return try Row.fetchAll(db, sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid",
-                                    arguments: [conn])
-                .map { r in try Store.event(r, offset: offsets[r["source"]] ?? 0, db: db, text: text) }
+            let st = try db.cachedStatement(sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid")
+            try st.setArguments([conn])
+            return try Store.events(st, offsets: offsets, db: db, text: TextReader())
         }
             .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
     }
@@ -244,25 +211,16 @@ extension Store {
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue)
                 ORDER BY e.conn, e.source, e.ts, e.rowid
                 """)
-            let h = st.sqliteStatement
-            defer { sqlite3_reset(h) }
-            func int(_ i: Int32) -> Int64? { sqlite3_column_type(h, i) == SQLITE_NULL ? nil : sqlite3_column_int64(h, i) }
             var conn: ConnectionRow? = nil
-            while true {
-                let rc = sqlite3_step(h)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
-                let key = sqlite3_column_int64(h, 0)
+            try CRow.step(st, db) { c in
+                let key = c.int64(0)
                 if conn?.key != key {
-                    guard let c = conns[key] else { continue }
-                    conn = c
+                    guard let found = conns[key] else { return }
+                    conn = found
                 }
-                let source = sqlite3_column_int64(h, 1)
-                let p = PacketFacts(source: source, ts: sqlite3_column_int64(h, 2) + (offsets[source] ?? 0),
-                                    side: sqlite3_column_int64(h, 3) != 0 ? 0 : 1, flags: Int(int(4) ?? -1),
-                                    seq: int(5), ack: int(6), len: int(7), expert: Int(sqlite3_column_int64(h, 8)))
+                let source = c.int64(1)
+                let p = PacketFacts(source: source, ts: c.int64(2) + (offsets[source] ?? 0), side: c.int64(3) != 0 ? 0 : 1,
+                                    flags: Int(c.int(4) ?? -1), seq: c.int(5), ack: c.int(6), len: c.int(7), expert: Int(c.int64(8)))
                 try body(conn!, p)
             }
         }

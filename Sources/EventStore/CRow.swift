@@ -1,0 +1,32 @@
+import GRDB
+import GRDBSQLite
+
+/// The current row of a statement stepped on the C API (hot read paths: timelines, the lifecycle pass).
+struct CRow {
+    let h: OpaquePointer?
+
+    @inline(__always) func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(h, i) }
+
+    @inline(__always) func int(_ i: Int32) -> Int64? {
+        sqlite3_column_type(h, i) == SQLITE_NULL ? nil : sqlite3_column_int64(h, i)
+    }
+
+    func str(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(h, i) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(h, i))), as: UTF8.self)
+    }
+
+    /// Steps `st` (arguments already set) to its end, handing each row to `body`; resets it after.
+    static func step(_ st: Statement, _ db: Database, _ body: (CRow) throws -> Void) throws {
+        let h = st.sqliteStatement
+        defer { sqlite3_reset(h) }
+        while true {
+            let rc = sqlite3_step(h)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            try body(CRow(h: h))
+        }
+    }
+}
