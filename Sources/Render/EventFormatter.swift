@@ -34,12 +34,15 @@ public final class EventFormatter {
     }
 
     /// ISO 8601 UTC with the source's precision; relative sources without an anchor as `+12.345678`.
-    public func isoTime(_ e: StoredEvent) -> String {
-        let s = sources[e.source]
+    public func isoTime(_ e: StoredEvent) -> String { isoTime(e.ts, source: e.source) }
+
+    /// The same for any aligned time of a source (a connection's first packet, its end).
+    public func isoTime(_ ns: Int64, source: Int64) -> String {
+        let s = sources[source]
         let digits = s?.timeDigits ?? 9
-        if isCalendar(s) { return CivilTime.iso8601(e.ts, digits: digits) }
-        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(e.ts, digits: digits) }
-        return CivilTime.relative(e.ts, digits: digits)
+        if isCalendar(s) { return CivilTime.iso8601(ns, digits: digits) }
+        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(ns, digits: digits) }
+        return CivilTime.relative(ns, digits: digits)
     }
 
     /// For the terminal: `2013-01-06 09:53:40.765` in the display zone.

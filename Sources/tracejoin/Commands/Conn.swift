@@ -39,10 +39,8 @@ struct Conn: ParsableCommand {
         for (i, c) in found.enumerated() {
             let events = try s.events(conn: c.key)
             let life = c.lifecycle
-            let time: (Int64) -> String = { ns in
-                let e = events.first { $0.ts == ns }
-                return e.map(fmt.isoTime) ?? CivilTime.iso8601(ns, digits: 6)
-            }
+            // A lifecycle's times are those of the source it was counted at.
+            let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
             if json {
                 var o = JSONObject()
                 o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
@@ -99,13 +97,6 @@ enum ConnectionsPrinter {
             .sorted { ($0.1?.first ?? Int64.max, $0.0.key) < ($1.1?.first ?? Int64.max, $1.0.key) }
     }
 
-    static func timeText(_ ns: Int64, _ l: Lifecycle, _ fmt: EventFormatter) -> String {
-        guard let s = fmt.sources[l.vantageSource] else { return CivilTime.iso8601(ns, digits: 6) }
-        if s.timeBasis == .absolute || s.offsetNS != 0 { return CivilTime.iso8601(ns, digits: s.timeDigits) }
-        if s.timeBasis == .timeOfDay { return CivilTime.timeOfDay(ns, digits: s.timeDigits) }
-        return CivilTime.relative(ns, digits: s.timeDigits)
-    }
-
     static func json(_ c: ConnectionRow, formatter fmt: EventFormatter, time: ((Int64) -> String)? = nil) -> String {
         let l = c.lifecycle
         var o = JSONObject()
@@ -115,7 +106,7 @@ enum ConnectionsPrinter {
         o.add("endpoints", strings: [c.aEndpoint, c.bEndpoint])
         o.add("community_id", c.communityID)
         if let l {
-            let t = time ?? { timeText($0, l, fmt) }
+            let t = time ?? { fmt.isoTime($0, source: l.vantageSource) }
             o.add("originator", l.originator)
             o.add("responder", l.responder)
             o.add("first", t(l.first))
@@ -144,7 +135,7 @@ enum ConnectionsPrinter {
             guard let l else { t.add([c.text, "-", "-", "-", "-", "-", "-", "-"]); continue }
             let dir = "\(l.originator) → \(l.responder)"
             let end = l.end == "none" ? "none" : "\(l.end) by \(l.endBy ?? "?")"
-            t.add(["\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(dir)", timeText(l.first, l, fmt), timeText(l.last, l, fmt),
+            t.add(["\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(dir)", fmt.isoTime(l.first, source: l.vantageSource), fmt.isoTime(l.last, source: l.vantageSource),
                    "\(l.orig.packets)/\(l.resp.packets)", "\(l.orig.bytes)/\(l.resp.bytes)", end, l.connState,
                    l.seenBy.keys.sorted().joined(separator: ",")])
         }
