@@ -243,9 +243,7 @@ public struct TcpdumpText: LineParser {
             recoverAbsolute(&r, seqStart, ack)
             r.win = win
             numbering.apply(&r, rawWindow: win, ws: ws)
-            var copy = r
-            _ = analyzer.analyze(&copy)
-            r.expert = copy.expert
+            _ = analyzer.analyze(&r)
         } else if r.proto == 0, r.srcPort >= 0, r.dstPort >= 0 {
             r.proto = IPProto.udp
             r.label = r.label ?? "UDP"
