@@ -95,6 +95,14 @@ struct PacketTimeResolver {
         if autoMode == nil { lastAutoSeconds = -1 }
     }
 
+    /// End of input: releases held rows and writes what the time column turned out to be into `facts`.
+    mutating func finish(into facts: inout SourceFacts, digits: Int, release: (EventRecord) -> Void) {
+        flush(release)
+        facts.timeBasis = basis ?? .absolute
+        facts.timeDigits = digits
+        if let d = decidedBy { facts.notes["time column"] = d }
+    }
+
     /// Releases held rows with the reading decided so far (relative when still undecided: end of input).
     mutating func flush(_ out: (EventRecord) -> Void) {
         guard !pending.isEmpty else { return }

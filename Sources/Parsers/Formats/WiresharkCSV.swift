@@ -104,11 +104,8 @@ public struct WiresharkCSV: LineParser {
     }
 
     public mutating func finish(into sink: RecordSink) -> SourceFacts {
-        resolver.flush { sink.emit($0) }
         var facts = SourceFacts()
-        facts.timeBasis = resolver.basis ?? .absolute
-        facts.timeDigits = digits
-        if let d = resolver.decidedBy { facts.notes["time column"] = d }
+        resolver.finish(into: &facts, digits: digits) { sink.emit($0) }
         return facts
     }
 }

@@ -153,10 +153,7 @@ public struct WiresharkText: LineParser {
 
     public mutating func finish(into sink: RecordSink) -> SourceFacts {
         releaseHeld(sink)
-        resolver.flush { sink.emit($0) }
-        facts.timeBasis = resolver.basis ?? .absolute
-        facts.timeDigits = digits
-        if let d = resolver.decidedBy { facts.notes["time column"] = d }
+        resolver.finish(into: &facts, digits: digits) { sink.emit($0) }
         return facts
     }
 
