@@ -86,6 +86,15 @@ struct CaptureStream {
         sink.emit(r)
     }
 
+    /// What a capture's source facts say: capture times are absolute, as fine as the file writes them.
+    var facts: SourceFacts {
+        var f = SourceFacts()
+        f.timeBasis = .absolute
+        f.timeDigits = digits
+        f.notes["packets"] = String(frames)
+        return f
+    }
+
     /// Bytes left over at the end: a packet or block cut short.
     func finish(into sink: CaptureSink, what: String) {
         if !buffer.isEmpty {

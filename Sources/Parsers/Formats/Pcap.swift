@@ -15,7 +15,6 @@ public struct Pcap: CaptureParser {
 
     private var stream = CaptureStream()
     private var header: (bigEndian: Bool, nano: Bool, linkType: UInt32)? = nil
-    private var facts = SourceFacts()
 
     public init(context: ParseContext) {}
 
@@ -74,9 +73,6 @@ public struct Pcap: CaptureParser {
 
     public mutating func finish(into sink: CaptureSink) -> SourceFacts {
         stream.finish(into: sink, what: "packet record")
-        facts.timeBasis = .absolute
-        facts.timeDigits = stream.digits
-        facts.notes["packets"] = String(stream.frames)
-        return facts
+        return stream.facts
     }
 }

@@ -163,10 +163,6 @@ public struct Pcapng: CaptureParser {
 
     public mutating func finish(into sink: CaptureSink) -> SourceFacts {
         if !failed { stream.finish(into: sink, what: "block") }
-        var facts = SourceFacts()
-        facts.timeBasis = .absolute
-        facts.timeDigits = stream.digits
-        facts.notes["packets"] = String(stream.frames)
-        return facts
+        return stream.facts
     }
 }
