@@ -32,7 +32,7 @@ struct TCPNumbering {
         return sides[Direction(src: s, sport: sp, dst: d, dport: dp)]
     }
 
-    private mutating func setSide(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32, _ v: Side) {
+    private mutating func setSide(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32, _ v: Side?) {
         if case .v4(let a) = s, case .v4(let b) = d {
             v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))] = v
         } else {
@@ -43,13 +43,8 @@ struct TCPNumbering {
     /// Drops a connection's state (both directions).
     mutating func forget(_ r: EventRecord) {
         guard let s = r.src, let d = r.dst else { return }
-        for (a, ap, b, bp) in [(s, r.srcPort, d, r.dstPort), (d, r.dstPort, s, r.srcPort)] {
-            if case .v4(let x) = a, case .v4(let y) = b {
-                v4Sides[V4Direction(src: UInt64(x) << 16 | UInt64(ap), dst: UInt64(y) << 16 | UInt64(bp))] = nil
-            } else {
-                sides[Direction(src: a, sport: ap, dst: b, dport: bp)] = nil
-            }
-        }
+        setSide(s, r.srcPort, d, r.dstPort, nil)
+        setSide(d, r.dstPort, s, r.srcPort, nil)
     }
 
     /// Sets `r.seq`, `r.ack` (relative) and `r.win` (scaled) from `r.seqRaw`, `r.ackRaw` and the raw
