@@ -13,7 +13,8 @@ struct TCPNumbering {
         var next: Int64
     }
 
-    private struct Direction: Hashable {
+    /// One direction of a connection (also tcpdump's key for its own numbering bases).
+    struct Direction: Hashable {
         let src: Address, sport: Int32, dst: Address, dport: Int32
     }
 

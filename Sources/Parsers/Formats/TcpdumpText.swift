@@ -30,7 +30,7 @@ public struct TcpdumpText: LineParser {
     private var numbering = TCPNumbering()
     private var analyzer = TCPAnalyzer()
     /// tcpdump's own bases, per connection: (first-ack-packet's seq, its ack - 1), keyed by direction.
-    private var bases: [String: (seq: Int64, ack: Int64)] = [:]
+    private var bases: [TCPNumbering.Direction: (seq: Int64, ack: Int64)] = [:]
     private var basis: TimeBasis? = nil
     private var digits = 0
     private var frame: Int64 = 0
@@ -256,8 +256,8 @@ public struct TcpdumpText: LineParser {
     /// seen when a number lands exactly on the absolute one). Pure ACKs omit seq: the side's next one.
     private mutating func recoverAbsolute(_ r: inout EventRecord, _ seq: Int64?, _ ack: Int64?) {
         let flags = TCPFlags(rawValue: max(0, r.flags))
-        let key = "\(r.src!.text)|\(r.srcPort)|\(r.dst!.text)|\(r.dstPort)"
-        let reverse = "\(r.dst!.text)|\(r.dstPort)|\(r.src!.text)|\(r.srcPort)"
+        let key = TCPNumbering.Direction(src: r.src!, sport: r.srcPort, dst: r.dst!, dport: r.dstPort)
+        let reverse = TCPNumbering.Direction(src: r.dst!, sport: r.dstPort, dst: r.src!, dport: r.srcPort)
         var absSeq = seq, absAck = ack
         if flags.contains(.ack) {
             if let base = bases[key] {
