@@ -41,6 +41,9 @@ public struct TCPExpert: OptionSet, Hashable, Sendable {
     public static let segmentOfReassembledPDU = TCPExpert(rawValue: 1 << 13)
     public static let portNumbersReused = TCPExpert(rawValue: 1 << 14)
     public static let synRetransmit = TCPExpert(rawValue: 1 << 15)
+    /// One byte sent into a zero window to see whether it opened (and the peer's answer to it).
+    public static let zeroWindowProbe = TCPExpert(rawValue: 1 << 16)
+    public static let zeroWindowProbeAck = TCPExpert(rawValue: 1 << 17)
 
     /// Wireshark's bracketed texts, matched by prefix (`[TCP Dup ACK 12#1]` → dupAck).
     public static let wiresharkNotes: [(String, TCPExpert)] = [
@@ -53,8 +56,8 @@ public struct TCPExpert: OptionSet, Hashable, Sendable {
         ("TCP ACKed lost segment", .ackedLostSegment),
         ("TCP ACKed unseen segment", .ackedLostSegment),
         ("TCP Out-Of-Order", .outOfOrder),
-        ("TCP ZeroWindowProbeAck", .zeroWindow),
-        ("TCP ZeroWindowProbe", .zeroWindow),
+        ("TCP ZeroWindowProbeAck", .zeroWindowProbeAck),
+        ("TCP ZeroWindowProbe", .zeroWindowProbe),
         ("TCP ZeroWindow", .zeroWindow),
         ("TCP Window Full", .windowFull),
         ("TCP Window Update", .windowUpdate),
@@ -76,6 +79,7 @@ public struct TCPExpert: OptionSet, Hashable, Sendable {
             ("window_update", .windowUpdate), ("keep_alive", .keepAlive), ("keep_alive_ack", .keepAliveAck),
             ("checksum_incorrect", .checksumIncorrect), ("segment_of_reassembled_pdu", .segmentOfReassembledPDU),
             ("port_numbers_reused", .portNumbersReused), ("syn_retransmit", .synRetransmit),
+            ("zero_window_probe", .zeroWindowProbe), ("zero_window_probe_ack", .zeroWindowProbeAck),
         ]
         for (n, e) in labels where contains(e) { out.append(n) }
         return out

@@ -66,7 +66,7 @@ struct CaptureStream {
             return
         }
         var r = rec
-        let dup = analyzer.analyze(&r)
+        let dup = analyzer.analyze(&r, ws: decoder.lastWindowScale)
         if analyzer.lastClosed { closed.append((r.ts, r)) }
         // The packet's stored line: `frame label [notes] summary`.
         line.reset()

@@ -14,6 +14,8 @@ struct PacketDecoder {
     mutating func forget(_ r: EventRecord) { numbering.forget(r) }
     /// The last TCP packet's summary, when `decode` returns nil for its text.
     private(set) var summary = TextBuilder()
+    /// The last TCP packet's window scale option (the analyzer needs to know whether SYNs carried it).
+    private(set) var lastWindowScale: Int?
 
     static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
 
@@ -22,6 +24,7 @@ struct PacketDecoder {
                          frame: Int64, offset: Int) -> (EventRecord, label: String, summary: String?)? {
         var r = EventRecord(line: Int(frame), ordinal: frame, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
         r.frameLen = Int64(wireLength)
+        lastWindowScale = nil
         var at = 0
         var etherType: UInt16
         switch linkType {
@@ -251,6 +254,7 @@ struct PacketDecoder {
             o += olen
         }
 
+        lastWindowScale = ws
         // Relative numbers and window scaling need both directions' state.
         let theirBase = numbering.apply(&r, rawWindow: Int64(win), ws: ws)
 

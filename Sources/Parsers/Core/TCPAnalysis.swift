@@ -1,44 +1,67 @@
 import TraceModel
 
 /// Wireshark's TCP expert analysis for packets read from captures (text exports carry Wireshark's own
-/// marks): retransmission (fast, spurious), previous segment not captured, ACKed unseen segment,
-/// duplicate ACK (with its number), zero window, window full, keep-alive and its ACK.
+/// marks): retransmission (fast, spurious), out-of-order, previous segment not captured, ACKed unseen
+/// segment, duplicate ACK (with its number), zero window and its probes, window full, window update,
+/// keep-alive and its ACK.
 ///
-/// The rules follow Wireshark's `tcp_analyze_sequence_number` (epan/dissectors/packet-tcp.c) in the
-/// order it checks them; out-of-order is not told apart from retransmission here (Wireshark needs the
-/// RTT for that). Sequence numbers are compared modulo 2^32.
+/// The rules, their order and the state they keep follow Wireshark's `tcp_analyze_sequence_number`
+/// (epan/dissectors/packet-tcp.c, as in Wireshark 4.0, the version the test captures were analysed with) so that a capture read here carries the marks a user sees in
+/// Wireshark; where Wireshark has a quirk (a duplicate ACK needs no ACK flag, the spurious-retransmission
+/// test comes before the fast one) it is kept, because agreement is the point. Sequence numbers are
+/// compared modulo 2^32.
 struct TCPAnalyzer {
+    /// One direction's state (Wireshark's `tcp_flow_t` and its `tcp_analyze_seq_flow_info_t`).
     private struct Side {
+        /// Where the highest segment seen ends, and when that segment came (out-of-order is a segment
+        /// behind it arriving within one RTT).
         var nextSeq: UInt32 = 0
         var hasNext = false
+        var nextSeqTime: Int64 = 0
+        /// The end of the contiguous data seen: an ACK beyond it acknowledges a segment never seen.
+        var maxSeqToBeAcked: UInt32 = 0
+        var hasMaxSeq = false
+        /// The last packet's ACK number and time (any packet: Wireshark does not look at the ACK flag).
         var lastAck: UInt32 = 0
-        var hasAck = false
+        var lastAckTime: Int64 = 0
+        /// Duplicate ACKs since the ACK number last changed (-1: the peer was told of an ACKed unseen
+        /// segment), and the frame that first carried it (Wireshark's `[TCP Dup ACK 12#2]` names it).
+        var dupAckNum = 0
+        var lastNonDupAck: Int64 = 0
+        /// The last window this side announced; none yet is a value no packet carries.
         var window: Int64 = -1
-        /// Duplicate ACK bookkeeping: how many repeated the last ACK, the frame of the first, and when
-        /// the last came (a fast retransmission follows duplicate ACKs closely).
-        var dupCount = 0
-        var ackFrame: Int64 = 0
-        var lastDupTime: Int64 = 0
-        /// Whether this side's last segment was a keep-alive (its peer's answer is a keep-alive ACK).
-        var lastWasKeepAlive = false
+        /// The window scale this side's SYN settled: -1 unknown (no SYN seen), -2 not used, else the shift.
+        var winScale = -1
+        /// The marks on this side's last segment (a keep-alive's or probe's answer is told by them).
+        var lastSegmentMarks = TCPExpert()
         var finSeen = false
+        var isn: UInt32 = 0
+        var sawSyn = false
+    }
+
+    /// A connection: both directions, the time of its most recent SYN and its handshake RTT (the
+    /// out-of-order threshold; 3 ms until known, as in Wireshark).
+    private struct Conversation {
+        var a = Side(), b = Side()
+        var lastSynTime: Int64 = 0
+        var firstRTT: Int64 = 0
     }
 
     private struct Key: Hashable {
         let sh: UInt64, sl: UInt64, dh: UInt64, dl: UInt64, ports: UInt64
     }
 
-    private var sides: [Key: Side] = [:]
+    private var conversations: [Key: Conversation] = [:]
     /// Set by `analyze` when the packet ended its connection: a RST, or the ACK of the second FIN.
     private(set) var lastClosed = false
 
     /// Drops a connection's state (both directions).
     mutating func forget(_ r: EventRecord) {
-        sides[TCPAnalyzer.key(r, reverse: false)] = nil
-        sides[TCPAnalyzer.key(r, reverse: true)] = nil
+        conversations[TCPAnalyzer.key(r).key] = nil
     }
 
-    private static func key(_ r: EventRecord, reverse: Bool) -> Key {
+    /// The connection's key (the lower endpoint first) and whether this packet goes from the higher one.
+    private static func key(_ r: EventRecord) -> (key: Key, reversed: Bool) {
         func addr(_ x: Address?) -> (UInt64, UInt64) {
             switch x {
             case .v4(let v)?: return (0, UInt64(v))
@@ -46,85 +69,148 @@ struct TCPAnalyzer {
             default: return (0, 0)
             }
         }
-        let (s, d) = reverse ? (addr(r.dst), addr(r.src)) : (addr(r.src), addr(r.dst))
-        let (sp, dp) = reverse ? (UInt64(r.dstPort), UInt64(r.srcPort)) : (UInt64(r.srcPort), UInt64(r.dstPort))
-        return Key(sh: s.0, sl: s.1, dh: d.0, dl: d.1, ports: sp << 16 | dp)
+        let s = addr(r.src), d = addr(r.dst)
+        let sp = UInt64(UInt16(truncatingIfNeeded: r.srcPort)), dp = UInt64(UInt16(truncatingIfNeeded: r.dstPort))
+        let reversed = (s.0, s.1, sp) > (d.0, d.1, dp)
+        return reversed ? (Key(sh: d.0, sl: d.1, dh: s.0, dl: s.1, ports: dp << 16 | sp), true)
+                        : (Key(sh: s.0, sl: s.1, dh: d.0, dl: d.1, ports: sp << 16 | dp), false)
     }
 
     @inline(__always) static func after(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) > 0 }
 
-    /// Sets the record's `expert` bits; returns, for a duplicate ACK, the frame it repeats and its count
-    /// (Wireshark's `[TCP Dup ACK 12#1]`).
-    mutating func analyze(_ r: inout EventRecord) -> (of: Int64, n: Int)? {
+    /// Wireshark's out-of-order threshold before the handshake gave an RTT.
+    static let defaultOutOfOrderThreshold: Int64 = 3_000_000
+    /// A retransmission within this of the duplicate ACKs asking for it is a fast one.
+    static let fastRetransmissionWindow: Int64 = 20_000_000
+
+    /// Sets the record's `expert` bits; `ws` is the packet's window scale option (SYNs carry it).
+    /// Returns, for a duplicate ACK, the frame it repeats and its count (Wireshark's `[TCP Dup ACK 12#1]`).
+    mutating func analyze(_ r: inout EventRecord, ws: Int? = nil) -> (of: Int64, n: Int)? {
         lastClosed = false
         guard r.proto == IPProto.tcp, r.seqRaw != EventRecord.none else { return nil }
-        let k = TCPAnalyzer.key(r, reverse: false), rk = TCPAnalyzer.key(r, reverse: true)
-        var me = sides[k] ?? Side()
-        let peer = sides[rk]
+        let (k, reversed) = TCPAnalyzer.key(r)
+        var c = conversations[k] ?? Conversation()
         let flags = TCPFlags(rawValue: max(0, r.flags))
         let seq = UInt32(truncatingIfNeeded: r.seqRaw)
-        let len = UInt32(truncatingIfNeeded: max(0, r.len))
+        let ack = r.ackRaw == EventRecord.none ? 0 : UInt32(truncatingIfNeeded: r.ackRaw)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
+        let hasAckFlag = flags.contains(.ack)
+        // A new SYN on a tuple whose last connection began with another: a new connection (the port
+        // numbers were reused), analysed from scratch.
+        do {
+            let me = reversed ? c.b : c.a
+            if syn && !hasAckFlag && me.sawSyn && me.isn != seq { c = Conversation() }
+        }
+        var me = reversed ? c.b : c.a
+        var peer = reversed ? c.a : c.b
+        let now = r.ts, window = r.win
+        let len = UInt32(truncatingIfNeeded: max(0, r.len))
         let segLen = len &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        let control = syn || fin || rst
         var expert = TCPExpert(rawValue: r.expert)
         var dup: (of: Int64, n: Int)? = nil
 
-        if r.win == 0 && !rst && !syn && !fin { expert.insert(.zeroWindow) }
-        var keepAlive = false
-        if me.hasNext {
-            // Keep-alive: one less than the next expected sequence number, 0 or 1 byte, no SYN/FIN/RST.
-            if len <= 1 && !syn && !fin && !rst && seq == me.nextSeq &- 1 {
-                expert.insert(.keepAlive)
-                keepAlive = true
-            } else if TCPAnalyzer.after(seq, me.nextSeq) && !rst {
-                expert.insert(.previousSegmentLost)
-            } else if segLen > 0 && !rst && !TCPAnalyzer.after(seq &+ segLen, me.nextSeq) {
-                // Nothing new in it: a retransmission (fast when duplicate ACKs asked for it, spurious
-                // when the peer had already acknowledged it).
-                expert.insert(.retransmission)
-                if let p = peer, p.hasAck, !TCPAnalyzer.after(seq &+ segLen, p.lastAck), p.lastAck != seq {
-                    expert.insert(.spuriousRetransmission)
-                } else if let p = peer, p.dupCount >= 2, p.lastAck == seq, r.ts - p.lastDupTime < 20_000_000 {
-                    expert.insert(.fastRetransmission)
-                }
-            }
+        if syn {
+            me.sawSyn = true
+            me.isn = seq
+            if !hasAckFlag { c.lastSynTime = now }
+            // Window scaling counts when both SYNs carry the option (Wireshark's verify_tcp_window_scaling).
+            if let ws { me.winScale = ws } else { me.winScale = -2; peer.winScale = -2 }
+            if hasAckFlag && peer.winScale == -2 { me.winScale = -2 }
         }
-        // Window full: the segment fills the window the peer last announced.
-        if let p = peer, len > 0, p.hasAck, p.window > 0, !rst, !expert.contains(.retransmission),
-           seq &+ len == p.lastAck &+ UInt32(truncatingIfNeeded: p.window) {
-            expert.insert(.windowFull)
-        }
-        // ACKs: of data never seen, or the same ACK again with nothing else (duplicate ACK).
-        if flags.contains(.ack), r.ackRaw != EventRecord.none {
-            let ack = UInt32(truncatingIfNeeded: r.ackRaw)
-            if let p = peer, p.hasNext, TCPAnalyzer.after(ack, p.nextSeq), !rst { expert.insert(.ackedLostSegment) }
-            let pure = len == 0 && !syn && !fin && !rst
-            if pure, let p = peer, p.lastWasKeepAlive, p.hasNext, ack == p.nextSeq {
-                // The answer to the peer's keep-alive: nothing new, not a duplicate ACK either.
-                expert.insert(.keepAliveAck)
-            } else if pure && me.hasAck && ack == me.lastAck && r.win == me.window && !keepAlive && me.hasNext && seq == me.nextSeq {
-                me.dupCount += 1
-                dup = (me.ackFrame, me.dupCount)
-                expert.insert(.dupAck)
-                me.lastDupTime = r.ts
-            } else if !me.hasAck || ack != me.lastAck || !pure {
-                me.dupCount = 0
-                me.ackFrame = r.ordinal
-            }
-            me.lastAck = ack
-            me.hasAck = true
-        }
-        me.lastWasKeepAlive = keepAlive
-        if fin { me.finSeen = true }
-        lastClosed = rst || (!fin && !syn && len == 0 && me.finSeen && (peer?.finSeen ?? false) && flags.contains(.ack)
-            && r.ackRaw != EventRecord.none && UInt32(truncatingIfNeeded: r.ackRaw) == peer?.nextSeq)
+        // The first pure ACK after a SYN ends the handshake: its distance from the SYN is the RTT.
+        if hasAckFlag && !syn && c.lastSynTime != 0 && c.firstRTT == 0 { c.firstRTT = now - c.lastSynTime }
 
-        me.window = r.win
-        if !me.hasNext || TCPAnalyzer.after(seq &+ segLen, me.nextSeq) {
-            me.nextSeq = seq &+ segLen
-            me.hasNext = true
+        checks: do {
+            // A zero window probe: one byte at the next sequence number into the peer's zero window.
+            if len == 1 && me.hasNext && seq == me.nextSeq && peer.window == 0 {
+                expert.insert(.zeroWindowProbe)
+                break checks
+            }
+            if window == 0 && !control { expert.insert(.zeroWindow) }
+            if me.hasNext && TCPAnalyzer.after(seq, me.nextSeq) && !rst {
+                expert.insert(.previousSegmentLost)
+                me.dupAckNum = 0
+            }
+            // Keep-alive: one less than the next expected sequence number, 0 or 1 byte.
+            if len <= 1 && me.hasNext && seq == me.nextSeq &- 1 && !control { expert.insert(.keepAlive) }
+            let sameAsLast = len == 0 && me.hasNext && seq == me.nextSeq && ack == me.lastAck && !control
+            if sameAsLast && window != 0 && window != me.window { expert.insert(.windowUpdate) }
+            // Window full: the segment reaches the right edge of the window the peer last announced.
+            if len > 0 && peer.winScale != -1 && peer.window >= 0 && !control
+                && seq &+ len == peer.lastAck &+ UInt32(truncatingIfNeeded: peer.window) {
+                expert.insert(.windowFull)
+            }
+            if sameAsLast && window != 0 && window == me.window && peer.lastSegmentMarks.contains(.keepAlive) {
+                expert.insert(.keepAliveAck)
+                break checks
+            }
+            if sameAsLast && window == 0 && me.window == 0 && peer.lastSegmentMarks.contains(.zeroWindowProbe) {
+                expert.insert(.zeroWindowProbeAck)
+                break checks
+            }
+            if sameAsLast && window != 0 && window == me.window {
+                me.dupAckNum = me.dupAckNum == -1 ? 1 : me.dupAckNum + 1
+                expert.insert(.dupAck)
+                dup = (me.lastNonDupAck, me.dupAckNum)
+            }
         }
-        sides[k] = me
+        if ack != me.lastAck {
+            me.lastNonDupAck = r.ordinal
+            me.dupAckNum = 0
+        }
+        // An ACK beyond the contiguous data seen the other way: a segment was never captured. One note per
+        // gap: the other side's duplicate-ACK counter holds -1 until its next segment shows a new gap
+        // (that reset is what tshark 4.0 does, measured on corpus/tcp-analysis/ackloss).
+        if hasAckFlag && peer.hasMaxSeq && TCPAnalyzer.after(ack, peer.maxSeqToBeAcked) {
+            // Wireshark compares these two as plain unsigned numbers, not modulo 2^32.
+            if peer.maxSeqToBeAcked > peer.nextSeq {
+                peer.maxSeqToBeAcked = peer.nextSeq
+                expert.insert(.ackedLostSegment)
+            } else {
+                if peer.dupAckNum == 0 { expert.insert(.ackedLostSegment) }
+                peer.dupAckNum = -1
+            }
+        }
+        // Retransmission, fast retransmission, spurious retransmission or out-of-order: data (or a
+        // SYN/FIN) that does not advance the sequence number.
+        if (len > 0 || syn || fin) && !expert.contains(.keepAlive) {
+            var notAdvanced = me.hasNext && TCPAnalyzer.after(me.nextSeq, seq)
+            // One byte short of the next one but carrying more: new data after a zero window probe.
+            if len > 1 && me.hasNext && me.nextSeq &- 1 == seq { notAdvanced = false }
+            let threshold = c.firstRTT > 0 ? c.firstRTT : TCPAnalyzer.defaultOutOfOrderThreshold
+            if len > 0 && peer.lastAck != 0 && !TCPAnalyzer.after(seq &+ len, peer.lastAck) {
+                expert.formUnion([.retransmission, .spuriousRetransmission])
+            } else if notAdvanced && peer.dupAckNum >= 2 && peer.lastAck == seq
+                        && now - peer.lastAckTime < TCPAnalyzer.fastRetransmissionWindow {
+                expert.formUnion([.retransmission, .fastRetransmission])
+            } else if notAdvanced && now - me.nextSeqTime < threshold && me.nextSeq != seq &+ segLen {
+                expert.insert(.outOfOrder)
+            } else if notAdvanced {
+                expert.insert(.retransmission)
+            }
+        }
+
+        let probe = expert.contains(.zeroWindowProbe)
+        let end = seq &+ segLen
+        if (!me.hasNext || TCPAnalyzer.after(end, me.nextSeq)) && !probe {
+            me.nextSeq = end
+            me.hasNext = true
+            me.nextSeqTime = now
+        }
+        if (!me.hasMaxSeq || seq == me.maxSeqToBeAcked) && !probe {
+            me.maxSeqToBeAcked = me.nextSeq
+            me.hasMaxSeq = true
+        }
+        me.window = window
+        me.lastAck = ack
+        me.lastAckTime = now
+        me.lastSegmentMarks = expert
+
+        if fin { me.finSeen = true }
+        lastClosed = rst || (!control && len == 0 && me.finSeen && peer.finSeen && hasAckFlag && ack == peer.nextSeq)
+        if reversed { c.b = me; c.a = peer } else { c.a = me; c.b = peer }
+        conversations[k] = c
         r.expert = expert.rawValue
         return dup
     }
@@ -133,12 +219,16 @@ struct TCPAnalyzer {
     static func notes(_ expert: TCPExpert, dup: (of: Int64, n: Int)?, into t: inout TextBuilder) {
         if expert.contains(.keepAliveAck) { t.append("[TCP Keep-Alive ACK] ") }
         else if expert.contains(.keepAlive) { t.append("[TCP Keep-Alive] ") }
+        if expert.contains(.zeroWindowProbe) { t.append("[TCP ZeroWindowProbe] ") }
+        if expert.contains(.zeroWindowProbeAck) { t.append("[TCP ZeroWindowProbeAck] ") }
         if expert.contains(.spuriousRetransmission) { t.append("[TCP Spurious Retransmission] ") }
         else if expert.contains(.fastRetransmission) { t.append("[TCP Fast Retransmission] ") }
         else if expert.contains(.retransmission) { t.append("[TCP Retransmission] ") }
+        if expert.contains(.outOfOrder) { t.append("[TCP Out-Of-Order] ") }
         if expert.contains(.previousSegmentLost) { t.append("[TCP Previous segment not captured] ") }
         if expert.contains(.ackedLostSegment) { t.append("[TCP ACKed unseen segment] ") }
         if let dup { t.append("[TCP Dup ACK "); t.append(dup.of); t.append("#"); t.append(dup.n); t.append("] ") }
+        if expert.contains(.windowUpdate) { t.append("[TCP Window Update] ") }
         if expert.contains(.zeroWindow) { t.append("[TCP ZeroWindow] ") }
         if expert.contains(.windowFull) { t.append("[TCP Window Full] ") }
     }

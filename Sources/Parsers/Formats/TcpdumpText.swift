@@ -243,7 +243,7 @@ public struct TcpdumpText: LineParser {
             recoverAbsolute(&r, seqStart, ack)
             r.win = win
             numbering.apply(&r, rawWindow: win, ws: ws)
-            _ = analyzer.analyze(&r)
+            _ = analyzer.analyze(&r, ws: ws)
         } else if r.proto == 0, r.srcPort >= 0, r.dstPort >= 0 {
             r.proto = IPProto.udp
             r.label = r.label ?? "UDP"
