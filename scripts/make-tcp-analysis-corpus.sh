@@ -95,6 +95,8 @@ for side in client server; do
     -e tcp.analysis.zero_window -e tcp.analysis.window_full -e tcp.analysis.keep_alive -e tcp.analysis.keep_alive_ack \
     -e tcp.analysis.window_update -e tcp.analysis.zero_window_probe -e tcp.analysis.zero_window_probe_ack \
     > "$OUT/$side.analysis.tsv" 2>/dev/null
+  # tcpdump's own rendering of the same packets: its TCP marks must come out as the capture's.
+  TZ=UTC tcpdump -r "$OUT/$side.pcap" -nn -tttt 2>/dev/null | gzip -9 > "$OUT/$side.tcpdump-ttttnn.txt.gz"
 done
 cp "$WORK/drops.json" "$OUT/wanbridge-log.json" 2>/dev/null || true
 echo "tshark: $(tshark --version | head -1)" > "$OUT/VERSIONS"

@@ -111,4 +111,32 @@ final class TCPAnalysisTests: XCTestCase {
             ("server", "tcp.analysis.window_full", 107),
         ])
     }
+
+    /// tcpdump's text of the same packets gets the same marks as the capture: tcpdump omits a pure ACK's
+    /// sequence number, so keep-alives (one less than the next) are told from duplicate ACKs by silence.
+    func testTcpdumpTextCarriesTheCapturesMarks() throws {
+        var keepAlives = 0
+        for scenario in ["bulk", "ackloss", "zerowindow"] {
+            for side in ["client", "server"] {
+                let pcap = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tcp-analysis/\(scenario)/\(side).pcap")))
+                var p = Pcap(context: ParseContext(path: side))
+                let sink = CollectingCaptureSink()
+                pcap.withUnsafeBufferPointer { p.consume($0, into: sink) }
+                _ = p.finish(into: sink)
+                var text: [UInt8] = []
+                let gz = corpus.appendingPathComponent("tcp-analysis/\(scenario)/\(side).tcpdump-ttttnn.txt.gz").path
+                try InputFile(path: gz, container: .gzip).read { text.append(contentsOf: $0); return true }
+                let t = parse(TcpdumpText.self, bytes: text)
+                XCTAssertEqual(t.records.count, sink.records.count, "\(scenario) \(side)")
+                XCTAssertEqual(t.unparsed.count, 0, "\(scenario) \(side)")
+                for (a, b) in zip(t.records, sink.records) {
+                    XCTAssertEqual(a.seqRaw, b.seqRaw, "\(scenario) \(side) frame \(b.ordinal)")
+                    XCTAssertEqual(TCPExpert(rawValue: a.expert).names, TCPExpert(rawValue: b.expert).names, "\(scenario) \(side) frame \(b.ordinal)")
+                    if TCPExpert(rawValue: a.expert).contains(.keepAlive) { keepAlives += 1 }
+                }
+            }
+        }
+        // Three keep-alives at each end of the bulk transfer, three probes at each end of the zero window.
+        XCTAssertEqual(keepAlives, 12)
+    }
 }

@@ -29,8 +29,20 @@ public struct TcpdumpText: LineParser {
     private var awaitingDetail = false
     private var numbering = TCPNumbering()
     private var analyzer = TCPAnalyzer()
-    /// tcpdump's own bases, per connection: (first-ack-packet's seq, its ack - 1), keyed by direction.
-    private var bases: [TCPNumbering.Direction: (seq: Int64, ack: Int64)] = [:]
+    /// What the parser remembers of one direction of a connection.
+    private struct DirectionState {
+        /// tcpdump's own bases: the first ACK-bearing packet's seq and its ack - 1.
+        var base: (seq: Int64, ack: Int64)? = nil
+        /// This direction's last packet, its ACK and raw window, and its last segment with data.
+        var lastFrame: Int64 = 0
+        var lastTime: Int64 = 0
+        var lastAck: Int64 = EventRecord.none
+        var lastWindow: Int64 = EventRecord.none
+        var lastDataFrame: Int64 = 0
+        /// Whether this direction's last packet was taken as a keep-alive (the answer to it is not one).
+        var lastWasKeepAlive = false
+    }
+    private var directions: [TCPNumbering.Direction: DirectionState] = [:]
     private var basis: TimeBasis? = nil
     private var digits = 0
     private var frame: Int64 = 0
@@ -240,7 +252,7 @@ public struct TcpdumpText: LineParser {
             r.proto = IPProto.tcp
             r.label = "TCP"
             if let seqStart, let seqEnd { r.len = seqEnd - seqStart }
-            recoverAbsolute(&r, seqStart, ack)
+            recoverAbsolute(&r, seqStart, ack, window: win)
             r.win = win
             numbering.apply(&r, rawWindow: win, ws: ws)
             _ = analyzer.analyze(&r, ws: ws)
@@ -253,26 +265,54 @@ public struct TcpdumpText: LineParser {
 
     /// Undoes tcpdump's relative numbering (print-tcp.c): the first ACK-bearing packet of a connection is
     /// printed absolute and sets the bases; later ones print `seq - base`, `ack - base` (unless `-S`,
-    /// seen when a number lands exactly on the absolute one). Pure ACKs omit seq: the side's next one.
-    private mutating func recoverAbsolute(_ r: inout EventRecord, _ seq: Int64?, _ ack: Int64?) {
+    /// seen when a number lands exactly on the absolute one). Pure ACKs omit seq: the side's next one —
+    /// except a keep-alive (or Linux's zero-window probe), whose seq is one less and which tcpdump prints
+    /// the same way. A pure ACK that repeats this side's last ACK and window after this side was silent
+    /// for `keepAliveQuiet`, with no data from the peer since, is taken as one — unless it answers the
+    /// peer's keep-alive: a duplicate ACK answers arriving data, and comes in bursts, not after a silence.
+    private mutating func recoverAbsolute(_ r: inout EventRecord, _ seq: Int64?, _ ack: Int64?, window: Int64) {
         let flags = TCPFlags(rawValue: max(0, r.flags))
         let key = TCPNumbering.Direction(src: r.src!, sport: r.srcPort, dst: r.dst!, dport: r.dstPort)
         let reverse = TCPNumbering.Direction(src: r.dst!, sport: r.dstPort, dst: r.src!, dport: r.srcPort)
+        var me = directions[key] ?? DirectionState()
+        let peer = directions[reverse]
         var absSeq = seq, absAck = ack
         if flags.contains(.ack) {
-            if let base = bases[key] {
+            if let base = me.base {
                 if let s = seq { absSeq = TcpdumpText.absolute(s, base.seq) }
                 if let a = ack { absAck = TcpdumpText.absolute(a, base.ack) }
             } else if let s = seq ?? numbering.side(r.src!, r.srcPort, r.dst!, r.dstPort)?.next, let a = ack {
-                bases[key] = (s, a - 1)
-                bases[reverse] = (a - 1, s)
+                me.base = (s, a - 1)
+                var p = peer ?? DirectionState()
+                p.base = (a - 1, s)
+                directions[reverse] = p
                 absSeq = s
             }
         }
-        if absSeq == nil { absSeq = numbering.side(r.src!, r.srcPort, r.dst!, r.dstPort)?.next }
+        if absSeq == nil, let next = numbering.side(r.src!, r.srcPort, r.dst!, r.dstPort)?.next {
+            let pureAck = flags == .ack && max(0, r.len) == 0
+            let repeated = me.lastFrame > 0 && absAck.map { $0 & 0xFFFF_FFFF } == me.lastAck && window == me.lastWindow
+            let peerQuiet = (peer?.lastDataFrame ?? 0) < me.lastFrame
+            let silent = r.ts - me.lastTime >= TcpdumpText.keepAliveQuiet
+            let answer = peer?.lastWasKeepAlive ?? false
+            me.lastWasKeepAlive = pureAck && repeated && peerQuiet && silent && !answer
+            absSeq = me.lastWasKeepAlive ? next &- 1 : next
+        } else {
+            me.lastWasKeepAlive = false
+        }
         r.seqRaw = absSeq.map { $0 & 0xFFFF_FFFF } ?? EventRecord.none
         r.ackRaw = absAck.map { $0 & 0xFFFF_FFFF } ?? EventRecord.none
+        me.lastFrame = r.ordinal
+        me.lastTime = r.ts
+        me.lastAck = r.ackRaw
+        me.lastWindow = window
+        if r.len > 0 { me.lastDataFrame = r.ordinal }
+        directions[key] = me
     }
+
+    /// Linux's shortest keep-alive interval is 1 s and its zero-window probes wait at least the 200 ms
+    /// minimum RTO; a repeated ACK after this long a silence is one of those.
+    static let keepAliveQuiet: Int64 = 200_000_000
 
     /// A printed number back to absolute: relative ones are small; `-S` prints absolute ones, which lie
     /// just after the base.
