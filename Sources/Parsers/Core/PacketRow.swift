@@ -136,7 +136,18 @@ struct PacketRowBuilder {
         var attrs: [String] = []
         let label = r.label ?? ""
         // (TCP fields decide first: the label sets are consulted only for the rows that need them.)
-        if r.srcPort >= 0 && r.dstPort >= 0 {
+        if r.srcPort >= 0 && r.dstPort >= 0 && PacketRowBuilder.icmpLabels.contains(label) {
+            // Port columns on an ICMP error show the packet it quotes, which went the other way: the error
+            // belongs to that flow, seen from its far end (as a capture reads it). The row does not say the
+            // quoted transport; "Port unreachable" answers UDP (a closed TCP port answers with RST).
+            swap(&r.srcPort, &r.dstPort)
+            if let first = f.info.first, let last = f.info.last, b.string(first.start, last.end).contains("Port unreachable") {
+                r.proto = IPProto.udp
+            } else {
+                r.proto = label == "ICMP" ? IPProto.icmp : IPProto.icmpv6
+                r.srcPort = -1; r.dstPort = -1
+            }
+        } else if r.srcPort >= 0 && r.dstPort >= 0 {
             if !info.hasTCPFields && PacketRowBuilder.udpLabels.contains(label) { r.proto = IPProto.udp }
             else { r.proto = IPProto.tcp }
         } else if PacketRowBuilder.icmpLabels.contains(label) {

@@ -42,7 +42,8 @@ public struct PDML: CaptureParser {
         "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
         "tcp.analysis.out_of_order", "tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment",
         "tcp.analysis.duplicate_ack_num", "tcp.analysis.zero_window", "tcp.analysis.window_full",
-        "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack",
+        "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack", "tcp.analysis.window_update",
+        "tcp.analysis.zero_window_probe", "tcp.analysis.zero_window_probe_ack",
     ]
 
     public init(context: ParseContext) {
@@ -69,8 +70,12 @@ public struct PDML: CaptureParser {
             case "proto":
                 if st.inPacket, let n = attrs["name"] { st.protocols.append(n) }
             case "field":
-                guard st.inPacket, let n = attrs["name"], PDML.wanted.contains(n), st.fields[n] == nil else { return }
-                st.fields[n] = n == "timestamp" ? (attrs["value"] ?? attrs["show"] ?? "") : (attrs["show"] ?? attrs["value"] ?? "")
+                guard st.inPacket, let n = attrs["name"], PDML.wanted.contains(n) else { return }
+                // After an ICMP header, IP and transport fields are those of the packet an error quotes.
+                let key = st.protocols.contains("icmp") || st.protocols.contains("icmpv6")
+                    ? (n.hasPrefix("icmp") ? n : "quoted." + n) : n
+                guard st.fields[key] == nil else { return }
+                st.fields[key] = n == "timestamp" ? (attrs["value"] ?? attrs["show"] ?? "") : (attrs["show"] ?? attrs["value"] ?? "")
             default:
                 break
             }
@@ -149,12 +154,31 @@ public struct PDML: CaptureParser {
         if let s = f["ip.src"] ?? f["ipv6.src"], let a = Address(ip: s) { r.src = a }
         if let s = f["ip.dst"] ?? f["ipv6.dst"], let a = Address(ip: s) { r.dst = a }
         if r.src == nil, let s = f["arp.src.proto_ipv4"] { r.src = .name(f["eth.src"] ?? s) }
-        if r.dst == nil, f["arp.dst.proto_ipv4"] != nil { r.dst = .name(f["eth.dst"] ?? "Broadcast") }
+        if r.dst == nil, f["arp.dst.proto_ipv4"] != nil {
+            // Wireshark's columns (and a capture read here) name the all-ones MAC "Broadcast".
+            let mac = f["eth.dst"] ?? "ff:ff:ff:ff:ff:ff"
+            r.dst = .name(mac == "ff:ff:ff:ff:ff:ff" ? "Broadcast" : mac)
+        }
         r.ipID = int("ip.id") ?? EventRecord.none
-        // The last protocol Wireshark named is the one its Protocol column shows.
-        let label = (protos.last(where: { !["geninfo", "frame", "eth", "fake-field-wrapper", "_ws.malformed"].contains($0) }) ?? "frame").uppercased()
+        // The last protocol Wireshark named is the one its Protocol column shows — except in an ICMP
+        // error, whose column stays ICMP while the packet it quotes is dissected after it.
+        let icmp = protos.first(where: { $0 == "icmp" || $0 == "icmpv6" })
+        let label = icmp.map { $0 == "icmp" ? "ICMP" : "ICMPv6" }
+            ?? (protos.last(where: { !["geninfo", "frame", "eth", "fake-field-wrapper", "_ws.malformed"].contains($0) }) ?? "frame").uppercased()
         r.label = label
-        if let sp = int("tcp.srcport"), let dp = int("tcp.dstport") {
+        if icmp != nil, let qs = f["quoted.ip.src"] ?? f["quoted.ipv6.src"], let qd = f["quoted.ip.dst"] ?? f["quoted.ipv6.dst"],
+           let a = Address(ip: qs), let b = Address(ip: qd) {
+            // An error belongs to the flow it quotes, seen from that flow's far end (as a capture reads it);
+            // who reported it stays in attrs.
+            if let reporter = r.src { r.attrs = "{\"icmp_from\":\"\(reporter.text)\"}" }
+            r.src = b; r.dst = a
+            r.proto = icmp == "icmp" ? IPProto.icmp : IPProto.icmpv6
+            if let sp = int("quoted.udp.srcport"), let dp = int("quoted.udp.dstport") {
+                r.proto = IPProto.udp; r.srcPort = Int32(dp); r.dstPort = Int32(sp)
+            } else if let sp = int("quoted.tcp.srcport"), let dp = int("quoted.tcp.dstport") {
+                r.proto = IPProto.tcp; r.srcPort = Int32(dp); r.dstPort = Int32(sp)
+            }
+        } else if let sp = int("tcp.srcport"), let dp = int("tcp.dstport") {
             r.proto = IPProto.tcp
             r.srcPort = Int32(sp); r.dstPort = Int32(dp)
             r.flags = Int(int("tcp.flags") ?? 0) & 0xFF
@@ -170,7 +194,11 @@ public struct PDML: CaptureParser {
             r.tsecr = int("tcp.options.timestamp.tsecr") ?? EventRecord.none
             r.mss = int("tcp.options.mss_val") ?? EventRecord.none
             var e = TCPExpert()
-            if f["tcp.analysis.retransmission"] != nil || f["tcp.analysis.out_of_order"] != nil { e.insert(.retransmission) }
+            if f["tcp.analysis.retransmission"] != nil { e.insert(.retransmission) }
+            if f["tcp.analysis.out_of_order"] != nil { e.insert(.outOfOrder) }
+            if f["tcp.analysis.window_update"] != nil { e.insert(.windowUpdate) }
+            if f["tcp.analysis.zero_window_probe"] != nil { e.insert(.zeroWindowProbe) }
+            if f["tcp.analysis.zero_window_probe_ack"] != nil { e.insert(.zeroWindowProbeAck) }
             if f["tcp.analysis.fast_retransmission"] != nil { e.insert([.retransmission, .fastRetransmission]) }
             if f["tcp.analysis.spurious_retransmission"] != nil { e.insert([.retransmission, .spuriousRetransmission]) }
             if f["tcp.analysis.lost_segment"] != nil { e.insert(.previousSegmentLost) }
