@@ -67,6 +67,12 @@ final class EventWriter {
         return id
     }
 
+    /// A name the source gives for an address (kept once per address, name and source).
+    func writeHostName(_ address: Address, _ name: String) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO host_name(address, name, source) VALUES (?, ?, ?)",
+                       arguments: [try addressID(address), name, sourceID])
+    }
+
     /// A connection row, once per connection (the parser thread found the key).
     func writeConnection(_ ck: ConnectionKey) throws {
         guard !knownConns.contains(ck.key) else { return }

@@ -6,6 +6,31 @@ import TraceModel
 /// The read side of the store. Views and joiner passes go through these methods, never raw SQL of their
 /// own, so a second backend can answer the same questions (ARCHITECTURE.md, "Beyond one machine").
 extension Store {
+    /// Every name sources gave for an address, by address text (`10.99.0.2` → `["server.tj.test"]`).
+    public func hostNames() throws -> [String: [String]] {
+        try db.read { db in
+            var out: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT a.text, h.name FROM host_name h JOIN address a ON a.id = h.address
+                GROUP BY a.text, h.name ORDER BY a.text, min(h.source), h.name
+                """) {
+                out[row[0], default: []].append(row[1])
+            }
+            return out
+        }
+    }
+
+    /// Addresses by lowercased host name, for names that stand for exactly one address (a name given for
+    /// two says nothing about which one a line meant).
+    public func hostAddresses() throws -> [String: Address] {
+        var candidates: [String: Set<Address>] = [:]
+        for (text, names) in try hostNames() {
+            guard let a = Address(ip: text) else { continue }
+            for n in names { candidates[n.lowercased(), default: []].insert(a) }
+        }
+        return candidates.compactMapValues { $0.count == 1 ? $0.first : nil }
+    }
+
     public func sources() throws -> [SourceInfo] {
         try db.read { db in
             try Row.fetchAll(db, sql: """

@@ -140,6 +140,17 @@ enum Schema {
               LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst;
             """)
         }
+        m.registerMigration("v2: host names") { db in
+            try db.execute(sql: """
+            -- Names sources give for addresses: a pcapng name resolution block, the names tcpdump printed.
+            CREATE TABLE host_name (
+              address INTEGER NOT NULL REFERENCES address(id),
+              name TEXT NOT NULL,
+              source INTEGER NOT NULL REFERENCES source(id), -- the source that said so
+              PRIMARY KEY (address, name, source)
+            ) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 

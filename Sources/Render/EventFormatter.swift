@@ -17,6 +17,16 @@ public final class EventFormatter {
         self.displayZone = displayZone
         sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         hosts = sources.mapValues { $0.host }
+        names = try store.hostNames()
+    }
+
+    /// Names sources gave for addresses (pcapng name blocks, tcpdump's resolved names), by address text.
+    public let names: [String: [String]]
+
+    /// An endpoint with its host's name when a source named it: `10.99.0.2:8080 (server.tj.test)`.
+    public func named(_ endpoint: String) -> String {
+        guard !names.isEmpty, let e = Endpoint(userText: endpoint), let n = names[e.address.text]?.first else { return endpoint }
+        return "\(endpoint) (\(n))"
     }
 
     public func connection(_ key: Int64?) -> ConnectionRow? {

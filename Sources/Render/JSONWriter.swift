@@ -29,6 +29,7 @@ public struct JSONObject {
     public mutating func addNull(_ k: String) { key(k); body += "null" }
 
     public var text: String { "{" + body + "}" }
+    public var isEmpty: Bool { body.isEmpty }
 }
 
 /// One CSV field, quoted when it must be (RFC 4180).

@@ -73,3 +73,41 @@ final class CaptureAndExportTests: XCTestCase {
         XCTAssertGreaterThan(compared, 2400, "53 frames in four exports, most fields shown")
     }
 }
+
+/// tcpdump prints host names when it resolved them; a capture whose name resolution block names the same
+/// hosts ties those lines back to their addresses and connections (corpus/tshark-netns, made by
+/// scripts/make-names-corpus.sh from client.pcap: the same 53 packets both ways).
+final class HostNameTests: XCTestCase {
+    func ingest(_ files: [String]) throws -> (Store, [IngestReport]) {
+        let dir = CorpusTests.corpus.appendingPathComponent("tshark-netns")
+        let store = try Store(path: ":memory:")
+        let reports = try Ingestor(store: store).ingest(try InputDiscovery.expand(files.map { dir.appendingPathComponent($0).path }), options: IngestOptions())
+        return (store, reports)
+    }
+
+    func testNamesFromAPcapngTieTcpdumpsNamedLinesToTheirConnections() throws {
+        let (store, reports) = try ingest(["client.names.pcapng", "client.tcpdump-names.txt"])
+        XCTAssertEqual(reports.map(\.events), [53, 53])
+        XCTAssertEqual(try store.hostNames()["10.99.0.2"], ["server.tj.test"])
+        XCTAssertEqual(try store.hostAddresses()["client.tj.test"]?.text, "10.99.0.1")
+        XCTAssertTrue(reports[1].facts.warnings.isEmpty, "\(reports[1].facts.warnings)")
+        // Every TCP and UDP packet tcpdump printed with names is on the capture's connection.
+        let (_, rows) = try store.query("""
+            SELECT count(*), sum(a.conn = b.conn) FROM event a JOIN event b ON a.ordinal = b.ordinal AND a.source = 1 AND b.source = 2
+            WHERE a.proto IN (6, 17) AND a.label IN ('TCP', 'UDP', 'HTTP', 'DNS') AND b.sport IS NOT NULL
+            """)
+        let total = Int.fromDatabaseValue(rows[0][0]) ?? 0, same = Int.fromDatabaseValue(rows[0][1]) ?? -1
+        XCTAssertGreaterThanOrEqual(total, 40, "the eight exchanges' TCP and UDP packets")
+        XCTAssertEqual(same, total)
+    }
+
+    func testNamesNothingMapsAreKeptAndReported() throws {
+        let (store, reports) = try ingest(["client.tcpdump-names.txt"])
+        XCTAssertEqual(reports[0].events, 53)
+        let warning = try XCTUnwrap(reports[0].facts.warnings.first)
+        XCTAssertTrue(warning.contains("client.tj.test") && warning.contains("server.tj.test"), warning)
+        // The packets are there, with the names as written and no connection.
+        let (_, rows) = try store.query("SELECT count(*) FROM events WHERE src = 'client.tj.test' AND conn IS NULL")
+        XCTAssertGreaterThan(Int.fromDatabaseValue(rows[0][0]) ?? 0, 20)
+    }
+}

@@ -7,7 +7,9 @@ final class CollectingCaptureSink: CaptureSink {
     var records: [EventRecord] = []
     var unparsedLines: [UnparsedLine] = []
     var text: [UInt8] = []
+    var names: [(Address, String)] = []
     func emit(_ record: EventRecord) { records.append(record) }
+    func hostName(_ address: Address, _ name: String) { names.append((address, name)) }
     func unparsed(_ line: UnparsedLine) { unparsedLines.append(line) }
     func appendText(_ s: UnsafeBufferPointer<UInt8>) -> Int64 {
         let at = Int64(text.count)
@@ -112,6 +114,18 @@ final class CaptureTests: XCTestCase {
         XCTAssertEqual(commented.map { $0.ordinal }, [3, 14])
         XCTAssertEqual(commented[0].attrs, "{\"ws\":1024,\"sack_perm\":true,\"comment\":\"SYN of the HTTP GET\"}")
         XCTAssertEqual(commented[1].attrs, "{\"comment\":\"refused\"}")
+    }
+
+    func testPcapngNameResolutionBlockNamesTheHosts() throws {
+        // scripts/make-names-corpus.sh: tshark wrote the hosts file it was given into the name resolution
+        // block (`tshark -r client.names.pcapng -q -z hosts` lists the same four).
+        let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("tshark-netns/client.names.pcapng")))
+        for chunk in [bytes.count, 7] {
+            let (sink, _) = read(Pcapng.self, bytes, chunk: chunk)
+            XCTAssertEqual(sink.records.count, 53)
+            XCTAssertEqual(Set(sink.names.map { "\($0.0.text) \($0.1)" }),
+                           ["10.99.0.1 client.tj.test", "10.99.0.2 server.tj.test", "fd99::1 client6.tj.test", "fd99::2 server6.tj.test"])
+        }
     }
 
     func testAnICMPErrorBelongsToTheFlowItQuotes() throws {

@@ -28,11 +28,15 @@ public struct ParseContext: Sendable {
     /// Seconds east of UTC of the times the file writes, when the user says (`--tz`).
     public var zoneOffset: Int?
     public var services: ServiceNames
+    /// Addresses by host name (lowercased), from what the store already knows: lets a source that prints
+    /// names (tcpdump without -n) be tied to the addresses of the same hosts elsewhere.
+    public var hostAddresses: [String: Address]
 
-    public init(path: String, zoneOffset: Int? = nil, services: ServiceNames = ServiceNames()) {
+    public init(path: String, zoneOffset: Int? = nil, services: ServiceNames = ServiceNames(), hostAddresses: [String: Address] = [:]) {
         self.path = path
         self.zoneOffset = zoneOffset
         self.services = services
+        self.hostAddresses = hostAddresses
     }
 }
 
@@ -53,6 +57,12 @@ public struct UnparsedLine: Sendable {
 public protocol RecordSink: AnyObject {
     func emit(_ record: EventRecord)
     func unparsed(_ line: UnparsedLine)
+    /// A name the source gives for an address (a pcapng name resolution block, a name tcpdump resolved).
+    func hostName(_ address: Address, _ name: String)
+}
+
+extension RecordSink {
+    public func hostName(_ address: Address, _ name: String) {}
 }
 
 /// What a parser learnt about the source as a whole, reported when it finishes.
@@ -62,6 +72,8 @@ public struct SourceFacts: Sendable, Equatable {
     public var timeDigits: Int = 0
     /// Free-form facts worth telling the user (`"time column": "delta"`).
     public var notes: [String: String] = [:]
+    /// What the user should know about this file's events, shown with its ingest line.
+    public var warnings: [String] = []
 
     public init() {}
 }

@@ -10,7 +10,8 @@ import TraceModel
 /// SPB 3: original length, data (interface 0)
 /// ```
 /// Several sections and interfaces per file; each interface has its own link type and time
-/// resolution. Other blocks (name resolution, statistics, custom) are stepped over.
+/// resolution. Name resolution blocks give host names for addresses (the endpoints' names); other blocks
+/// (statistics, custom) are stepped over.
 public struct Pcapng: CaptureParser {
     public static let id = "pcapng"
     public static let summary = "pcapng capture (Wireshark, dumpcap, tshark -w)"
@@ -134,8 +135,32 @@ public struct Pcapng: CaptureParser {
             // Simple packet blocks carry no time: they sit at the interface's offset.
             stream.packet(UnsafeBufferPointer(rebasing: r.bytes[(at + 12)..<(at + 12 + cap)]), linkType: iface.linkType, wireLength: orig,
                           ts: iface.offsetSeconds * 1_000_000_000, offset: offset, sink: sink)
+        case 4:
+            nameResolution(r, at, len, sink)
         default:
-            break // section header (handled above), name resolution, statistics, custom: nothing to show yet
+            break // section header (handled above), statistics, custom: nothing to show yet
+        }
+    }
+
+    /// A name resolution block: records of an IPv4 (type 1) or IPv6 (type 2) address followed by one or
+    /// more zero-terminated names, until the end record (type 0); options after it are not names.
+    private func nameResolution(_ r: ByteReader, _ at: Int, _ len: Int, _ sink: CaptureSink) {
+        var o = at + 8
+        let end = at + len - 4
+        while o + 4 <= end, let type = r.u16(o), let rlen = r.u16(o + 2), type != 0 {
+            let valueEnd = o + 4 + Int(rlen)
+            guard valueEnd <= end else { break }
+            let size = type == 1 ? 4 : type == 2 ? 16 : 0
+            if size > 0 && Int(rlen) > size {
+                let raw = UnsafeBufferPointer(rebasing: r.bytes[(o + 4)..<(o + 4 + size)])
+                let address: Address = size == 4
+                    ? .v4(raw.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+                    : .v6(raw.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, raw.dropFirst(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                for name in r.bytes[(o + 4 + size)..<valueEnd].split(separator: 0) where !name.isEmpty {
+                    sink.hostName(address, String(decoding: name, as: UTF8.self))
+                }
+            }
+            o += 4 + (Int(rlen) + 3) / 4 * 4
         }
     }
 

@@ -47,8 +47,15 @@ public struct TcpdumpText: LineParser {
     private var digits = 0
     private var frame: Int64 = 0
 
+    /// Names the store maps to addresses, the ones this file used (reported once), and the ones it could not map.
+    private let hostAddresses: [String: Address]
+    private var resolvedNames: Set<String> = []
+    private var pendingNames: [(Address, String)] = []
+    private var unresolvedNames: Set<String> = []
+
     public init(context: ParseContext) {
         services = context.services
+        hostAddresses = context.hostAddresses
         zoneOffsetNs = Int64(context.zoneOffset ?? 0) * CivilTime.nsPerSecond
     }
 
@@ -153,6 +160,11 @@ public struct TcpdumpText: LineParser {
         var facts = SourceFacts()
         facts.timeBasis = basis ?? .absolute
         facts.timeDigits = digits
+        if !unresolvedNames.isEmpty {
+            let names = unresolvedNames.sorted()
+            facts.notes["unresolved_names"] = names.joined(separator: " ")
+            facts.warnings.append("tcpdump printed host names no loaded source maps to an address (\(names.prefix(3).joined(separator: ", "))\(names.count > 3 ? ", …" : "")): their packets are kept without connections; ingest a pcapng naming them first, or rerun tcpdump with -n")
+        }
         return facts
     }
 
@@ -169,29 +181,45 @@ public struct TcpdumpText: LineParser {
         }
     }
 
-    private func arp(_ b: UnsafeBufferPointer<UInt8>, from k: Int, _ r: inout EventRecord) {
+    private mutating func arp(_ b: UnsafeBufferPointer<UInt8>, from k: Int, _ r: inout EventRecord) {
         var i = k
         while i + 1 < tokens.count {
             if b.equals(tokens[i], "tell") {
-                r.src = Address(ip: b.substring(Token(tokens[i + 1].start, tokens[i + 1].end - (b[tokens[i + 1].end - 1] == ASCII.comma ? 1 : 0))))
+                r.src = host(b.substring(Token(tokens[i + 1].start, tokens[i + 1].end - (b[tokens[i + 1].end - 1] == ASCII.comma ? 1 : 0))))
                 r.dst = .name("Broadcast")
             } else if b.equals(tokens[i], "is-at"), i >= 1 {
-                r.src = Address(ip: b.substring(tokens[i - 1]))
+                r.src = host(b.substring(tokens[i - 1]))
             }
             i += 1
         }
     }
 
-    /// `a.b.c.d.port` / `v6.port`: the last dot separates the port when what is left is an address.
-    private func endpoint(_ b: UnsafeBufferPointer<UInt8>, _ t: Token) -> (Address, Int32)? {
+    /// `a.b.c.d.port` / `v6.port` / `name.port`: the last dot separates the port when what is left is an
+    /// address, or when it is a port (a number or a service name) after a host name.
+    private mutating func endpoint(_ b: UnsafeBufferPointer<UInt8>, _ t: Token) -> (Address, Int32)? {
         var e = t.end
         if e > t.start && (b[e - 1] == ASCII.colon || b[e - 1] == ASCII.comma) { e -= 1 }
         let text = b.substring(Token(t.start, e))
         if let a = Address(ip: text) { return (a, -1) }
-        guard let dot = text.lastIndex(of: ".") else { return (.name(String(text)), -1) }
-        let host = text[..<dot], port = text[text.index(after: dot)...]
-        let a = Address(ip: host) ?? .name(String(host))
-        return (a, services.port(port) ?? -1)
+        guard let dot = text.lastIndex(of: ".") else { return (host(text), -1) }
+        let hostText = text[..<dot], portText = text[text.index(after: dot)...]
+        if let a = Address(ip: hostText) { return (a, services.port(portText) ?? -1) }
+        // A name: `server.tj.test.http-alt` ends in its port, `server.tj.test` (ICMP, ARP) does not.
+        guard let port = services.port(portText) else { return (host(text), -1) }
+        return (host(hostText), port)
+    }
+
+    /// An address as tcpdump printed it: an IP address, or a name it resolved, taken back to its address
+    /// when a capture in the store named that address so; else the name stays (no connection key).
+    private mutating func host(_ text: Substring) -> Address {
+        if let a = Address(ip: text) { return a }
+        let name = String(text)
+        if let a = hostAddresses[name.lowercased()] {
+            if resolvedNames.insert(name).inserted { pendingNames.append((a, name)) }
+            return a
+        }
+        unresolvedNames.insert(name)
+        return .name(name)
     }
 
     /// `src > dst: Flags [S.], seq 1:92, ack 1, win 63, options [...], length 91`. Returns whether it read a packet.
@@ -348,6 +376,8 @@ public struct TcpdumpText: LineParser {
     }
 
     private mutating func release(_ sink: RecordSink) {
+        for (a, n) in pendingNames { sink.hostName(a, n) }
+        pendingNames.removeAll()
         if let r = held.take() { sink.emit(r) }
         awaitingDetail = false
     }

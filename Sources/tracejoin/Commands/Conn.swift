@@ -10,7 +10,9 @@ struct Conn: ParsableCommand {
         abstract: "One connection's events from every source, then its lifecycle.",
         discussion: """
         Give both endpoints in either order: `tracejoin conn 10.0.107.58:59193 10.7.3.187:3389`. \
-        With one endpoint (or just an address), lists the connections it took part in.
+        With one endpoint (or just an address), lists the connections it took part in. A host name \
+        works where a loaded source gave it (a pcapng name resolution block, tcpdump's output): \
+        `tracejoin conn server.example:443`.
         """
     )
 
@@ -20,15 +22,19 @@ struct Conn: ParsableCommand {
     @Flag(help: "Print {\"connection\", \"events\", \"lifecycle\"} as JSON.") var json = false
 
     func validate() throws {
-        guard ConnectionMatch.parse(endpoints) != nil else {
-            throw ValidationError("give one or two endpoints like 10.0.0.1:5000 or 10.0.0.1 (got \(endpoints.joined(separator: " ")))")
+        guard (1...2).contains(endpoints.count), endpoints.allSatisfy({ Endpoint(userText: $0) != nil || ConnectionMatch.looksLikeName($0) }) else {
+            throw ValidationError("give one or two endpoints like 10.0.0.1:5000, 10.0.0.1 or server.example:443 (got \(endpoints.joined(separator: " ")))")
         }
     }
 
     func run() throws {
         let s = try store.open()
         try LifecyclePass.runIfStale(s)
-        let match = ConnectionMatch.parse(endpoints)!
+        // Host names are those the loaded sources gave (pcapng name blocks, tcpdump's resolved names).
+        guard let match = ConnectionMatch.parse(endpoints, names: try s.hostAddresses()) else {
+            let unknown = endpoints.filter { Endpoint(userText: $0) == nil }
+            throw CLIError("no loaded source names \(unknown.joined(separator: " and ")) (host names come from pcapng name resolution blocks and tcpdump output; give an address instead)")
+        }
         let found = try match.find(in: s)
         let fmt = try EventFormatter(store: s)
         if found.isEmpty { throw CLIError("no connection of \(endpoints.joined(separator: " ")) in \(store.store)") }
@@ -50,7 +56,7 @@ struct Conn: ParsableCommand {
                 continue
             }
             if i > 0 { Swift.print("") }
-            Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(c.ordered.0) → \(c.ordered.1)  community_id \(c.communityID)")
+            Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.ordered.0)) → \(fmt.named(c.ordered.1))  community_id \(c.communityID)")
             var t = TextTable(header: ["time", "host", "source", "dir", "summary"])
             for e in events {
                 t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.ordered.0 ? "→" : "←", (e.label.map { $0 + " " } ?? "") + e.summary])
@@ -105,6 +111,10 @@ enum ConnectionsPrinter {
         o.add("proto", IPProto.name(UInt8(truncatingIfNeeded: c.proto)))
         o.add("endpoints", strings: [c.aEndpoint, c.bEndpoint])
         o.add("community_id", c.communityID)
+        // Host names sources gave for the two addresses, when any did.
+        var names = JSONObject()
+        for a in [c.a, c.b] { if let n = fmt.names[a] { names.add(a, strings: n) } }
+        if !names.isEmpty { o.add("names", raw: names.text) }
         if let l {
             let t = time ?? { fmt.isoTime($0, source: l.vantageSource) }
             o.add("originator", l.originator)
@@ -132,8 +142,11 @@ enum ConnectionsPrinter {
         }
         var t = TextTable(header: ["connection", "first", "last", "pkts →/←", "bytes →/←", "end", "state", "seen by"])
         for (c, l) in items {
-            guard let l else { t.add([c.text, "-", "-", "-", "-", "-", "-", "-"]); continue }
-            let dir = "\(l.originator) → \(l.responder)"
+            guard let l else {
+                t.add(["\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.aEndpoint)) ⇄ \(fmt.named(c.bEndpoint))", "-", "-", "-", "-", "-", "-", "-"])
+                continue
+            }
+            let dir = "\(fmt.named(l.originator)) → \(fmt.named(l.responder))"
             let end = l.end == "none" ? "none" : "\(l.end) by \(l.endBy ?? "?")"
             t.add(["\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(dir)", fmt.isoTime(l.first, source: l.vantageSource), fmt.isoTime(l.last, source: l.vantageSource),
                    "\(l.orig.packets)/\(l.resp.packets)", "\(l.orig.bytes)/\(l.resp.bytes)", end, l.connState,

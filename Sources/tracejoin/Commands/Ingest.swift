@@ -75,6 +75,7 @@ enum IngestRunner {
         case .loaded:
             var out = "\(r.file): \(r.format ?? "?"), host \(r.host ?? "?"), \(r.events) events, \(r.unparsed) lines not understood, \(time(r.firstTS, source)) … \(time(r.lastTS, source))"
             if let tz = source, !tz.zoneGiven, tz.timeBasis != .relative { out += " (zone assumed UTC; --tz to say otherwise)" }
+            for w in r.facts.warnings { out += "\n  \(r.file): \(w)" }
             for u in r.unparsedSamples.prefix(3) {
                 out += "\n  \(r.file):\(u.line): \(u.reason): \(String(u.raw.prefix(100)))"
             }

@@ -123,10 +123,30 @@ struct ConnectionMatch {
         return parse(parts)
     }
 
-    static func parse(_ parts: [String]) -> ConnectionMatch? {
+    static func parse(_ parts: [String], names: [String: Address] = [:]) -> ConnectionMatch? {
         guard (1...2).contains(parts.count) else { return nil }
-        let eps = parts.compactMap(Endpoint.init(userText:))
+        let eps = parts.compactMap { Endpoint(userText: $0) ?? named($0, names) }
         return eps.count == parts.count ? ConnectionMatch(endpoints: eps) : nil
+    }
+
+    /// `server.tj.test:8080` or `server.tj.test`: a host name a source gave (pcapng name block, tcpdump).
+    static func named(_ text: String, _ names: [String: Address]) -> Endpoint? {
+        let (name, port) = splitName(text)
+        guard let a = names[name.lowercased()] else { return nil }
+        return Endpoint(address: a, port: port)
+    }
+
+    static func splitName(_ text: String) -> (String, Int32) {
+        if let colon = text.lastIndex(of: ":"), let p = Int32(text[text.index(after: colon)...]), (0...65535).contains(p) {
+            return (String(text[..<colon]), p)
+        }
+        return (text, -1)
+    }
+
+    /// Whether the text could be a host name with an optional port (checked against the store later).
+    static func looksLikeName(_ text: String) -> Bool {
+        let name = splitName(text).0
+        return !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" }
     }
 
     func matches(_ c: ConnectionRow, _ e: Endpoint) -> (Bool, Bool) {
