@@ -10,6 +10,8 @@ extension Store {
     public func hostNames() throws -> [String: [String]] {
         try db.read { db in
             var out: [String: [String]] = [:]
+            // A store made before host names (schema v1) opened read-only has no such table yet.
+            guard try db.tableExists("host_name") else { return out }
             for row in try Row.fetchAll(db, sql: """
                 SELECT a.text, h.name FROM host_name h JOIN address a ON a.id = h.address
                 GROUP BY a.text, h.name ORDER BY a.text, min(h.source), h.name
