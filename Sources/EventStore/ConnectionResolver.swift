@@ -10,6 +10,7 @@ struct ConnectionResolver {
     private struct V4Tuple: Hashable {
         let src: UInt64 // address << 24 | port << 8 | proto
         let dst: UInt64 // address << 16 | port
+        func hash(into h: inout Hasher) { h.combine(foldWords(src, dst)) }
     }
 
     private struct AnyTuple: Hashable {

@@ -58,14 +58,14 @@ struct CaptureStream {
                          comment: String? = nil) {
         frames += 1
         expire(now: ts)
-        guard let (rec, label, summary) = decoder.decode(linkType: linkType, data, wireLength: wireLength, ts: ts, frame: frames, offset: offset) else {
+        var r = EventRecord(line: Int(frames), ordinal: frames, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
+        guard let (label, summary) = decoder.decode(into: &r, linkType: linkType, data, wireLength: wireLength) else {
             if !unsupportedLinkTypes.contains(linkType) {
                 unsupportedLinkTypes.insert(linkType)
                 sink.unparsed(UnparsedLine(line: offset, reason: "byte offset \(offset): link type \(linkType) not supported; its packets are skipped", raw: ""))
             }
             return
         }
-        var r = rec
         let dup = analyzer.analyze(&r, ws: decoder.lastWindowScale)
         if analyzer.lastClosed { closed.append((r.ts, r)) }
         // The packet's stored line: `frame label [notes] summary`.

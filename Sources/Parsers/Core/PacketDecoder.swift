@@ -19,17 +19,17 @@ struct PacketDecoder {
 
     static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
 
-    /// The event for one packet; `summary` is its Info-like text. nil only for unsupported link types.
-    mutating func decode(linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int, ts: Int64,
-                         frame: Int64, offset: Int) -> (EventRecord, label: String, summary: String?)? {
-        var r = EventRecord(line: Int(frame), ordinal: frame, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
+    /// Fills the event for one packet (a fresh record the caller made) and returns its protocol label and
+    /// Info-like text (nil: the text is in `summary`). nil only for unsupported link types. The record is
+    /// filled in place: it is large, and a packet's worth of copies shows in the profile.
+    mutating func decode(into r: inout EventRecord, linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int) -> (label: String, summary: String?)? {
         r.frameLen = Int64(wireLength)
         lastWindowScale = nil
         var at = 0
         var etherType: UInt16
         switch linkType {
         case 1:
-            guard let t = p.be16(12) else { return (r, "ETH", "Truncated Ethernet frame") }
+            guard let t = p.be16(12) else { return ("ETH", "Truncated Ethernet frame") }
             etherType = t
             at = 14
             // 802.1Q / 802.1ad tags: skip them to the payload's type.
@@ -44,16 +44,16 @@ struct PacketDecoder {
                 r.dst = .name(PacketDecoder.mac(p, 0))
             }
         case 113:
-            guard let t = p.be16(14) else { return (r, "SLL", "Truncated cooked header") }
+            guard let t = p.be16(14) else { return ("SLL", "Truncated cooked header") }
             etherType = t
             at = 16
         case 276:
-            guard let t = p.be16(0) else { return (r, "SLL2", "Truncated cooked header") }
+            guard let t = p.be16(0) else { return ("SLL2", "Truncated cooked header") }
             etherType = t
             at = 20
         case 0:
             // BSD loopback: a 4-byte address family in the capturing host's byte order.
-            guard p.count >= 4 else { return (r, "NULL", "Truncated loopback header") }
+            guard p.count >= 4 else { return ("NULL", "Truncated loopback header") }
             let family = p[0] != 0 ? UInt32(p[0]) : UInt32(p[3])
             etherType = family == 2 ? 0x0800 : 0x86DD
             at = 4
@@ -68,7 +68,7 @@ struct PacketDecoder {
         case 0x0800: return ipv4(&r, p, at: at)
         case 0x86DD: return ipv6(&r, p, at: at)
         case 0x0806: return arp(&r, p, at: at)
-        default: return (r, "0x" + String(etherType, radix: 16), "Ethernet type 0x\(String(etherType, radix: 16))")
+        default: return ("0x" + String(etherType, radix: 16), "Ethernet type 0x\(String(etherType, radix: 16))")
         }
     }
 
@@ -82,18 +82,18 @@ struct PacketDecoder {
         return String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
     }
 
-    private func arp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
-        guard let op = p.be16(at + 6), let sip = p.be32(at + 14), let tip = p.be32(at + 24) else { return (r, "ARP", "Truncated ARP") }
+    private func arp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (label: String, summary: String?) {
+        guard let op = p.be16(at + 6), let sip = p.be32(at + 14), let tip = p.be32(at + 24) else { return ("ARP", "Truncated ARP") }
         let sender = Address.v4(sip).text, target = Address.v4(tip).text
         r.src = .name(PacketDecoder.mac(p, at + 8))
         r.dst = op == 1 ? .name("Broadcast") : .name(PacketDecoder.mac(p, at + 18))
         let text = op == 1 ? "Who has \(target)? Tell \(sender)" : "\(sender) is at \(PacketDecoder.mac(p, at + 8))"
-        return (r, "ARP", text)
+        return ("ARP", text)
     }
 
-    private mutating func ipv4(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
+    private mutating func ipv4(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (label: String, summary: String?) {
         guard at + 20 <= p.count, let total = p.be16(at + 2), let id = p.be16(at + 4), let frag = p.be16(at + 6),
-              let src = p.be32(at + 12), let dst = p.be32(at + 16) else { return (r, "IPv4", "Truncated IPv4 header") }
+              let src = p.be32(at + 12), let dst = p.be32(at + 16) else { return ("IPv4", "Truncated IPv4 header") }
         let ihl = Int(p[at] & 0x0F) * 4
         r.src = .v4(src)
         r.dst = .v4(dst)
@@ -105,13 +105,13 @@ struct PacketDecoder {
         let end = at + max(Int(total), ihl)
         if fragOffset != 0 {
             r.attrs = "{\"fragment_offset\":\(Int(fragOffset) * 8)}"
-            return (r, "IPv4", "Fragmented IP protocol (proto=\(proto), off=\(Int(fragOffset) * 8), ID=\(String(id, radix: 16)))")
+            return ("IPv4", "Fragmented IP protocol (proto=\(proto), off=\(Int(fragOffset) * 8), ID=\(String(id, radix: 16)))")
         }
         return transport(&r, p, proto: proto, at: at + ihl, end: end, ip: "IPv4")
     }
 
-    private mutating func ipv6(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (EventRecord, label: String, summary: String?) {
-        guard at + 40 <= p.count, let plen = p.be16(at + 4) else { return (r, "IPv6", "Truncated IPv6 header") }
+    private mutating func ipv6(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int) -> (label: String, summary: String?) {
+        guard at + 40 <= p.count, let plen = p.be16(at + 4) else { return ("IPv6", "Truncated IPv6 header") }
         var hi: UInt64 = 0, lo: UInt64 = 0, dhi: UInt64 = 0, dlo: UInt64 = 0
         for k in 0..<8 {
             hi = hi << 8 | UInt64(p[at + 8 + k]); lo = lo << 8 | UInt64(p[at + 16 + k])
@@ -127,7 +127,7 @@ struct PacketDecoder {
             let n = p[h]
             if next == 44 {
                 let off = (p.be16(h + 2) ?? 0) >> 3
-                if off != 0 { return (r, "IPv6", "IPv6 fragment (off=\(Int(off) * 8))") }
+                if off != 0 { return ("IPv6", "IPv6 fragment (off=\(Int(off) * 8))") }
                 h += 8
             } else {
                 h += (Int(p[h + 1]) + 1) * 8
@@ -138,20 +138,20 @@ struct PacketDecoder {
     }
 
     private mutating func transport(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, proto: UInt8, at: Int, end: Int,
-                                    ip: String) -> (EventRecord, label: String, summary: String?) {
+                                    ip: String) -> (label: String, summary: String?) {
         switch proto {
         case IPProto.tcp: return tcp(&r, p, at: at, end: end)
         case IPProto.udp:
-            guard let sp = p.be16(at), let dp = p.be16(at + 2), let len = p.be16(at + 4) else { return (r, "UDP", "Truncated UDP header") }
+            guard let sp = p.be16(at), let dp = p.be16(at + 2), let len = p.be16(at + 4) else { return ("UDP", "Truncated UDP header") }
             r.proto = IPProto.udp
             r.srcPort = Int32(sp)
             r.dstPort = Int32(dp)
             r.len = Int64(max(0, Int(len) - 8))
-            return (r, "UDP", "\(sp) → \(dp) Len=\(max(0, Int(len) - 8))")
+            return ("UDP", "\(sp) → \(dp) Len=\(max(0, Int(len) - 8))")
         case IPProto.icmp, IPProto.icmpv6:
             r.proto = proto
             let label = proto == IPProto.icmp ? "ICMP" : "ICMPv6"
-            guard at < p.count else { return (r, label, "Truncated \(label)") }
+            guard at < p.count else { return (label, "Truncated \(label)") }
             let type = p[at], code = at + 1 < p.count ? p[at + 1] : 0
             let text = PacketDecoder.icmpText(proto, type, code)
             // An error (unreachable, time exceeded, …) quotes the header it answers: it belongs to that
@@ -165,9 +165,9 @@ struct PacketDecoder {
                 r.srcPort = quoted.dport
                 r.dstPort = quoted.sport
             }
-            return (r, label, text)
+            return (label, text)
         default:
-            return (r, ip, "IP protocol \(proto)")
+            return (ip, "IP protocol \(proto)")
         }
     }
 
@@ -213,9 +213,9 @@ struct PacketDecoder {
         }
     }
 
-    private mutating func tcp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int, end: Int) -> (EventRecord, label: String, summary: String?) {
+    private mutating func tcp(_ r: inout EventRecord, _ p: UnsafeBufferPointer<UInt8>, at: Int, end: Int) -> (label: String, summary: String?) {
         guard at + 20 <= p.count, let sp = p.be16(at), let dp = p.be16(at + 2), let seq = p.be32(at + 4), let ack = p.be32(at + 8),
-              let win = p.be16(at + 14) else { return (r, "TCP", "Truncated TCP header") }
+              let win = p.be16(at + 14) else { return ("TCP", "Truncated TCP header") }
         let hlen = Int(p[at + 12] >> 4) * 4
         let flags = Int(p[at + 12] & 0x01) << 8 | Int(p[at + 13])
         r.proto = IPProto.tcp
@@ -280,6 +280,6 @@ struct PacketDecoder {
         if let ws { attrs.append("\"ws\":\(1 << min(ws, 14))") }
         if sackPerm { attrs.append("\"sack_perm\":true") }
         if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
-        return (r, "TCP", nil)
+        return ("TCP", nil)
     }
 }

@@ -49,15 +49,28 @@ struct TCPAnalyzer {
 
     private struct Key: Hashable {
         let sh: UInt64, sl: UInt64, dh: UInt64, dl: UInt64, ports: UInt64
+        func hash(into h: inout Hasher) { h.combine(foldWords(foldWords(sh ^ dh, sl), foldWords(dl, ports))) }
     }
 
-    private var conversations: [Key: Conversation] = [:]
+    /// Connections' state lives in an array, found through the index: updated in place, not copied out
+    /// of a dictionary and back for every packet. Slots of forgotten connections are reused.
+    private var index: [Key: Int] = [:]
+    private var conversations: [Conversation] = []
+    private var freeSlots: [Int] = []
     /// Set by `analyze` when the packet ended its connection: a RST, or the ACK of the second FIN.
     private(set) var lastClosed = false
 
     /// Drops a connection's state (both directions).
     mutating func forget(_ r: EventRecord) {
-        conversations[TCPAnalyzer.key(r).key] = nil
+        if let i = index.removeValue(forKey: TCPAnalyzer.key(r).key) { freeSlots.append(i) }
+    }
+
+    private mutating func slot(_ k: Key) -> Int {
+        if let i = index[k] { return i }
+        let i: Int
+        if let f = freeSlots.popLast() { conversations[f] = Conversation(); i = f } else { conversations.append(Conversation()); i = conversations.count - 1 }
+        index[k] = i
+        return i
     }
 
     /// The connection's key (the lower endpoint first) and whether this packet goes from the higher one.
@@ -89,20 +102,36 @@ struct TCPAnalyzer {
         lastClosed = false
         guard r.proto == IPProto.tcp, r.seqRaw != EventRecord.none else { return nil }
         let (k, reversed) = TCPAnalyzer.key(r)
-        var c = conversations[k] ?? Conversation()
+        let i = slot(k)
+        var closed = false
+        let dup = TCPAnalyzer.analyze(&r, ws: ws, &conversations[i], reversed: reversed, closed: &closed)
+        lastClosed = closed
+        return dup
+    }
+
+    /// One packet against its connection's state (`c`, updated in place); `reversed`: the packet goes from
+    /// the connection's higher endpoint (side b).
+    private static func analyze(_ r: inout EventRecord, ws: Int?, _ c: inout Conversation, reversed: Bool, closed: inout Bool) -> (of: Int64, n: Int)? {
+        let flags = TCPFlags(rawValue: max(0, r.flags))
+        let seq = UInt32(truncatingIfNeeded: r.seqRaw)
+        let syn = flags.contains(.syn), hasAckFlag = flags.contains(.ack)
+        // A new SYN on a tuple whose last connection began with another: a new connection (the port
+        // numbers were reused), analysed from scratch.
+        if syn && !hasAckFlag, (reversed ? c.b : c.a).sawSyn, (reversed ? c.b : c.a).isn != seq { c = Conversation() }
+        if reversed {
+            return step(&r, ws: ws, &c.b, &c.a, &c.lastSynTime, &c.firstRTT, closed: &closed)
+        }
+        return step(&r, ws: ws, &c.a, &c.b, &c.lastSynTime, &c.firstRTT, closed: &closed)
+    }
+
+    /// The rules, for a packet from `me` to `peer`.
+    private static func step(_ r: inout EventRecord, ws: Int?, _ me: inout Side, _ peer: inout Side, _ lastSynTime: inout Int64,
+                             _ firstRTT: inout Int64, closed: inout Bool) -> (of: Int64, n: Int)? {
         let flags = TCPFlags(rawValue: max(0, r.flags))
         let seq = UInt32(truncatingIfNeeded: r.seqRaw)
         let ack = r.ackRaw == EventRecord.none ? 0 : UInt32(truncatingIfNeeded: r.ackRaw)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
         let hasAckFlag = flags.contains(.ack)
-        // A new SYN on a tuple whose last connection began with another: a new connection (the port
-        // numbers were reused), analysed from scratch.
-        do {
-            let me = reversed ? c.b : c.a
-            if syn && !hasAckFlag && me.sawSyn && me.isn != seq { c = Conversation() }
-        }
-        var me = reversed ? c.b : c.a
-        var peer = reversed ? c.a : c.b
         let now = r.ts, window = r.win
         let len = UInt32(truncatingIfNeeded: max(0, r.len))
         let segLen = len &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
@@ -113,13 +142,13 @@ struct TCPAnalyzer {
         if syn {
             me.sawSyn = true
             me.isn = seq
-            if !hasAckFlag { c.lastSynTime = now }
+            if !hasAckFlag { lastSynTime = now }
             // Window scaling counts when both SYNs carry the option (Wireshark's verify_tcp_window_scaling).
             if let ws { me.winScale = ws } else { me.winScale = -2; peer.winScale = -2 }
             if hasAckFlag && peer.winScale == -2 { me.winScale = -2 }
         }
         // The first pure ACK after a SYN ends the handshake: its distance from the SYN is the RTT.
-        if hasAckFlag && !syn && c.lastSynTime != 0 && c.firstRTT == 0 { c.firstRTT = now - c.lastSynTime }
+        if hasAckFlag && !syn && lastSynTime != 0 && firstRTT == 0 { firstRTT = now - lastSynTime }
 
         checks: do {
             // A zero window probe: one byte at the next sequence number into the peer's zero window.
@@ -178,7 +207,7 @@ struct TCPAnalyzer {
             var notAdvanced = me.hasNext && TCPAnalyzer.after(me.nextSeq, seq)
             // One byte short of the next one but carrying more: new data after a zero window probe.
             if len > 1 && me.hasNext && me.nextSeq &- 1 == seq { notAdvanced = false }
-            let threshold = c.firstRTT > 0 ? c.firstRTT : TCPAnalyzer.defaultOutOfOrderThreshold
+            let threshold = firstRTT > 0 ? firstRTT : TCPAnalyzer.defaultOutOfOrderThreshold
             if len > 0 && peer.lastAck != 0 && !TCPAnalyzer.after(seq &+ len, peer.lastAck) {
                 expert.formUnion([.retransmission, .spuriousRetransmission])
             } else if notAdvanced && peer.dupAckNum >= 2 && peer.lastAck == seq
@@ -208,9 +237,7 @@ struct TCPAnalyzer {
         me.lastSegmentMarks = expert
 
         if fin { me.finSeen = true }
-        lastClosed = rst || (!control && len == 0 && me.finSeen && peer.finSeen && hasAckFlag && ack == peer.nextSeq)
-        if reversed { c.b = me; c.a = peer } else { c.a = me; c.b = peer }
-        conversations[k] = c
+        closed = rst || (!control && len == 0 && me.finSeen && peer.finSeen && hasAckFlag && ack == peer.nextSeq)
         r.expert = expert.rawValue
         return dup
     }

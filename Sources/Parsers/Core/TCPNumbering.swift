@@ -21,6 +21,7 @@ struct TCPNumbering {
     /// IPv4 directions packed into two integers: they hash far faster than `Address`es.
     private struct V4Direction: Hashable {
         let src: UInt64, dst: UInt64
+        func hash(into h: inout Hasher) { h.combine(foldWords(src, dst)) }
     }
 
     private var sides: [Direction: Side] = [:]
