@@ -33,7 +33,10 @@ public final class Ingestor {
         }
         try store.ensureIndexes()
         try store.endBulkLoad()
-        if reports.contains(where: { $0.status == .loaded }) { try store.setStale("lifecycle", true) }
+        if reports.contains(where: { $0.status == .loaded }) {
+            try store.setStale("lifecycle", true)
+            try store.setStale("clocks", true)
+        }
         return reports
     }
 

@@ -105,3 +105,43 @@ public struct PacketFacts: Sendable {
         self.expert = expert
     }
 }
+
+/// A TCP packet as the clock pass matches it: its own clock's time, direction and numbers.
+public struct MatchPacket: Sendable {
+    public var conn: Int64
+    public var source: Int64
+    /// Nanoseconds on the source's own clock (no offset applied).
+    public var ts: Int64
+    /// 0 when sent by the connection's endpoint a, 1 otherwise.
+    public var side: Int
+    public var flags: Int
+    public var seq: Int64?
+    public var ack: Int64?
+    public var seqRaw: Int64?
+    public var ackRaw: Int64?
+    public var len: Int64
+    /// The event's row id and its frame number in the source.
+    public var id: Int64
+    public var ordinal: Int64
+}
+
+/// A source's clock as solved from packets it shares with others: add `offsetNS` to its times to read
+/// them on the reference source's clock, give or take `uncertaintyNS`.
+public struct SolvedClock: Sendable, Equatable {
+    public static let method = "packets"
+    public var source: Int64
+    public var offsetNS: Int64
+    public var uncertaintyNS: Int64
+    public var reference: Int64
+    public var matched: Int
+    public var peer: Int64?
+
+    public init(source: Int64, offsetNS: Int64, uncertaintyNS: Int64, reference: Int64, matched: Int, peer: Int64?) {
+        self.source = source
+        self.offsetNS = offsetNS
+        self.uncertaintyNS = uncertaintyNS
+        self.reference = reference
+        self.matched = matched
+        self.peer = peer
+    }
+}

@@ -36,15 +36,20 @@ extension Store {
     public func sources() throws -> [SourceInfo] {
         try db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT s.*, COALESCE(c.offset_ns, 0) AS offset_ns, c.method FROM source s
-                LEFT JOIN clock c ON c.source = s.id ORDER BY s.id
+                SELECT s.*, COALESCE(c.offset_ns, 0) AS offset_ns, c.method, c.uncertainty_ns, c.reference, c.matched, c.peer
+                FROM source s LEFT JOIN clock c ON c.source = s.id ORDER BY s.id
                 """).map { r in
-                SourceInfo(id: r["id"], path: r["path"], format: r["format"], host: r["host"], bytes: r["bytes"],
+                var s = SourceInfo(id: r["id"], path: r["path"], format: r["format"], host: r["host"], bytes: r["bytes"],
                            lines: r["lines"], events: r["events"], unparsed: r["unparsed"], zoneOffset: r["tz_offset_s"],
                            zoneGiven: (r["tz_given"] as Int) != 0, timeBasis: TimeBasis(rawValue: r["time_basis"]) ?? .absolute,
                            timeDigits: r["time_digits"], firstTS: r["first_ts"], lastTS: r["last_ts"],
                            offsetNS: r["offset_ns"], clockMethod: r["method"], notes: r["notes"],
                            firstRow: r["first_row"], lastRow: r["last_row"], tsSorted: (r["ts_sorted"] as Int) != 0)
+                s.uncertaintyNS = r["uncertainty_ns"]
+                s.clockReference = r["reference"]
+                s.clockMatched = r["matched"]
+                s.clockPeer = r["peer"]
+                return s
             }
         }
     }
@@ -305,6 +310,43 @@ extension Store {
                            arguments: [source, offset, method])
         }
         try setStale("lifecycle", true)
+    }
+
+    /// Replaces the clocks solved from packets: sources the last solution aligned but this one does not
+    /// lose theirs; clocks the user set (anchors, overrides) are never touched.
+    public func saveSolvedClocks(_ clocks: [SolvedClock]) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM clock WHERE method = ?", arguments: [SolvedClock.method])
+            let st = try db.makeStatement(sql: """
+                INSERT INTO clock(source, offset_ns, uncertainty_ns, method, reference, matched, peer) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(source) DO UPDATE SET offset_ns = excluded.offset_ns, uncertainty_ns = excluded.uncertainty_ns,
+                  method = excluded.method, reference = excluded.reference, matched = excluded.matched, peer = excluded.peer
+                """)
+            for c in clocks {
+                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, SolvedClock.method, c.reference, c.matched, c.peer])
+            }
+        }
+        try setStale("lifecycle", true)
+    }
+
+    /// Streams every TCP packet that has a connection, ordered by connection, source and time (the
+    /// source's own clock): what the clock pass matches across sources. Integers only.
+    public func forEachMatchablePacket(_ body: (MatchPacket) throws -> Void) throws {
+        try ensureConnectionIndex()
+        try db.read { db in
+            let st = try db.makeStatement(sql: """
+                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.seq_raw, e.ack_raw,
+                       e.len, e.rowid, e.ordinal
+                FROM event e JOIN connection c ON c.key = e.conn
+                WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
+                ORDER BY e.conn, e.source, e.ts, e.rowid
+                """)
+            try CRow.step(st, db) { c in
+                try body(MatchPacket(conn: c.int64(0), source: c.int64(1), ts: c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
+                                     flags: Int(c.int64(4)), seq: c.int(5), ack: c.int(6), seqRaw: c.int(7), ackRaw: c.int(8),
+                                     len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11)))
+            }
+        }
     }
 
     /// Runs one read-only SQL statement (`tracejoin sql`).

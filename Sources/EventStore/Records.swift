@@ -19,6 +19,12 @@ public struct SourceInfo: Sendable {
     /// Added to the source's times when reading (clock alignment, anchors); 0 when none.
     public var offsetNS: Int64
     public var clockMethod: String?
+    /// How sure the offset is (± ns), the source it aligns to, how many packets matched and with whom
+    /// (solved clocks only).
+    public var uncertaintyNS: Int64? = nil
+    public var clockReference: Int64? = nil
+    public var clockMatched: Int? = nil
+    public var clockPeer: Int64? = nil
     public var notes: String?
     /// The source's event rows, and whether their rowid order is their time order.
     public var firstRow: Int64?

@@ -151,6 +151,15 @@ enum Schema {
             ) WITHOUT ROWID;
             """)
         }
+        m.registerMigration("v3: how a clock was solved") { db in
+            try db.execute(sql: """
+            -- A clock solved from packets both sources saw: the source it is relative to, how many packets
+            -- matched, and with which source (the neighbour on the path to the reference).
+            ALTER TABLE clock ADD COLUMN reference INTEGER REFERENCES source(id);
+            ALTER TABLE clock ADD COLUMN matched INTEGER;
+            ALTER TABLE clock ADD COLUMN peer INTEGER REFERENCES source(id);
+            """)
+        }
         return m
     }
 

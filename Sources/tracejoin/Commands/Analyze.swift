@@ -18,6 +18,7 @@ struct Analyze: ParsableCommand {
         let s = try store.open()
         Swift.print("== ingest")
         let reports = try IngestRunner.run(store: s, arguments: ingest)
+        try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
         Swift.print("\n== sources")
         try SourcesPrinter.print(try s.sources(), json: false)

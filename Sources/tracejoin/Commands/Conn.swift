@@ -29,6 +29,7 @@ struct Conn: ParsableCommand {
 
     func run() throws {
         let s = try store.open()
+        try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
         // Host names are those the loaded sources gave (pcapng name blocks, tcpdump's resolved names).
         guard let match = ConnectionMatch.parse(endpoints, names: try s.hostAddresses()) else {
@@ -81,6 +82,7 @@ struct Connections: ParsableCommand {
 
     func run() throws {
         let s = try store.open()
+        try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
         let fmt = try EventFormatter(store: s)
         let filter = try filters.filter(store: s)

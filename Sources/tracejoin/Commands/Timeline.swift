@@ -25,7 +25,12 @@ struct Timeline: ParsableCommand {
     }
 
     func run() throws {
-        let s = try store.open(readOnly: true)
+        var s = try store.open(readOnly: true)
+        if try s.isStale(ClockPass.name) {
+            // New sources since the clocks were solved: solve them before showing times.
+            s = try store.open()
+            try ClockPass.run(s)
+        }
         let filter = try filters.filter(store: s)
         let fmt = try EventFormatter(store: s, displayZone: tz.flatMap(CivilTime.parseZoneOffset) ?? 0)
         try TimelinePrinter.print(store: s, filter: filter, formatter: fmt, json: json, csv: csv, limit: limit)

@@ -1,0 +1,95 @@
+import Foundation
+import TraceModel
+import EventStore
+
+/// The joiner pass that puts every source on one clock: it matches the packets sources share, bounds
+/// each pair's offset (`ClockBounds`), places every source against a reference (`ClockGraph`) and stores
+/// the solved clocks, which every view then applies when reading. Idempotent; runs again after an ingest.
+public enum ClockPass {
+    public static let name = "clocks"
+
+    /// What the pass found, for `tracejoin clocks` to show.
+    public struct Report: Sendable {
+        public var reference: Int64?
+        public var pairs: [ClockBounds] = []
+        public var placements: [Int64: ClockGraph.Placement] = [:]
+    }
+
+    public static func runIfStale(_ store: Store) throws {
+        guard try store.isStale(name) else { return }
+        _ = try run(store)
+    }
+
+    /// The reference when the user names none: a source whose zone the user gave, else the first with
+    /// calendar times, else the first.
+    public static func defaultReference(_ sources: [SourceInfo]) -> Int64? {
+        (sources.first { $0.zoneGiven && $0.timeBasis == .absolute } ?? sources.first { $0.timeBasis == .absolute } ?? sources.first)?.id
+    }
+
+    /// Clocks the user set (anchors of relative sources, `--offset` overrides): kept as they are.
+    static func isUserClock(_ s: SourceInfo) -> Bool {
+        guard let m = s.clockMethod else { return false }
+        return m != SolvedClock.method
+    }
+
+    @discardableResult
+    public static func run(_ store: Store, reference chosen: Int64? = nil) throws -> Report {
+        let sources = try store.sources()
+        var report = Report()
+        guard let reference = chosen ?? defaultReference(sources) else { return report }
+        report.reference = reference
+        let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
+
+        // Pairs of sources, filled connection by connection.
+        var pairs: [PairKey: ClockBounds] = [:]
+        var conn: Int64? = nil
+        var bySource: [Int64: [MatchPacket]] = [:]
+        func flush() {
+            let ids = bySource.keys.sorted()
+            guard ids.count > 1 else { bySource.removeAll(keepingCapacity: true); return }
+            for i in 0..<ids.count {
+                for j in (i + 1)..<ids.count {
+                    let a = bySource[ids[i]]!, b = bySource[ids[j]]!
+                    let matches = PacketMatcher.match(a, b)
+                    guard !matches.isEmpty else { continue }
+                    var deltas: [[Int64]] = [[], []]
+                    for (x, y) in matches { deltas[a[x].side].append(b[y].ts - a[x].ts) }
+                    let key = PairKey(a: ids[i], b: ids[j])
+                    var p = pairs[key] ?? ClockBounds(a: ids[i], b: ids[j])
+                    p.resolutionA = resolution(byID[ids[i]]); p.resolutionB = resolution(byID[ids[j]])
+                    p.add(deltas)
+                    pairs[key] = p
+                }
+            }
+            bySource.removeAll(keepingCapacity: true)
+        }
+        try store.forEachMatchablePacket { p in
+            if p.conn != conn { flush(); conn = p.conn }
+            bySource[p.source, default: []].append(p)
+        }
+        flush()
+        report.pairs = pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
+
+        var fixed: [Int64: Int64] = [:]
+        for s in sources where isUserClock(s) { fixed[s.id] = s.offsetNS }
+        let base = byID[reference].map { isUserClock($0) ? $0.offsetNS : 0 } ?? 0
+        report.placements = ClockGraph.solve(reference: reference, base: base, pairs: report.pairs, fixed: fixed)
+
+        var solved: [SolvedClock] = []
+        for (id, p) in report.placements.sorted(by: { $0.key < $1.key }) where id != reference && fixed[id] == nil {
+            solved.append(SolvedClock(source: id, offsetNS: p.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched, peer: p.peer))
+        }
+        try store.saveSolvedClocks(solved)
+        try store.setStale(name, false)
+        return report
+    }
+
+    /// The smallest step a source's times can show.
+    static func resolution(_ s: SourceInfo?) -> Int64 {
+        var r: Int64 = 1
+        for _ in 0..<max(0, 9 - min(9, s?.timeDigits ?? 9)) { r *= 10 }
+        return r
+    }
+
+    struct PairKey: Hashable { let a: Int64, b: Int64 }
+}

@@ -1,0 +1,72 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+import EventStore
+@testable import Timeline
+
+/// Clock alignment from packets two capture points share (corpus/tshark-netns: client.pcap and the
+/// server's capture of the same traffic, its clock shifted by a known amount).
+final class ClockTests: XCTestCase {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("corpus/tshark-netns")
+
+    func load(_ files: [String]) throws -> Store {
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand(files.map { ClockTests.corpus.appendingPathComponent($0).path }), options: IngestOptions())
+        return store
+    }
+
+    func testShiftedCaptureIsPutBackWithinItsUncertainty() throws {
+        // server.shifted.pcapng = editcap -t 7200.5 of the server's capture; both ran on one machine.
+        let store = try load(["client.pcap", "server.shifted.pcapng"])
+        let report = try ClockPass.run(store)
+        let sources = try store.sources()
+        let client = sources.first { $0.path.hasSuffix("client.pcap") }!, server = sources.first { $0.path.hasSuffix("server.shifted.pcapng") }!
+        XCTAssertEqual(report.reference, client.id)
+        let truth: Int64 = -7_200_500_000_000
+        let u = try XCTUnwrap(server.uncertaintyNS)
+        XCTAssertLessThanOrEqual(abs(server.offsetNS - truth), u, "offset \(server.offsetNS) ± \(u)")
+        // Honest: no wider than the 20 ms round trip between the two capture points (10 ms each way).
+        XCTAssertLessThanOrEqual(u, 20_000_000)
+        XCTAssertGreaterThan(u, 0)
+        XCTAssertGreaterThanOrEqual(server.clockMatched ?? 0, 30, "TCP packets of five connections seen at both ends")
+        XCTAssertEqual(server.clockPeer, client.id)
+
+        // On the aligned clock every packet the client sent reaches the server after it left the client.
+        for conn in try store.allConnections() where conn.proto == 6 {
+            let events = try store.events(conn: conn.key)
+            let sent = events.filter { $0.source == client.id && $0.flags == TCPFlags.syn.rawValue }
+            let seen = events.filter { $0.source == server.id && $0.flags == TCPFlags.syn.rawValue }
+            if let s = sent.first, let r = seen.first { XCTAssertLessThan(s.ts, r.ts, "SYN of \(conn.text)") }
+        }
+    }
+
+    func testSourcesThatShareNoPacketsStayAsWritten() throws {
+        // The RDP seed's export shares no connection with the netns capture: it keeps its own clock.
+        let store = try load(["client.pcap", "../rdp-reset"])
+        let report = try ClockPass.run(store)
+        XCTAssertEqual(report.placements.count, 1, "only the reference is placed")
+        for s in try store.sources() {
+            XCTAssertEqual(s.offsetNS, 0, s.path)
+            XCTAssertNil(s.uncertaintyNS, s.path)
+        }
+    }
+
+    func testBoundsFromBothDirections() {
+        // θ = 5 s; packets a→b take 3-9 ms, b→a 4-6 ms: θ lies in [5 s - 4 ms, 5 s + 3 ms].
+        var b = ClockBounds(a: 1, b: 2)
+        let theta: Int64 = 5_000_000_000
+        b.add([[theta + 3_000_000, theta + 9_000_000], [theta - 4_000_000, theta - 6_000_000]])
+        let e = b.estimate!
+        XCTAssertTrue(e.consistent)
+        XCTAssertEqual(e.lower, theta - 4_000_000 - 1)
+        XCTAssertEqual(e.upper, theta + 3_000_000 + 1)
+        XCTAssertLessThanOrEqual(abs(e.offset - theta), e.uncertainty)
+        // One direction only bounds nothing.
+        var one = ClockBounds(a: 1, b: 2)
+        one.add([[theta + 3_000_000], []])
+        XCTAssertNil(one.estimate)
+        XCTAssertEqual(one.matched, 1)
+    }
+}
