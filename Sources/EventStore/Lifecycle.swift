@@ -123,6 +123,10 @@ public struct MatchPacket: Sendable {
     /// The event's row id and its frame number in the source.
     public var id: Int64
     public var ordinal: Int64
+    /// IP identification and TCP timestamp value, where the source shows them: they tell a resend from
+    /// its original, which carry the same numbers.
+    public var ipID: Int64?
+    public var tsval: Int64?
 }
 
 /// A source's clock as solved from packets it shares with others: add `offsetNS` to its times to read
@@ -143,5 +147,36 @@ public struct SolvedClock: Sendable, Equatable {
         self.reference = reference
         self.matched = matched
         self.peer = peer
+    }
+}
+
+/// Whether a packet seen at one capture point was seen at another (`peer`), and if not, why.
+public struct TwinVerdict: Sendable, Equatable {
+    public enum Verdict: String, Sendable {
+        /// The same packet is there (`twin`).
+        case seen
+        /// It left this point towards the peer and never reached it: lost between them.
+        case lost
+        /// It is missing at the peer, yet the receiver beyond the peer acknowledged its bytes and the peer
+        /// saw no resend of them: it got through, and the peer's capture missed it.
+        case uncaptured
+        /// It was seen here, but never passed the peer, which its sender's packets pass first: something in
+        /// between sent it (or the peer's capture missed it).
+        case injected
+        /// The peer was not capturing at that time.
+        case outside
+        /// Which point the connection's packets pass first is unknown.
+        case unknown
+    }
+    public var event: Int64
+    public var peer: Int64
+    public var twin: Int64?
+    public var verdict: Verdict
+
+    public init(event: Int64, peer: Int64, twin: Int64?, verdict: Verdict) {
+        self.event = event
+        self.peer = peer
+        self.twin = twin
+        self.verdict = verdict
     }
 }

@@ -336,7 +336,7 @@ extension Store {
         try db.read { db in
             let st = try db.makeStatement(sql: """
                 SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.seq_raw, e.ack_raw,
-                       e.len, e.rowid, e.ordinal
+                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval
                 FROM event e JOIN connection c ON c.key = e.conn
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
                 ORDER BY e.conn, e.source, e.ts, e.rowid
@@ -344,8 +344,34 @@ extension Store {
             try CRow.step(st, db) { c in
                 try body(MatchPacket(conn: c.int64(0), source: c.int64(1), ts: c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
                                      flags: Int(c.int64(4)), seq: c.int(5), ack: c.int(6), seqRaw: c.int(7), ackRaw: c.int(8),
-                                     len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11)))
+                                     len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11), ipID: c.int(12), tsval: c.int(13)))
             }
+        }
+    }
+
+    /// Replaces every packet's twin verdicts (`TwinVerdict`).
+    public func saveTwins(_ rows: [TwinVerdict]) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM packet_twin")
+            let st = try db.makeStatement(sql: "INSERT OR REPLACE INTO packet_twin(event, peer, twin, verdict) VALUES (?, ?, ?, ?)")
+            for r in rows { try st.execute(arguments: [r.event, r.peer, r.twin, r.verdict.rawValue]) }
+        }
+    }
+
+    /// The twin verdicts of the given events, by event.
+    public func twins(events ids: [Int64]) throws -> [Int64: [TwinVerdict]] {
+        guard !ids.isEmpty else { return [:] }
+        return try db.read { db in
+            guard try db.tableExists("packet_twin") else { return [:] }
+            var out: [Int64: [TwinVerdict]] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let rows = try Row.fetchAll(db, sql: "SELECT event, peer, twin, verdict FROM packet_twin WHERE event IN (\(chunk.map(String.init).joined(separator: ","))) ORDER BY event, peer")
+                for r in rows {
+                    guard let v = TwinVerdict.Verdict(rawValue: r["verdict"]) else { continue }
+                    out[r["event"], default: []].append(TwinVerdict(event: r["event"], peer: r["peer"], twin: r["twin"], verdict: v))
+                }
+            }
+            return out
         }
     }
 

@@ -160,6 +160,23 @@ enum Schema {
             ALTER TABLE clock ADD COLUMN peer INTEGER REFERENCES source(id);
             """)
         }
+        m.registerMigration("v4: packets' twins at other capture points") { db in
+            try db.execute(sql: """
+            -- For each packet of a connection several capture points saw: whether the same packet was seen at
+            -- each other point, and if not why (derived by the clock pass; rebuilt with it).
+            CREATE TABLE packet_twin (
+              event INTEGER NOT NULL,   -- the packet (event rowid)
+              peer INTEGER NOT NULL REFERENCES source(id), -- the other capture point
+              twin INTEGER,             -- the same packet's event there, when seen
+              verdict TEXT NOT NULL,    -- seen | lost (left this point, never reached peer) | uncaptured (missing at
+                                        -- peer, but the receiver acknowledged it and peer saw no resend: the
+                                        -- peer's capture missed it) | injected (seen here,
+                                        -- never passed peer, which its sender's packets pass first) | outside
+                                        -- (peer was not capturing then) | unknown (way through the points unknown)
+              PRIMARY KEY (event, peer)
+            ) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 

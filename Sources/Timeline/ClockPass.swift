@@ -42,11 +42,8 @@ public enum ClockPass {
 
         // Pairs of sources, filled connection by connection.
         var pairs: [PairKey: ClockBounds] = [:]
-        var conn: Int64? = nil
-        var bySource: [Int64: [MatchPacket]] = [:]
-        func flush() {
+        try forEachConnection(store) { bySource in
             let ids = bySource.keys.sorted()
-            guard ids.count > 1 else { bySource.removeAll(keepingCapacity: true); return }
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
                     let a = bySource[ids[i]]!, b = bySource[ids[j]]!
@@ -61,13 +58,7 @@ public enum ClockPass {
                     pairs[key] = p
                 }
             }
-            bySource.removeAll(keepingCapacity: true)
         }
-        try store.forEachMatchablePacket { p in
-            if p.conn != conn { flush(); conn = p.conn }
-            bySource[p.source, default: []].append(p)
-        }
-        flush()
         report.pairs = pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
 
         var fixed: [Int64: Int64] = [:]
@@ -80,8 +71,24 @@ public enum ClockPass {
             solved.append(SolvedClock(source: id, offsetNS: p.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched, peer: p.peer))
         }
         try store.saveSolvedClocks(solved)
+        try TwinPass.run(store, pairs: report.pairs)
         try store.setStale(name, false)
         return report
+    }
+
+    /// Hands over each connection's TCP packets seen by two or more sources, by source, in time order.
+    static func forEachConnection(_ store: Store, _ body: ([Int64: [MatchPacket]]) throws -> Void) throws {
+        var conn: Int64? = nil
+        var bySource: [Int64: [MatchPacket]] = [:]
+        func flush() throws {
+            if bySource.count > 1 { try body(bySource) }
+            bySource.removeAll(keepingCapacity: true)
+        }
+        try store.forEachMatchablePacket { p in
+            if p.conn != conn { try flush(); conn = p.conn }
+            bySource[p.source, default: []].append(p)
+        }
+        try flush()
     }
 
     /// The smallest step a source's times can show.

@@ -25,21 +25,45 @@ public enum PacketMatcher {
     }
 
     /// Index pairs (into `a`, into `b`) of the packets both saw; both lists in their source's time order.
+    ///
+    /// A resend carries its original's numbers, so when the original was lost the k-th rule alone would
+    /// pair it with the resend. Where both sources show the IP id (new for every packet a host sends), or
+    /// else the TCP timestamp value, packets are paired on it first; the k-th rule takes what is left.
     public static func match(_ a: [MatchPacket], _ b: [MatchPacket]) -> [(Int, Int)] {
         let raw = a.allSatisfy { $0.seqRaw != nil } && b.allSatisfy { $0.seqRaw != nil }
-        var waiting: [Fingerprint: [Int]] = [:]
-        for (j, p) in b.enumerated() { waiting[fingerprint(p, raw: raw), default: []].append(j) }
-        var next: [Fingerprint: Int] = [:]
+        var taken = [Bool](repeating: false, count: b.count)
+        var pairedA = [Bool](repeating: false, count: a.count)
         var out: [(Int, Int)] = []
-        for (i, p) in a.enumerated() {
-            let f = fingerprint(p, raw: raw)
-            guard let list = waiting[f] else { continue }
-            let k = next[f, default: 0]
-            if k < list.count {
-                out.append((i, list[k]))
-                next[f] = k + 1
+        let tieBreakers: [(MatchPacket) -> Int64?] = [{ $0.ipID }, { $0.tsval }]
+        for extra in tieBreakers where a.contains(where: { extra($0) != nil }) && b.contains(where: { extra($0) != nil }) {
+            pair(a, b, raw: raw, extra: extra, &pairedA, &taken, &out)
+        }
+        pair(a, b, raw: raw, extra: { _ in 0 }, &pairedA, &taken, &out)
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    struct Keyed: Hashable { let f: Fingerprint, extra: Int64 }
+
+    /// Pairs the packets not yet paired whose fingerprint and `extra` agree, the k-th with the k-th.
+    static func pair(_ a: [MatchPacket], _ b: [MatchPacket], raw: Bool, extra: (MatchPacket) -> Int64?,
+                     _ pairedA: inout [Bool], _ taken: inout [Bool], _ out: inout [(Int, Int)]) {
+        var waiting: [Keyed: [Int]] = [:]
+        for (j, p) in b.enumerated() where !taken[j] {
+            guard let x = extra(p) else { continue }
+            waiting[Keyed(f: fingerprint(p, raw: raw), extra: x), default: []].append(j)
+        }
+        var next: [Keyed: Int] = [:]
+        for (i, p) in a.enumerated() where !pairedA[i] {
+            guard let x = extra(p) else { continue }
+            let k = Keyed(f: fingerprint(p, raw: raw), extra: x)
+            guard let list = waiting[k] else { continue }
+            let n = next[k, default: 0]
+            if n < list.count {
+                out.append((i, list[n]))
+                pairedA[i] = true
+                taken[list[n]] = true
+                next[k] = n + 1
             }
         }
-        return out
     }
 }

@@ -45,22 +45,27 @@ struct Conn: ParsableCommand {
         }
         for (i, c) in found.enumerated() {
             let events = try s.events(conn: c.key)
+            let twins = try s.twins(events: events.map(\.id))
             let life = c.lifecycle
             // A lifecycle's times are those of the source it was counted at.
             let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
             if json {
                 var o = JSONObject()
                 o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
-                o.add("events", raw: "[" + events.map(fmt.json).joined(separator: ",") + "]")
+                o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
                 o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
                 Swift.print(o.text)
                 continue
             }
             if i > 0 { Swift.print("") }
             Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.ordered.0)) → \(fmt.named(c.ordered.1))  community_id \(c.communityID)")
-            var t = TextTable(header: ["time", "host", "source", "dir", "summary"])
+            // A column for the other capture points only when the connection was seen at more than one.
+            let multi = Set(events.map(\.source)).count > 1
+            var t = TextTable(header: ["time", "host", "source", "dir"] + (multi ? ["elsewhere"] : []) + ["summary"])
             for e in events {
-                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.ordered.0 ? "→" : "←", (e.label.map { $0 + " " } ?? "") + e.summary])
+                let elsewhere = multi ? [TwinText.short(twins[e.id], fmt)] : []
+                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.ordered.0 ? "→" : "←"]
+                      + elsewhere + [(e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())
             if let life {
@@ -155,5 +160,39 @@ enum ConnectionsPrinter {
                    l.seenBy.keys.sorted().joined(separator: ",")])
         }
         Swift.print(t.render())
+    }
+}
+
+/// How a packet fared at the other capture points, for `conn`.
+enum TwinText {
+    static func hostOf(_ source: Int64, _ fmt: EventFormatter) -> String { fmt.sources[source]?.host ?? "source \(source)" }
+
+    /// `server ✓`, `lost → server`, `missed by server's capture`, `not from client's side`.
+    static func short(_ twins: [TwinVerdict]?, _ fmt: EventFormatter) -> String {
+        guard let twins, !twins.isEmpty else { return "" }
+        return twins.map { t in
+            let h = hostOf(t.peer, fmt)
+            switch t.verdict {
+            case .seen: return "\(h) ✓"
+            case .lost: return "lost → \(h)"
+            case .uncaptured: return "not in \(h)'s capture"
+            case .injected: return "never passed \(h)"
+            case .outside: return "\(h) not capturing"
+            case .unknown: return "\(h) ✗"
+            }
+        }.joined(separator: ", ")
+    }
+
+    static func json(_ event: String, _ twins: [TwinVerdict]?, _ fmt: EventFormatter) -> String {
+        guard let twins, !twins.isEmpty, event.hasSuffix("}") else { return event }
+        let list = twins.map { t -> String in
+            var o = JSONObject()
+            o.add("host", hostOf(t.peer, fmt))
+            o.add("source", t.peer)
+            o.add("verdict", t.verdict.rawValue)
+            o.add("twin", t.twin)
+            return o.text
+        }
+        return String(event.dropLast()) + ",\"elsewhere\":[" + list.joined(separator: ",") + "]}"
     }
 }

@@ -1,0 +1,113 @@
+import TraceModel
+import EventStore
+
+/// For every packet of a connection that several capture points saw: was the same packet seen at each
+/// other point, and if not, was it lost between them or sent by something in between?
+///
+/// Which point a connection's packets pass first, per direction, is read from the matched packets and
+/// the pair's solved offset: a packet that passed a first shows up at b later than the offset says.
+/// A packet that left the upstream point and is missing downstream was lost between them; one seen
+/// downstream that the upstream point never saw was not sent by the apparent sender (or that capture
+/// missed it). A packet missing downstream whose bytes the receiver acknowledged, with no resend seen there,
+/// got through: the downstream capture missed it. Packets outside the time the other point was capturing
+/// are only "outside".
+public enum TwinPass {
+    /// A packet must be this far inside the other capture's time span (besides twice the offset's
+    /// uncertainty) to be called lost or injected: it may still have been on its way when that capture stopped.
+    static let grace: Int64 = 100_000_000
+
+    public static func run(_ store: Store, pairs: [ClockBounds]) throws {
+        let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
+        var estimates: [ClockPass.PairKey: ClockBounds.Estimate] = [:]
+        for p in pairs { if let e = p.estimate { estimates[ClockPass.PairKey(a: p.a, b: p.b)] = e } }
+        var out: [TwinVerdict] = []
+        try ClockPass.forEachConnection(store) { bySource in
+            let ids = bySource.keys.sorted()
+            for i in 0..<ids.count {
+                for j in (i + 1)..<ids.count {
+                    guard let e = estimates[ClockPass.PairKey(a: ids[i], b: ids[j])] else { continue }
+                    verdicts(bySource[ids[i]]!, bySource[ids[j]]!, theta: e.offset, uncertainty: e.uncertainty,
+                             windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]), into: &out)
+                }
+            }
+        }
+        try store.saveTwins(out)
+    }
+
+    static func window(_ s: SourceInfo?) -> ClosedRange<Int64>? {
+        guard let f = s?.firstTS, let l = s?.lastTS, f <= l else { return nil }
+        return f...l
+    }
+
+    /// Verdicts for both sources' packets of one connection. θ = b's clock − a's.
+    static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], theta: Int64, uncertainty: Int64,
+                         windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) {
+        let matches = PacketMatcher.match(a, b)
+        // Per sending side: does a see its packets first? From how much later than θ they reach b.
+        var late: [[Int64]] = [[], []]
+        for (x, y) in matches { late[a[x].side].append(b[y].ts - a[x].ts - theta) }
+        var aFirst: [Bool?] = late.map { $0.isEmpty ? nil : ClockBounds.median($0) > 0 }
+        if aFirst[0] == nil, let o = aFirst[1] { aFirst[0] = !o }
+        if aFirst[1] == nil, let o = aFirst[0] { aFirst[1] = !o }
+
+        var twinOfA = [Int?](repeating: nil, count: a.count), twinOfB = [Int?](repeating: nil, count: b.count)
+        for (x, y) in matches { twinOfA[x] = y; twinOfB[y] = x }
+        let margin = grace + 2 * uncertainty
+        let raw = a.allSatisfy { $0.seqRaw != nil } && b.allSatisfy { $0.seqRaw != nil }
+        let gotThroughToB = Acknowledged(b, raw: raw), gotThroughToA = Acknowledged(a, raw: raw)
+        func inside(_ t: Int64, _ w: ClosedRange<Int64>?) -> Bool {
+            guard let w else { return false }
+            return t >= w.lowerBound + 2 * uncertainty && t <= w.upperBound - margin
+        }
+        for (x, p) in a.enumerated() {
+            if let y = twinOfA[x] { out.append(TwinVerdict(event: p.id, peer: b[y].source, twin: b[y].id, verdict: .seen)); continue }
+            guard let peer = b.first?.source else { continue }
+            let verdict: TwinVerdict.Verdict
+            if !inside(p.ts + theta, windowB) { verdict = .outside }
+            else if let first = aFirst[p.side] { verdict = first ? (gotThroughToB.covers(p) ? .uncaptured : .lost) : .injected }
+            else { verdict = .unknown }
+            out.append(TwinVerdict(event: p.id, peer: peer, twin: nil, verdict: verdict))
+        }
+        for (y, p) in b.enumerated() {
+            if let x = twinOfB[y] { out.append(TwinVerdict(event: p.id, peer: a[x].source, twin: a[x].id, verdict: .seen)); continue }
+            guard let peer = a.first?.source else { continue }
+            let verdict: TwinVerdict.Verdict
+            if !inside(p.ts - theta, windowA) { verdict = .outside }
+            else if let first = aFirst[p.side] { verdict = first ? .injected : (gotThroughToA.covers(p) ? .uncaptured : .lost) }
+            else { verdict = .unknown }
+            out.append(TwinVerdict(event: p.id, peer: peer, twin: nil, verdict: verdict))
+        }
+    }
+}
+
+/// What one source shows of a connection's delivered data: the highest acknowledgment each side received
+/// (as sent by the other side), and the data segments it saw, to tell a segment that got through from one
+/// that was lost.
+struct Acknowledged {
+    var highestAck: [UInt32?] = [nil, nil]
+    var sent: Set<Segment> = []
+    let raw: Bool
+
+    struct Segment: Hashable { let side: Int, seq: UInt32 }
+
+    init(_ packets: [MatchPacket], raw: Bool) {
+        self.raw = raw
+        for p in packets {
+            if p.len > 0, let s = Acknowledged.seq(p, raw) { sent.insert(Segment(side: p.side, seq: s)) }
+            guard p.flags & TCPFlags.ack.rawValue != 0, let a = raw ? p.ackRaw : p.ack else { continue }
+            // An ACK sent by side s acknowledges what side 1 - s sent.
+            let acked = UInt32(truncatingIfNeeded: a)
+            if let h = highestAck[1 - p.side], Int32(bitPattern: acked &- h) <= 0 { continue }
+            highestAck[1 - p.side] = acked
+        }
+    }
+
+    static func seq(_ p: MatchPacket, _ raw: Bool) -> UInt32? { (raw ? p.seqRaw : p.seq).map { UInt32(truncatingIfNeeded: $0) } }
+
+    /// Whether a data segment missing here was acknowledged by its receiver with no resend of it seen here.
+    func covers(_ p: MatchPacket) -> Bool {
+        guard p.len > 0, let s = Acknowledged.seq(p, raw), let h = highestAck[p.side] else { return false }
+        let end = s &+ UInt32(truncatingIfNeeded: p.len)
+        return Int32(bitPattern: h &- end) >= 0 && !sent.contains(Segment(side: p.side, seq: s))
+    }
+}
