@@ -180,3 +180,31 @@ public struct TwinVerdict: Sendable, Equatable {
         self.verdict = verdict
     }
 }
+
+/// A SYN as the alias finder reads it.
+public struct SYNFacts: Sendable {
+    public var source: Int64
+    public var conn: Int64
+    /// 0 when endpoint a of the connection's key sent it.
+    public var side: Int
+    public var isn: Int64?
+    public var tsval: Int64?
+    public var win: Int64?
+}
+
+/// One tuple of a connection seen under several (NAT between capture points).
+public struct ConnectionAlias: Sendable, Equatable {
+    public var key: Int64
+    /// The smallest key of the group: the connection's name for the joiner.
+    public var group: Int64
+    /// Whether this tuple's endpoint b opened the connection (its sides are swapped against the group's).
+    public var sideFlip: Bool
+    public var evidence: String
+
+    public init(key: Int64, group: Int64, sideFlip: Bool, evidence: String) {
+        self.key = key
+        self.group = group
+        self.sideFlip = sideFlip
+        self.evidence = evidence
+    }
+}

@@ -329,6 +329,12 @@ extension Store {
         try setStale("lifecycle", true)
     }
 
+    static func matchPacket(_ c: CRow) -> MatchPacket {
+        MatchPacket(conn: c.int64(0), source: c.int64(1), ts: c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
+                    flags: Int(c.int64(4)), seq: c.int(5), ack: c.int(6), seqRaw: c.int(7), ackRaw: c.int(8),
+                    len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11), ipID: c.int(12), tsval: c.int(13))
+    }
+
     /// Streams every TCP packet that has a connection, ordered by connection, source and time (the
     /// source's own clock): what the clock pass matches across sources. Integers only.
     public func forEachMatchablePacket(_ body: (MatchPacket) throws -> Void) throws {
@@ -341,12 +347,61 @@ extension Store {
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
                 ORDER BY e.conn, e.source, e.ts, e.rowid
                 """)
+            try CRow.step(st, db) { c in try body(Store.matchPacket(c)) }
+        }
+    }
+
+    /// Every SYN without ACK, by source and connection: what tells the same connection under two tuples.
+    public func forEachSYN(_ body: (SYNFacts) throws -> Void) throws {
+        try ensureConnectionIndex()
+        try db.read { db in
+            let st = try db.makeStatement(sql: """
+                SELECT e.source, e.conn, e.src = c.a AND e.sport = c.aport, e.seq_raw, e.tsval, e.win, e.ts
+                FROM event e JOIN connection c ON c.key = e.conn
+                WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND (e.flags & 18) = 2
+                ORDER BY e.source, e.conn, e.ts
+                """)
             try CRow.step(st, db) { c in
-                try body(MatchPacket(conn: c.int64(0), source: c.int64(1), ts: c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
-                                     flags: Int(c.int64(4)), seq: c.int(5), ack: c.int(6), seqRaw: c.int(7), ackRaw: c.int(8),
-                                     len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11), ipID: c.int(12), tsval: c.int(13)))
+                try body(SYNFacts(source: c.int64(0), conn: c.int64(1), side: c.int64(2) != 0 ? 0 : 1, isn: c.int(3), tsval: c.int(4), win: c.int(5)))
             }
         }
+    }
+
+    /// Replaces the connection aliases.
+    public func saveAliases(_ rows: [ConnectionAlias]) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM connection_alias")
+            let st = try db.makeStatement(sql: "INSERT OR REPLACE INTO connection_alias(key, grp, side_flip, evidence) VALUES (?, ?, ?, ?)")
+            for r in rows { try st.execute(arguments: [r.key, r.group, r.sideFlip ? 1 : 0, r.evidence]) }
+        }
+    }
+
+    /// The keys of every tuple the connection was also seen as (itself included, first), with evidence.
+    public func aliases(of key: Int64) throws -> [ConnectionAlias] {
+        try db.read { db in
+            guard try db.tableExists("connection_alias") else { return [] }
+            return try Row.fetchAll(db, sql: """
+                SELECT a.key, a.grp, a.side_flip, a.evidence FROM connection_alias a
+                WHERE a.grp = (SELECT grp FROM connection_alias WHERE key = ?) ORDER BY a.key = ? DESC, a.key
+                """, arguments: [key, key]).map { ConnectionAlias(key: $0[0], group: $0[1], sideFlip: ($0[2] as Int) != 0, evidence: $0[3]) }
+        }
+    }
+
+    /// Packets of one connection key, by source and time (for joining aliased tuples).
+    public func matchablePackets(conn: Int64) throws -> [MatchPacket] {
+        var out: [MatchPacket] = []
+        try db.read { db in
+            let st = try db.cachedStatement(sql: """
+                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.seq_raw, e.ack_raw,
+                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval
+                FROM event e JOIN connection c ON c.key = e.conn
+                WHERE e.conn = ? AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
+                ORDER BY e.source, e.ts, e.rowid
+                """)
+            try st.setArguments([conn])
+            try CRow.step(st, db) { c in out.append(Store.matchPacket(c)) }
+        }
+        return out
     }
 
     /// Replaces every packet's twin verdicts (`TwinVerdict`).

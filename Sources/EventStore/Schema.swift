@@ -177,6 +177,19 @@ enum Schema {
             ) WITHOUT ROWID;
             """)
         }
+        m.registerMigration("v5: one connection under several tuples") { db in
+            try db.execute(sql: """
+            -- Tuples that are one connection seen at different points (NAT between them): every member of a
+            -- group points to the group's first key. Derived by the clock pass; rebuilt with it.
+            CREATE TABLE connection_alias (
+              key INTEGER PRIMARY KEY,   -- a connection key
+              grp INTEGER NOT NULL,      -- the smallest key of its group
+              side_flip INTEGER NOT NULL, -- 1 when this tuple's endpoint b is the group's originator (who sent the SYN)
+              evidence TEXT NOT NULL     -- what matched: isn=<first sequence number> or tsval=<SYN's TSval>/win=<window>
+            );
+            CREATE INDEX connection_alias_by_group ON connection_alias(grp);
+            """)
+        }
         return m
     }
 

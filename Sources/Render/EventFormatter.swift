@@ -38,9 +38,14 @@ public final class EventFormatter {
     }
 
     /// Whether a source's times sit on the calendar (absolute, or anchored by a clock).
-    private func isCalendar(_ s: SourceInfo?) -> Bool {
-        guard let s else { return true }
-        return s.timeBasis == .absolute || s.offsetNS != 0
+    /// How a source's aligned times read: a clock solved from packets reads like its reference's (a
+    /// relative reference keeps everything relative); an anchor gives a relative source calendar times.
+    private func displayBasis(_ s: SourceInfo?) -> TimeBasis {
+        guard let s else { return .absolute }
+        if s.clockMethod == SolvedClock.method, let r = s.clockReference, r != s.id, let ref = sources[r] {
+            return displayBasis(ref)
+        }
+        return s.timeBasis == .absolute || s.offsetNS != 0 ? .absolute : s.timeBasis
     }
 
     /// ISO 8601 UTC with the source's precision; relative sources without an anchor as `+12.345678`.
@@ -50,20 +55,22 @@ public final class EventFormatter {
     public func isoTime(_ ns: Int64, source: Int64) -> String {
         let s = sources[source]
         let digits = s?.timeDigits ?? 9
-        if isCalendar(s) { return CivilTime.iso8601(ns, digits: digits) }
-        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(ns, digits: digits) }
-        return CivilTime.relative(ns, digits: digits)
+        switch displayBasis(s) {
+        case .absolute: return CivilTime.iso8601(ns, digits: digits)
+        case .timeOfDay: return CivilTime.timeOfDay(ns, digits: digits)
+        case .relative: return CivilTime.relative(ns, digits: digits)
+        }
     }
 
     /// For the terminal: `2013-01-06 09:53:40.765` in the display zone.
     public func displayTime(_ e: StoredEvent) -> String {
         let s = sources[e.source]
         let digits = s?.timeDigits ?? 9
-        if isCalendar(s) {
-            return CivilTime.dateTime(e.ts + Int64(displayZone) * CivilTime.nsPerSecond, digits: digits)
+        switch displayBasis(s) {
+        case .absolute: return CivilTime.dateTime(e.ts + Int64(displayZone) * CivilTime.nsPerSecond, digits: digits)
+        case .timeOfDay: return CivilTime.timeOfDay(e.ts, digits: digits)
+        case .relative: return CivilTime.relative(e.ts, digits: digits)
         }
-        if s?.timeBasis == .timeOfDay { return CivilTime.timeOfDay(e.ts, digits: digits) }
-        return CivilTime.relative(e.ts, digits: digits)
     }
 
     public func summary(_ e: StoredEvent) -> String {

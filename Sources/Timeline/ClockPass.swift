@@ -40,9 +40,14 @@ public enum ClockPass {
         report.reference = reference
         let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
 
+        // One connection under several tuples (NAT between capture points) is matched as one.
+        let found = try ConnectionAliases.find(store)
+        try store.saveAliases(found)
+        let aliases = Dictionary(uniqueKeysWithValues: found.map { ($0.key, $0) })
+
         // Pairs of sources, filled connection by connection.
         var pairs: [PairKey: ClockBounds] = [:]
-        try forEachConnection(store) { bySource in
+        try forEachConnection(store, aliases: aliases) { bySource in
             let ids = bySource.keys.sorted()
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
@@ -71,13 +76,15 @@ public enum ClockPass {
             solved.append(SolvedClock(source: id, offsetNS: p.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched, peer: p.peer))
         }
         try store.saveSolvedClocks(solved)
-        try TwinPass.run(store, pairs: report.pairs)
+        try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
         try store.setStale(name, false)
         return report
     }
 
     /// Hands over each connection's TCP packets seen by two or more sources, by source, in time order.
-    static func forEachConnection(_ store: Store, _ body: ([Int64: [MatchPacket]]) throws -> Void) throws {
+    /// Tuples that are one connection (`aliases`) come together, their sides turned so that side 0 is
+    /// whoever sent the SYN in each.
+    static func forEachConnection(_ store: Store, aliases: [Int64: ConnectionAlias] = [:], _ body: ([Int64: [MatchPacket]]) throws -> Void) throws {
         var conn: Int64? = nil
         var bySource: [Int64: [MatchPacket]] = [:]
         func flush() throws {
@@ -85,10 +92,22 @@ public enum ClockPass {
             bySource.removeAll(keepingCapacity: true)
         }
         try store.forEachMatchablePacket { p in
+            guard aliases[p.conn] == nil else { return }
             if p.conn != conn { try flush(); conn = p.conn }
             bySource[p.source, default: []].append(p)
         }
         try flush()
+        for (_, members) in Dictionary(grouping: aliases.values, by: \.group).sorted(by: { $0.key < $1.key }) {
+            for m in members.sorted(by: { $0.key < $1.key }) {
+                for var p in try store.matchablePackets(conn: m.key) {
+                    if m.sideFlip { p.side = 1 - p.side }
+                    bySource[p.source, default: []].append(p)
+                }
+            }
+            // A source that saw two of the tuples (a capture on the NAT box) sees them in time order.
+            for (k, v) in bySource where members.count > 1 { bySource[k] = v.sorted { ($0.ts, $0.id) < ($1.ts, $1.id) } }
+            try flush()
+        }
     }
 
     /// The smallest step a source's times can show.

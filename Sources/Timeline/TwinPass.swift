@@ -16,12 +16,12 @@ public enum TwinPass {
     /// uncertainty) to be called lost or injected: it may still have been on its way when that capture stopped.
     static let grace: Int64 = 100_000_000
 
-    public static func run(_ store: Store, pairs: [ClockBounds]) throws {
+    public static func run(_ store: Store, pairs: [ClockBounds], aliases: [Int64: ConnectionAlias] = [:]) throws {
         let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         var estimates: [ClockPass.PairKey: ClockBounds.Estimate] = [:]
         for p in pairs { if let e = p.estimate { estimates[ClockPass.PairKey(a: p.a, b: p.b)] = e } }
         var out: [TwinVerdict] = []
-        try ClockPass.forEachConnection(store) { bySource in
+        try ClockPass.forEachConnection(store, aliases: aliases) { bySource in
             let ids = bySource.keys.sorted()
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {

@@ -44,7 +44,12 @@ struct Conn: ParsableCommand {
             return
         }
         for (i, c) in found.enumerated() {
-            let events = try s.events(conn: c.key)
+            // The same connection under other tuples (NAT between capture points): all its events, interleaved.
+            let aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
+            var events = try s.events(conn: c.key)
+            for a in aliases { events += try s.events(conn: a.key) }
+            events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+            let aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
             let twins = try s.twins(events: events.map(\.id))
             let life = c.lifecycle
             // A lifecycle's times are those of the source it was counted at.
@@ -52,6 +57,11 @@ struct Conn: ParsableCommand {
             if json {
                 var o = JSONObject()
                 o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
+                if !aliasRows.isEmpty {
+                    o.add("aliases", raw: "[" + zip(aliases, aliasRows).map { a, row in
+                        var j = JSONObject(); j.add("id", row.text); j.add("community_id", row.communityID); j.add("evidence", a.evidence); return j.text
+                    }.joined(separator: ",") + "]")
+                }
                 o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
                 o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
                 Swift.print(o.text)
@@ -59,12 +69,16 @@ struct Conn: ParsableCommand {
             }
             if i > 0 { Swift.print("") }
             Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.ordered.0)) → \(fmt.named(c.ordered.1))  community_id \(c.communityID)")
+            for (a, row) in zip(aliases, aliasRows) {
+                Swift.print("  also seen as \(IPProto.name(UInt8(truncatingIfNeeded: row.proto))) \(fmt.named(row.ordered.0)) → \(fmt.named(row.ordered.1)) (NAT between capture points; same SYN: \(a.evidence))")
+            }
             // A column for the other capture points only when the connection was seen at more than one.
             let multi = Set(events.map(\.source)).count > 1
             var t = TextTable(header: ["time", "host", "source", "dir"] + (multi ? ["elsewhere"] : []) + ["summary"])
             for e in events {
                 let elsewhere = multi ? [TwinText.short(twins[e.id], fmt)] : []
-                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", e.srcEndpoint == c.ordered.0 ? "→" : "←"]
+                let forward = e.srcEndpoint == c.ordered.0 || aliasRows.contains { e.conn == $0.key && e.srcEndpoint == $0.ordered.0 }
+                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", forward ? "→" : "←"]
                       + elsewhere + [(e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())

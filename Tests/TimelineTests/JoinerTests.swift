@@ -1,0 +1,78 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+import EventStore
+@testable import Timeline
+
+/// The same connections seen on both sides of a NAT: recognised under both tuples, clocks solved through
+/// them, and the packet lost on the way found.
+final class JoinerTests: XCTestCase {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("corpus")
+
+    func load(_ dir: String) throws -> Store {
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([JoinerTests.corpus.appendingPathComponent(dir).path]), options: IngestOptions())
+        try ClockPass.run(store)
+        return store
+    }
+
+    func testRealNATCapturesJoinedAndAligned() throws {
+        // scripts/make-nat-corpus.sh: the server's capture is 3.25 s slow (editcap -t -3.25).
+        let store = try load("nat-two-points")
+        let sources = try store.sources()
+        let server = try XCTUnwrap(sources.first { $0.path.hasSuffix("server.shifted.pcapng") })
+        let u = try XCTUnwrap(server.uncertaintyNS)
+        XCTAssertLessThanOrEqual(abs(server.offsetNS - 3_250_000_000), u, "offset \(server.offsetNS) ± \(u)")
+        XCTAssertLessThanOrEqual(u, 30_000_000, "no wider than the round trip (15 ms each way)")
+
+        // Four connections, each under the client's tuple and the router's.
+        var groups: [Int64: [String]] = [:]
+        for c in try store.allConnections() {
+            for a in try store.aliases(of: c.key) where a.key == c.key { groups[a.group, default: []].append("\(c.a):\(c.aport) \(c.b):\(c.bport)") }
+        }
+        XCTAssertEqual(groups.count, 4)
+        for (_, tuples) in groups {
+            XCTAssertEqual(tuples.count, 2)
+            XCTAssertEqual(tuples.filter { $0.contains("10.97.1.1:") }.count, 1, "\(tuples)")
+            XCTAssertEqual(tuples.filter { $0.contains("10.97.2.254:") }.count, 1, "\(tuples)")
+            // Same ports on both sides: MASQUERADE kept them.
+            let ports = tuples.map { t in Set(t.split(separator: " ").map { $0.split(separator: ":").last! }) }
+            XCTAssertEqual(ports[0], ports[1])
+        }
+
+        // The one segment the bridge dropped, by its IP id, is the only packet lost between the points.
+        let log = try JSONSerialization.jsonObject(with: Data(contentsOf: JoinerTests.corpus.appendingPathComponent("nat-two-points/wanbridge-log.json"))) as! [String: Any]
+        let dropped = (log["dropped"] as! [[String: Any]]).map { Int64($0["ip_id"] as! Int) }
+        let (_, rows) = try store.query("SELECT e.ipid, t.verdict FROM packet_twin t JOIN event e ON e.rowid = t.event WHERE t.verdict != 'seen'")
+        XCTAssertEqual(rows.map { Int64.fromDatabaseValue($0[0]) }, dropped.map { Optional($0) })
+        XCTAssertEqual(rows.map { String.fromDatabaseValue($0[1]) }, ["lost"])
+    }
+
+    func testSQLSeedAcrossNAT() throws {
+        // The SQL-over-WAN seed: 192.168.1.66:46739 ⇄ 10.1.1.7:1433 at the client is 172.16.5.14:63584 ⇄
+        // 192.168.200.148:1433 at the server; the SYN's TSV=11322755 is on both sides.
+        let store = try load("sql-wan-nat")
+        let client = try XCTUnwrap(try store.connections(address: "192.168.1.66", port: 46739).first)
+        let aliases = try store.aliases(of: client.key)
+        XCTAssertEqual(aliases.count, 2)
+        let other = try XCTUnwrap(try store.connection(key: aliases.first { $0.key != client.key }!.key))
+        XCTAssertEqual(Set([other.a, other.b]), ["172.16.5.14", "192.168.200.148"])
+        XCTAssertTrue(aliases.allSatisfy { $0.evidence == "tsval=11322755/win=5840" })
+        // About 89 ms between a packet and its answer on each side: the WAN's round trip bounds the offset
+        // to within half of it.
+        let server = try XCTUnwrap(try store.sources().first { $0.path.hasSuffix("sql-server.txt") })
+        let u = try XCTUnwrap(server.uncertaintyNS)
+        XCTAssertGreaterThan(u, 40_000_000)
+        XCTAssertLessThanOrEqual(u, 45_000_000)
+        // On the aligned clock the server sees the client's SYN after the client sent it, and the client
+        // gets the SYN/ACK after the server sent it.
+        var events = try store.events(conn: client.key) + store.events(conn: other.key)
+        events.sort { $0.ts < $1.ts }
+        let syns = events.filter { $0.flags == TCPFlags.syn.rawValue }
+        XCTAssertNotEqual(syns.first?.source, server.id, "the client's SYN comes first")
+        let synacks = events.filter { $0.flags == (TCPFlags.syn.rawValue | TCPFlags.ack.rawValue) }
+        XCTAssertEqual(synacks.first?.source, server.id, "the server's SYN/ACK comes before the client receives it")
+    }
+}
