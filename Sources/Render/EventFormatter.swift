@@ -73,6 +73,17 @@ public final class EventFormatter {
         }
     }
 
+    /// The event's time as its source wrote it, for sources whose clock was moved (else empty): what a
+    /// user finds when looking the line up in the file itself.
+    public func ownTime(_ e: StoredEvent) -> String {
+        guard e.ts != e.tsSource, let s = sources[e.source] else { return "" }
+        switch s.timeBasis {
+        case .absolute: return CivilTime.dateTime(e.tsSource, digits: s.timeDigits)
+        case .timeOfDay: return CivilTime.timeOfDay(e.tsSource, digits: s.timeDigits)
+        case .relative: return CivilTime.relative(e.tsSource, digits: s.timeDigits)
+        }
+    }
+
     public func summary(_ e: StoredEvent) -> String {
         var out = ""
         if e.kind == .packet {

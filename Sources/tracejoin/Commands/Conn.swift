@@ -20,6 +20,7 @@ struct Conn: ParsableCommand {
     @Argument(help: ArgumentHelp("One or two endpoints: ADDRESS[:PORT], [IPv6]:PORT.", valueName: "endpoint"))
     var endpoints: [String]
     @Flag(help: "Print {\"connection\", \"events\", \"lifecycle\"} as JSON.") var json = false
+    @Flag(help: "Beside the aligned time, each event's time as its source wrote it (where its clock was moved).") var ownTime = false
 
     func validate() throws {
         guard (1...2).contains(endpoints.count), endpoints.allSatisfy({ Endpoint(userText: $0) != nil || ConnectionMatch.looksLikeName($0) }) else {
@@ -74,11 +75,11 @@ struct Conn: ParsableCommand {
             }
             // A column for the other capture points only when the connection was seen at more than one.
             let multi = Set(events.map(\.source)).count > 1
-            var t = TextTable(header: ["time", "host", "source", "dir"] + (multi ? ["elsewhere"] : []) + ["summary"])
+            var t = TextTable(header: ["time"] + (ownTime ? ["source's time"] : []) + ["host", "source", "dir"] + (multi ? ["elsewhere"] : []) + ["summary"])
             for e in events {
                 let elsewhere = multi ? [TwinText.short(twins[e.id], fmt)] : []
                 let forward = e.srcEndpoint == c.ordered.0 || aliasRows.contains { e.conn == $0.key && e.srcEndpoint == $0.ordered.0 }
-                t.add([fmt.displayTime(e), fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", forward ? "→" : "←"]
+                t.add([fmt.displayTime(e)] + (ownTime ? [fmt.ownTime(e)] : []) + [fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", forward ? "→" : "←"]
                       + elsewhere + [(e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())

@@ -18,6 +18,7 @@ struct Timeline: ParsableCommand {
     @Flag(help: "CSV with a header line.") var csv = false
     @Option(help: ArgumentHelp("Show times in this zone (±HH:MM).", valueName: "±HH:MM")) var tz: String?
     @Option(help: "Stop after this many events.") var limit: Int?
+    @Flag(help: "Beside the aligned time, each event's time as its source wrote it (where its clock was moved).") var ownTime = false
 
     func validate() throws {
         if json && csv { throw ValidationError("choose one of --json and --csv") }
@@ -33,12 +34,12 @@ struct Timeline: ParsableCommand {
         }
         let filter = try filters.filter(store: s)
         let fmt = try EventFormatter(store: s, displayZone: tz.flatMap(CivilTime.parseZoneOffset) ?? 0)
-        try TimelinePrinter.print(store: s, filter: filter, formatter: fmt, json: json, csv: csv, limit: limit)
+        try TimelinePrinter.print(store: s, filter: filter, formatter: fmt, json: json, csv: csv, limit: limit, ownTime: ownTime)
     }
 }
 
 enum TimelinePrinter {
-    static func print(store: Store, filter: EventFilter, formatter fmt: EventFormatter, json: Bool, csv: Bool, limit: Int?) throws {
+    static func print(store: Store, filter: EventFilter, formatter fmt: EventFormatter, json: Bool, csv: Bool, limit: Int?, ownTime: Bool = false) throws {
         var merge = try TimelineMerge(store: store, filter: filter)
         var n = 0
         var out = BufferedOutput()
@@ -51,7 +52,8 @@ enum TimelinePrinter {
             else if csv { out.write(fmt.csv(e)) }
             else {
                 let conn = fmt.connection(e.conn).map { "\($0.ordered.0)⇄\($0.ordered.1)" } ?? "-"
-                let line = "\(fmt.displayTime(e))  \(fmt.host(e))  \(fmt.sourceName(e)):\(e.line)  \(conn)  \(fmt.summary(e))"
+                let own = ownTime ? "  (" + fmt.ownTime(e).padding(toLength: 26, withPad: " ", startingAt: 0) + ")" : ""
+                let line = "\(fmt.displayTime(e))\(own)  \(fmt.host(e))  \(fmt.sourceName(e)):\(e.line)  \(conn)  \(fmt.summary(e))"
                 out.write(line.count > width ? String(line.prefix(width - 1)) + "…" : line)
             }
         }
