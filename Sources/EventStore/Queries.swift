@@ -404,6 +404,16 @@ extension Store {
         return out
     }
 
+    /// Connections with TCP packet rows that show no TCP numbers (text exports' HTTP, TDS… lines).
+    public func connectionsWithUnnumberedPackets() throws -> Set<Int64> {
+        try db.read { db in
+            Set(try Int64.fetchAll(db, sql: """
+                SELECT DISTINCT conn FROM event
+                WHERE conn IS NOT NULL AND kind = \(EventKind.packet.rawValue) AND proto = 6 AND flags IS NULL
+                """))
+        }
+    }
+
     /// Replaces every packet's twin verdicts (`TwinVerdict`).
     public func saveTwins(_ rows: [TwinVerdict]) throws {
         try db.write { db in

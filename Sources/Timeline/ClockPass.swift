@@ -47,7 +47,7 @@ public enum ClockPass {
 
         // Pairs of sources, filled connection by connection.
         var pairs: [PairKey: ClockBounds] = [:]
-        try forEachConnection(store, aliases: aliases) { bySource in
+        try forEachConnection(store, aliases: aliases) { bySource, _ in
             let ids = bySource.keys.sorted()
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
@@ -84,21 +84,28 @@ public enum ClockPass {
     /// Hands over each connection's TCP packets seen by two or more sources, by source, in time order.
     /// Tuples that are one connection (`aliases`) come together, their sides turned so that side 0 is
     /// whoever sent the SYN in each.
-    static func forEachConnection(_ store: Store, aliases: [Int64: ConnectionAlias] = [:], _ body: ([Int64: [MatchPacket]]) throws -> Void) throws {
+    static func forEachConnection(_ store: Store, aliases: [Int64: ConnectionAlias] = [:],
+                                  _ body: ([Int64: [MatchPacket]], [ConnectionAlias]) throws -> Void) throws {
         var conn: Int64? = nil
         var bySource: [Int64: [MatchPacket]] = [:]
+        var members: [ConnectionAlias] = []
         func flush() throws {
-            if bySource.count > 1 { try body(bySource) }
+            if bySource.count > 1 { try body(bySource, members) }
             bySource.removeAll(keepingCapacity: true)
         }
         try store.forEachMatchablePacket { p in
             guard aliases[p.conn] == nil else { return }
-            if p.conn != conn { try flush(); conn = p.conn }
+            if p.conn != conn {
+                try flush()
+                conn = p.conn
+                members = [ConnectionAlias(key: p.conn, group: p.conn, sideFlip: false, evidence: "")]
+            }
             bySource[p.source, default: []].append(p)
         }
         try flush()
-        for (_, members) in Dictionary(grouping: aliases.values, by: \.group).sorted(by: { $0.key < $1.key }) {
-            for m in members.sorted(by: { $0.key < $1.key }) {
+        for (_, group) in Dictionary(grouping: aliases.values, by: \.group).sorted(by: { $0.key < $1.key }) {
+            members = group.sorted(by: { $0.key < $1.key })
+            for m in members {
                 for var p in try store.matchablePackets(conn: m.key) {
                     if m.sideFlip { p.side = 1 - p.side }
                     bySource[p.source, default: []].append(p)

@@ -21,15 +21,30 @@ public enum TwinPass {
         var estimates: [ClockPass.PairKey: ClockBounds.Estimate] = [:]
         for p in pairs { if let e = p.estimate { estimates[ClockPass.PairKey(a: p.a, b: p.b)] = e } }
         var out: [TwinVerdict] = []
-        try ClockPass.forEachConnection(store, aliases: aliases) { bySource in
+        // Number-less rows are read after the packet stream (the store is not reentrant): remember, per
+        // connection and pair, which way its packets pass the two points.
+        struct Deferred { let members: [ConnectionAlias], a: Int64, b: Int64, e: ClockBounds.Estimate, aFirst: [Bool?] }
+        var deferred: [Deferred] = []
+        try ClockPass.forEachConnection(store, aliases: aliases) { bySource, members in
             let ids = bySource.keys.sorted()
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
                     guard let e = estimates[ClockPass.PairKey(a: ids[i], b: ids[j])] else { continue }
-                    verdicts(bySource[ids[i]]!, bySource[ids[j]]!, theta: e.offset, uncertainty: e.uncertainty,
-                             windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]), into: &out)
+                    let aFirst = verdicts(bySource[ids[i]]!, bySource[ids[j]]!, theta: e.offset, uncertainty: e.uncertainty,
+                                          windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]), into: &out)
+                    deferred.append(Deferred(members: members, a: ids[i], b: ids[j], e: e, aFirst: aFirst))
                 }
             }
+        }
+        // Rows that show no TCP numbers (an HTTP line of a text export) are paired by their text.
+        let withRows = try store.connectionsWithUnnumberedPackets()
+        var loaded: [Int64: [Int64: [Unnumbered]]] = [:]
+        for d in deferred where d.members.contains(where: { withRows.contains($0.key) }) {
+            let g = d.members[0].group
+            if loaded[g] == nil { loaded[g] = try Unnumbered.load(store, d.members) }
+            guard let ua = loaded[g]?[d.a], let ub = loaded[g]?[d.b] else { continue }
+            Unnumbered.verdicts(ua, ub, aFirst: d.aFirst, theta: d.e.offset, uncertainty: d.e.uncertainty,
+                                windowA: window(sources[d.a]), windowB: window(sources[d.b]), into: &out)
         }
         try store.saveTwins(out)
     }
@@ -40,8 +55,10 @@ public enum TwinPass {
     }
 
     /// Verdicts for both sources' packets of one connection. θ = b's clock − a's.
+    /// Returns, per sending side, whether its packets pass a before b (nil: unknown).
+    @discardableResult
     static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], theta: Int64, uncertainty: Int64,
-                         windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) {
+                         windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) -> [Bool?] {
         let matches = PacketMatcher.match(a, b)
         // Per sending side: does a see its packets first? From how much later than θ they reach b.
         var late: [[Int64]] = [[], []]
@@ -52,13 +69,9 @@ public enum TwinPass {
 
         var twinOfA = [Int?](repeating: nil, count: a.count), twinOfB = [Int?](repeating: nil, count: b.count)
         for (x, y) in matches { twinOfA[x] = y; twinOfB[y] = x }
-        let margin = grace + 2 * uncertainty
         let raw = a.allSatisfy { $0.seqRaw != nil } && b.allSatisfy { $0.seqRaw != nil }
         let gotThroughToB = Acknowledged(b, raw: raw), gotThroughToA = Acknowledged(a, raw: raw)
-        func inside(_ t: Int64, _ w: ClosedRange<Int64>?) -> Bool {
-            guard let w else { return false }
-            return t >= w.lowerBound + 2 * uncertainty && t <= w.upperBound - margin
-        }
+        func inside(_ t: Int64, _ w: ClosedRange<Int64>?) -> Bool { TwinPass.inside(t, w, uncertainty: uncertainty) }
         for (x, p) in a.enumerated() {
             if let y = twinOfA[x] { out.append(TwinVerdict(event: p.id, peer: b[y].source, twin: b[y].id, verdict: .seen)); continue }
             guard let peer = b.first?.source else { continue }
@@ -77,6 +90,13 @@ public enum TwinPass {
             else { verdict = .unknown }
             out.append(TwinVerdict(event: p.id, peer: peer, twin: nil, verdict: verdict))
         }
+        return aFirst
+    }
+
+    /// Whether an aligned time lies far enough inside a capture's span to judge a missing twin.
+    static func inside(_ t: Int64, _ w: ClosedRange<Int64>?, uncertainty: Int64) -> Bool {
+        guard let w else { return false }
+        return t >= w.lowerBound + 2 * uncertainty && t <= w.upperBound - grace - 2 * uncertainty
     }
 }
 

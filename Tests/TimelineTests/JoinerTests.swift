@@ -75,4 +75,19 @@ final class JoinerTests: XCTestCase {
         let synacks = events.filter { $0.flags == (TCPFlags.syn.rawValue | TCPFlags.ack.rawValue) }
         XCTAssertEqual(synacks.first?.source, server.id, "the server's SYN/ACK comes before the client receives it")
     }
+
+    func testSCCMClientFramesThatNeverReachedTheServer() throws {
+        // The SCCM seed: the client's HTTP continuation (frame 1921) and its five resends never reached the
+        // server; the segment after it (1922) did — the server marks it "previous segment lost" and
+        // acknowledges 282 with a SACK of 1742-2328. The HTTP rows show no TCP numbers: paired by their text.
+        let store = try load("sccm-packet-drop")
+        let (_, rows) = try store.query("""
+            SELECT e.ordinal, t.verdict FROM packet_twin t JOIN event e ON e.rowid = t.event JOIN source s ON s.id = e.source
+            WHERE s.host = 'sccm-client' ORDER BY e.ordinal
+            """)
+        let verdicts = Dictionary(uniqueKeysWithValues: rows.map { (Int64.fromDatabaseValue($0[0])!, String.fromDatabaseValue($0[1])!) })
+        XCTAssertEqual(verdicts.filter { $0.value == "lost" }.keys.sorted(), [1921, 1975, 2071, 2264, 2651, 3475])
+        XCTAssertEqual(verdicts.count, 13, "every client frame judged")
+        XCTAssertEqual(Set(verdicts.filter { $0.value != "lost" }.values), ["seen"])
+    }
 }
