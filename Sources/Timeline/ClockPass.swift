@@ -13,6 +13,8 @@ public enum ClockPass {
         public var reference: Int64?
         public var pairs: [ClockBounds] = []
         public var placements: [Int64: ClockGraph.Placement] = [:]
+
+        public init(reference: Int64? = nil) { self.reference = reference }
     }
 
     public static func runIfStale(_ store: Store) throws {

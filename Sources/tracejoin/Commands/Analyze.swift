@@ -21,7 +21,14 @@ struct Analyze: ParsableCommand {
         try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
         Swift.print("\n== sources")
-        try SourcesPrinter.print(try s.sources(), json: false)
+        let sources = try s.sources()
+        try SourcesPrinter.print(sources, json: false)
+        if sources.count > 1 {
+            // Several capture points: how their clocks were put on one (`tracejoin clocks` for more).
+            Swift.print("\n== clocks")
+            let report = ClockPass.Report(reference: sources.compactMap(\.clockReference).first ?? ClockPass.defaultReference(sources))
+            try ClocksPrinter.print(sources, report: report, json: false)
+        }
         let fmt = try EventFormatter(store: s)
         let conns = try s.allConnections()
         Swift.print("\n== connections" + (conns.count > connections ? " (first \(connections) of \(conns.count); `tracejoin connections` for all)" : ""))

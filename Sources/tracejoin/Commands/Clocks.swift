@@ -118,7 +118,7 @@ enum ClocksPrinter {
             } else {
                 how = "unaligned: shares no packets with the reference's group"
             }
-            t.add([s.path, s.host, seconds(s.offsetNS), s.uncertaintyNS.map(seconds) ?? "-", how, matched])
+            t.add([s.path, s.host, seconds(s.offsetNS), s.uncertaintyNS.map { String(seconds($0).dropFirst()) } ?? "-", how, matched])
         }
         Swift.print(t.render())
         for p in report.pairs {
