@@ -208,3 +208,24 @@ public struct ConnectionAlias: Sendable, Equatable {
         self.evidence = evidence
     }
 }
+
+/// One capture point's view of a connection: Zeek's conn_state and history from its packets alone.
+public struct CaptureView: Sendable, Equatable {
+    public var key: Int64
+    public var source: Int64
+    public var packets: Int
+    public var first: Int64?
+    public var last: Int64?
+    public var connState: String
+    public var history: String
+
+    public init(key: Int64, source: Int64, packets: Int, first: Int64?, last: Int64?, connState: String, history: String) {
+        self.key = key
+        self.source = source
+        self.packets = packets
+        self.first = first
+        self.last = last
+        self.connState = connState
+        self.history = history
+    }
+}

@@ -258,8 +258,11 @@ extension Store {
         }
     }
 
-    public func saveLifecycles(_ items: [(Int64, Lifecycle)]) throws {
+    public func saveLifecycles(_ items: [(Int64, Lifecycle)], views: [CaptureView] = []) throws {
         try db.write { db in
+            try db.execute(sql: "DELETE FROM connection_view")
+            let v = try db.makeStatement(sql: "INSERT OR REPLACE INTO connection_view(key, source, packets, first_ts, last_ts, conn_state, history) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for x in views { try v.execute(arguments: [x.key, x.source, x.packets, x.first, x.last, x.connState, x.history]) }
             let st = try db.makeStatement(sql: """
                 UPDATE connection SET vantage = ?, orig_side = ?, orig_guessed = ?, first_ts = ?, last_ts = ?, syn_ts = ?,
                   syn_retransmissions = ?, syn_synack_ns = ?, synack_ack_ns = ?, handshake_completed = ?,
@@ -348,6 +351,15 @@ extension Store {
                 ORDER BY e.conn, e.source, e.ts, e.rowid
                 """)
             try CRow.step(st, db) { c in try body(Store.matchPacket(c)) }
+        }
+    }
+
+    /// Each source's view of a connection, by source id.
+    public func captureViews(key: Int64) throws -> [CaptureView] {
+        try db.read { db in
+            guard try db.tableExists("connection_view") else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT key, source, packets, first_ts, last_ts, conn_state, history FROM connection_view WHERE key = ? ORDER BY source",
+                                    arguments: [key]).map { CaptureView(key: $0[0], source: $0[1], packets: $0[2], first: $0[3], last: $0[4], connState: $0[5], history: $0[6]) }
         }
     }
 

@@ -190,6 +190,21 @@ enum Schema {
             CREATE INDEX connection_alias_by_group ON connection_alias(grp);
             """)
         }
+        m.registerMigration("v6: each capture point's view of a connection") { db in
+            try db.execute(sql: """
+            -- A connection as each source saw it (the `connection` row holds the view of the source that saw
+            -- most): Zeek's conn_state and history from that source's packets alone. Derived by the lifecycle pass.
+            CREATE TABLE connection_view (
+              key INTEGER NOT NULL REFERENCES connection(key),
+              source INTEGER NOT NULL REFERENCES source(id),
+              packets INTEGER NOT NULL,
+              first_ts INTEGER, last_ts INTEGER, -- aligned ns
+              conn_state TEXT NOT NULL,
+              history TEXT NOT NULL,
+              PRIMARY KEY (key, source)
+            ) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 

@@ -20,6 +20,9 @@ public final class EventFormatter {
         names = try store.hostNames()
     }
 
+    /// Each capture point's view of a connection (several saw it).
+    public func captureViews(_ key: Int64) throws -> [CaptureView] { try store.captureViews(key: key) }
+
     /// Names sources gave for addresses (pcapng name blocks, tcpdump's resolved names), by address text.
     public let names: [String: [String]]
 
@@ -98,7 +101,8 @@ public final class EventFormatter {
     }
 
     public func host(_ e: StoredEvent) -> String { sources[e.source]?.host ?? "" }
-    public func sourceName(_ e: StoredEvent) -> String { ((sources[e.source]?.path ?? "") as NSString).lastPathComponent }
+    public func sourceName(_ e: StoredEvent) -> String { sourceName(e.source) }
+    public func sourceName(_ source: Int64) -> String { ((sources[source]?.path ?? "") as NSString).lastPathComponent }
 
     public func json(_ e: StoredEvent) -> String {
         var o = JSONObject()

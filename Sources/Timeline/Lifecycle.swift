@@ -187,11 +187,19 @@ public enum LifecyclePass {
         try store.ensureConnectionIndex()
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         var batch: [(Int64, Lifecycle)] = []
+        var views: [CaptureView] = []
         var current: ConnectionRow? = nil
         var builders: [Int64: LifecycleBuilder] = [:]
         func flush() {
             if let c = current, let l = LifecycleBuilder.choose(Array(builders.values), endpoints: (c.aEndpoint, c.bEndpoint), hosts: hosts) {
                 batch.append((c.key, l))
+                // Seen at several points: each one's own account (a SYN lost between them reads S0 at one, SF at the other).
+                if builders.count > 1 {
+                    for b in builders.values.sorted(by: { $0.source < $1.source }) {
+                        guard let v = b.finish(endpoints: (c.aEndpoint, c.bEndpoint), host: hosts[b.source] ?? "", seenBy: [:], seenBySource: [:]) else { continue }
+                        views.append(CaptureView(key: c.key, source: b.source, packets: b.count, first: v.first, last: v.last, connState: v.connState, history: v.history))
+                    }
+                }
             }
             builders.removeAll(keepingCapacity: true)
         }
@@ -201,7 +209,7 @@ public enum LifecyclePass {
             builders[p.source, default: LifecycleBuilder(source: p.source)].add(p)
         }
         flush()
-        try store.saveLifecycles(batch)
+        try store.saveLifecycles(batch, views: views)
         try store.setStale(name, false)
     }
 }

@@ -89,5 +89,15 @@ final class JoinerTests: XCTestCase {
         XCTAssertEqual(verdicts.filter { $0.value == "lost" }.keys.sorted(), [1921, 1975, 2071, 2264, 2651, 3475])
         XCTAssertEqual(verdicts.count, 13, "every client frame judged")
         XCTAssertEqual(Set(verdicts.filter { $0.value != "lost" }.values), ["seen"])
+
+        // Each capture point's own account: both saw the server's RST (RSTR), only the client saw resends
+        // (Zeek's T in the history).
+        try LifecyclePass.run(store)
+        let conn = try XCTUnwrap(try store.connections(address: "10.1.1.1", port: 1098).first)
+        let views = try store.captureViews(key: conn.key)
+        XCTAssertEqual(views.map(\.connState), ["RSTR", "RSTR"])
+        XCTAssertTrue(views[0].history.contains("T"), views[0].history)
+        XCTAssertFalse(views[1].history.contains("T"), views[1].history)
+        XCTAssertEqual(views.map(\.packets), [13, 7])
     }
 }

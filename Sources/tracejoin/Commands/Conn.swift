@@ -86,6 +86,9 @@ struct Conn: ParsableCommand {
             if let life {
                 Swift.print("")
                 for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
+                for v in try s.captureViews(key: c.key) {
+                    Swift.print("  at \(fmt.sources[v.source]?.host ?? "?") (\(fmt.sourceName(v.source))): \(v.packets) packets, conn_state \(v.connState), history \(v.history)")
+                }
             }
         }
     }
@@ -152,6 +155,19 @@ enum ConnectionsPrinter {
             o.add("conn_state", l.connState)
             o.add("history", l.history)
             o.add("seen_by", strings: l.seenBy.keys.sorted())
+            // Each capture point's own account, when several saw it.
+            let views = (try? fmt.captureViews(c.key)) ?? []
+            if !views.isEmpty {
+                o.add("by_capture_point", raw: "[" + views.map { v in
+                    var j = JSONObject()
+                    j.add("host", fmt.sources[v.source]?.host)
+                    j.add("source", fmt.sources[v.source]?.path)
+                    j.add("packets", v.packets)
+                    j.add("conn_state", v.connState)
+                    j.add("history", v.history)
+                    return j.text
+                }.joined(separator: ",") + "]")
+            }
         }
         return o.text
     }
