@@ -1,0 +1,125 @@
+/// What the joiner passes (clocks, twins, aliases, per-capture-point views) read from and write to the store.
+
+/// A TCP packet as the clock pass matches it: its own clock's time, direction and numbers.
+public struct MatchPacket: Sendable {
+    public var conn: Int64
+    public var source: Int64
+    /// Nanoseconds on the source's own clock (no offset applied).
+    public var ts: Int64
+    /// 0 when sent by the connection's endpoint a, 1 otherwise.
+    public var side: Int
+    public var flags: Int
+    public var seq: Int64?
+    public var ack: Int64?
+    public var seqRaw: Int64?
+    public var ackRaw: Int64?
+    public var len: Int64
+    /// The event's row id and its frame number in the source.
+    public var id: Int64
+    public var ordinal: Int64
+    /// IP identification and TCP timestamp value, where the source shows them: they tell a resend from
+    /// its original, which carry the same numbers.
+    public var ipID: Int64?
+    public var tsval: Int64?
+}
+
+/// A source's clock as solved from packets it shares with others: add `offsetNS` to its times to read
+/// them on the reference source's clock, give or take `uncertaintyNS`.
+public struct SolvedClock: Sendable, Equatable {
+    public static let method = "packets"
+    public var source: Int64
+    public var offsetNS: Int64
+    public var uncertaintyNS: Int64
+    public var reference: Int64
+    public var matched: Int
+    public var peer: Int64?
+
+    public init(source: Int64, offsetNS: Int64, uncertaintyNS: Int64, reference: Int64, matched: Int, peer: Int64?) {
+        self.source = source
+        self.offsetNS = offsetNS
+        self.uncertaintyNS = uncertaintyNS
+        self.reference = reference
+        self.matched = matched
+        self.peer = peer
+    }
+}
+
+/// Whether a packet seen at one capture point was seen at another (`peer`), and if not, why.
+public struct TwinVerdict: Sendable, Equatable {
+    public enum Verdict: String, Sendable {
+        /// The same packet is there (`twin`).
+        case seen
+        /// It left this point towards the peer and never reached it: lost between them.
+        case lost
+        /// It is missing at the peer, yet the receiver beyond the peer acknowledged its bytes and the peer
+        /// saw no resend of them: it got through, and the peer's capture missed it.
+        case uncaptured
+        /// It was seen here, but never passed the peer, which its sender's packets pass first: something in
+        /// between sent it (or the peer's capture missed it).
+        case injected
+        /// The peer was not capturing at that time.
+        case outside
+        /// Which point the connection's packets pass first is unknown.
+        case unknown
+    }
+    public var event: Int64
+    public var peer: Int64
+    public var twin: Int64?
+    public var verdict: Verdict
+
+    public init(event: Int64, peer: Int64, twin: Int64?, verdict: Verdict) {
+        self.event = event
+        self.peer = peer
+        self.twin = twin
+        self.verdict = verdict
+    }
+}
+
+/// A SYN as the alias finder reads it.
+public struct SYNFacts: Sendable {
+    public var source: Int64
+    public var conn: Int64
+    /// 0 when endpoint a of the connection's key sent it.
+    public var side: Int
+    public var isn: Int64?
+    public var tsval: Int64?
+    public var win: Int64?
+}
+
+/// One tuple of a connection seen under several (NAT between capture points).
+public struct ConnectionAlias: Sendable, Equatable {
+    public var key: Int64
+    /// The smallest key of the group: the connection's name for the joiner.
+    public var group: Int64
+    /// Whether this tuple's endpoint b opened the connection (its sides are swapped against the group's).
+    public var sideFlip: Bool
+    public var evidence: String
+
+    public init(key: Int64, group: Int64, sideFlip: Bool, evidence: String) {
+        self.key = key
+        self.group = group
+        self.sideFlip = sideFlip
+        self.evidence = evidence
+    }
+}
+
+/// One capture point's view of a connection: Zeek's conn_state and history from its packets alone.
+public struct CaptureView: Sendable, Equatable {
+    public var key: Int64
+    public var source: Int64
+    public var packets: Int
+    public var first: Int64?
+    public var last: Int64?
+    public var connState: String
+    public var history: String
+
+    public init(key: Int64, source: Int64, packets: Int, first: Int64?, last: Int64?, connState: String, history: String) {
+        self.key = key
+        self.source = source
+        self.packets = packets
+        self.first = first
+        self.last = last
+        self.connState = connState
+        self.history = history
+    }
+}
