@@ -19,7 +19,7 @@ for f in "$REPO"/Sources/TraceModel/*.swift "$REPO"/Sources/Parsers/Core/{Captur
 done
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FuzzCaptures -o "$W/fuzz-captures" \
   "$REPO/scripts/fuzz/FuzzCaptures.swift" "$W/src/"*.swift
-cp "$REPO"/corpus/*/*.pcap "$REPO"/corpus/*/*.pcapng "$REPO"/corpus/fuzz-regressions/* "$W/seeds/" 2>/dev/null || true
+cp "$REPO"/corpus/*/*.pcap "$REPO"/corpus/*/*.pcapng "$REPO"/corpus/*/*/*.pcap "$REPO"/corpus/fuzz-regressions/* "$W/seeds/" 2>/dev/null || true
 # Swift's own crash reporter trips AddressSanitizer; libFuzzer reports the crash instead.
 SWIFT_BACKTRACE=enable=no "$W/fuzz-captures" -max_total_time="$SECONDS_TO_RUN" -max_len=16384 \
   -artifact_prefix="$W/crashes/" -print_final_stats=1 "$W/seeds"

@@ -53,6 +53,22 @@ final class ClockTests: XCTestCase {
         }
     }
 
+    func testRelativeAndTimeOfDayExportsPlacedByAnAbsoluteCapture() throws {
+        // The client's tshark exports with relative (-t r), delta (-t d) and time-of-day (-t a) times, placed
+        // by the server's capture: their first frame (17:43:59.389452 in client.t-ad.txt) lands there.
+        let store = try load(["server.pcap", "client.default.txt", "client.t-d.txt", "client.t-a.txt"])
+        let report = try ClockPass.run(store)
+        let sources = try store.sources()
+        XCTAssertEqual(report.reference, sources.first { $0.path.hasSuffix("server.pcap") }?.id)
+        let firstFrame = CivilTime.days(year: 2026, month: 11, day: 27) * CivilTime.nsPerDay + ((17 * 3600 + 43 * 60 + 59) * 1_000_000_000 + 389_452_000)
+        for name in ["client.default.txt", "client.t-d.txt", "client.t-a.txt"] {
+            let s = try XCTUnwrap(sources.first { $0.path.hasSuffix(name) })
+            let u = try XCTUnwrap(s.uncertaintyNS, name)
+            XCTAssertLessThanOrEqual(u, 20_000_000, name)
+            XCTAssertLessThanOrEqual(abs((s.firstTS ?? 0) + s.offsetNS - firstFrame), u, name)
+        }
+    }
+
     func testBoundsFromBothDirections() {
         // θ = 5 s; packets a→b take 3-9 ms, b→a 4-6 ms: θ lies in [5 s - 4 ms, 5 s + 3 ms].
         var b = ClockBounds(a: 1, b: 2)

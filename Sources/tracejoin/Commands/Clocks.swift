@@ -69,6 +69,19 @@ enum ClocksPrinter {
 
     /// A solved offset close to a whole number of quarter hours: the zone the source was written in,
     /// and what is left over (clock skew).
+    static func zoneGuess(_ source: SourceInfo) -> (zone: String, skew: Int64)? {
+        guard source.clockMethod == SolvedClock.method, !source.zoneGiven else { return nil }
+        switch source.timeBasis {
+        case .absolute: return zoneGuess(source.offsetNS)
+        case .timeOfDay:
+            // Placed on a day: what is left beyond whole days is the zone (and skew).
+            let day = CivilTime.nsPerDay
+            let rest = source.offsetNS - (source.offsetNS / day) * day
+            return zoneGuess(rest > day / 2 ? rest - day : rest)
+        case .relative: return nil
+        }
+    }
+
     static func zoneGuess(_ offset: Int64) -> (zone: String, skew: Int64)? {
         let quarter: Int64 = 15 * 60 * 1_000_000_000
         let q = (Double(offset) / Double(quarter)).rounded()
@@ -94,7 +107,7 @@ enum ClocksPrinter {
                 o.addOrNull("method", s.id == report.reference ? "reference" : s.clockMethod)
                 o.add("matched", s.clockMatched)
                 o.add("with", s.clockPeer.flatMap { names[$0] })
-                if s.clockMethod == SolvedClock.method, !s.zoneGiven, let g = zoneGuess(s.offsetNS) {
+                if let g = zoneGuess(s) {
                     o.add("zone_guess", g.zone)
                     o.add("skew_s", Double(g.skew) / 1e9)
                 }
@@ -110,7 +123,9 @@ enum ClocksPrinter {
                 how = "reference"
             } else if s.clockMethod == SolvedClock.method {
                 var h = "packets with \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?")"
-                if !s.zoneGiven, let g = zoneGuess(s.offsetNS) { h += "; written in \(g.zone)? skew \(seconds(g.skew)) s" }
+                if let g = zoneGuess(s) { h += "; written in \(g.zone)? skew \(seconds(g.skew)) s" }
+                if s.timeBasis == .timeOfDay { h += "; placed on \(CivilTime.iso8601((s.offsetNS + CivilTime.nsPerDay / 2) / CivilTime.nsPerDay * CivilTime.nsPerDay, digits: 0).prefix(10))" }
+                if s.timeBasis == .relative { h += "; starts \(CivilTime.iso8601(s.offsetNS + (s.firstTS ?? 0), digits: s.timeDigits))" }
                 how = h
                 matched = s.clockMatched.map(String.init) ?? "-"
             } else if let m = s.clockMethod {
