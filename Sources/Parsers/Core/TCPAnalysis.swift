@@ -132,6 +132,7 @@ struct TCPAnalyzer {
         let ack = r.ackRaw == EventRecord.none ? 0 : UInt32(truncatingIfNeeded: r.ackRaw)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
         let hasAckFlag = flags.contains(.ack)
+        // Times from a damaged file can be anything: their differences wrap rather than trap.
         let now = r.ts, window = r.win
         let len = UInt32(truncatingIfNeeded: max(0, r.len))
         let segLen = len &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
@@ -148,7 +149,7 @@ struct TCPAnalyzer {
             if hasAckFlag && peer.winScale == -2 { me.winScale = -2 }
         }
         // The first pure ACK after a SYN ends the handshake: its distance from the SYN is the RTT.
-        if hasAckFlag && !syn && lastSynTime != 0 && firstRTT == 0 { firstRTT = now - lastSynTime }
+        if hasAckFlag && !syn && lastSynTime != 0 && firstRTT == 0 { firstRTT = now &- lastSynTime }
 
         checks: do {
             // A zero window probe: one byte at the next sequence number into the peer's zero window.
@@ -211,9 +212,9 @@ struct TCPAnalyzer {
             if len > 0 && peer.lastAck != 0 && !TCPAnalyzer.after(seq &+ len, peer.lastAck) {
                 expert.formUnion([.retransmission, .spuriousRetransmission])
             } else if notAdvanced && peer.dupAckNum >= 2 && peer.lastAck == seq
-                        && now - peer.lastAckTime < TCPAnalyzer.fastRetransmissionWindow {
+                        && now &- peer.lastAckTime < TCPAnalyzer.fastRetransmissionWindow {
                 expert.formUnion([.retransmission, .fastRetransmission])
-            } else if notAdvanced && now - me.nextSeqTime < threshold && me.nextSeq != seq &+ segLen {
+            } else if notAdvanced && now &- me.nextSeqTime < threshold && me.nextSeq != seq &+ segLen {
                 expert.insert(.outOfOrder)
             } else if notAdvanced {
                 expert.insert(.retransmission)
