@@ -70,10 +70,10 @@ struct CaptureStream {
         if analyzer.lastClosed { closed.append((r.ts, r)) }
         // The packet's stored line: `frame label [notes] summary`.
         line.reset()
-        line.append(frames); line.append(" "); line.append(label); line.append(" ")
+        line.append(frames); line.append(" "); line.append(text: label); line.append(" ")
         r.summaryAt = line.bytes.count
         if r.expert != 0 { TCPAnalyzer.notes(TCPExpert(rawValue: r.expert), dup: dup, into: &line) }
-        if let summary { line.append(summary) } else { appendDecoderText() }
+        if let summary { line.append(text: summary) } else { appendDecoderText() }
         r.rawLen = line.bytes.count
         line.append("\n")
         r.rawAt = line.bytes.withUnsafeBufferPointer { sink.appendText($0) }

@@ -10,7 +10,8 @@ struct TextBuilder {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    /// A computed string (literals go to the StaticString overload: no UTF-8 view to walk).
+    mutating func append(text s: String) { bytes.append(contentsOf: s.utf8) }
 
     mutating func appendBytes(_ b: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: b) }
 

@@ -220,11 +220,11 @@ public struct PDML: CaptureParser {
         }
         // The stored line: `frame LABEL src → dst [FLAGS] Seq= Ack= Win= Len=`.
         text.reset()
-        text.append(num); text.append(" "); text.append(label); text.append(" ")
+        text.append(num); text.append(" "); text.append(text: label); text.append(" ")
         let summaryAt = text.bytes.count
-        if let s = r.srcEndpoint { text.append(s.text) }
+        if let s = r.srcEndpoint { text.append(text: s.text) }
         text.append(" → ")
-        if let d = r.dstEndpoint { text.append(d.text) }
+        if let d = r.dstEndpoint { text.append(text: d.text) }
         if r.proto == IPProto.tcp {
             text.append(" ["); text.appendFlags(r.flags); text.append("] Seq="); text.append(r.seq)
             if r.ack != EventRecord.none { text.append(" Ack="); text.append(r.ack) }
