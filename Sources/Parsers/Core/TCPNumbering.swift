@@ -18,35 +18,68 @@ struct TCPNumbering {
         let src: Address, sport: Int32, dst: Address, dport: Int32
     }
 
-    /// IPv4 directions packed into two integers: they hash far faster than `Address`es.
-    private struct V4Direction: Hashable {
-        let src: UInt64, dst: UInt64
-        func hash(into h: inout Hasher) { h.combine(foldWords(src, dst)) }
+    /// A connection, its lower endpoint first (IPv4 packed into two integers: they hash far faster than
+    /// `Address`es), and where its two sides live.
+    private struct V4Pair: Hashable {
+        let low: UInt64, high: UInt64
+        func hash(into h: inout Hasher) { h.combine(foldWords(low, high)) }
     }
 
-    private var sides: [Direction: Side] = [:]
-    private var v4Sides: [V4Direction: Side] = [:]
+    /// Both sides of each connection in one slot, updated in place: one lookup per packet.
+    private struct Slot {
+        var sides: (Side?, Side?) = (nil, nil)
+        subscript(_ i: Int) -> Side? {
+            get { i == 0 ? sides.0 : sides.1 }
+            set { if i == 0 { sides.0 = newValue } else { sides.1 = newValue } }
+        }
+    }
+
+    private var v4Index: [V4Pair: Int] = [:]
+    private var index: [Direction: Int] = [:]
+    private var slots: [Slot] = []
+    private var freeSlots: [Int] = []
+
+    /// The connection's slot (nil: never seen) and which of its sides sends from `s`.
+    private func find(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> (slot: Int?, side: Int) {
+        if case .v4(let a) = s, case .v4(let b) = d {
+            let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: sp)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: dp))
+            return x <= y ? (v4Index[V4Pair(low: x, high: y)], 0) : (v4Index[V4Pair(low: y, high: x)], 1)
+        }
+        let fwd = Direction(src: s, sport: sp, dst: d, dport: dp), rev = Direction(src: d, sport: dp, dst: s, dport: sp)
+        if let i = index[fwd] { return (i, 0) }
+        return (index[rev], 1)
+    }
+
+    private mutating func slot(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> (slot: Int, side: Int) {
+        let (found, side) = find(s, sp, d, dp)
+        if let found { return (found, side) }
+        let i: Int
+        if let f = freeSlots.popLast() { slots[f] = Slot(); i = f } else { slots.append(Slot()); i = slots.count - 1 }
+        if case .v4(let a) = s, case .v4(let b) = d {
+            let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: sp)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: dp))
+            v4Index[x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)] = i
+            return (i, x <= y ? 0 : 1)
+        }
+        index[Direction(src: s, sport: sp, dst: d, dport: dp)] = i
+        return (i, 0)
+    }
 
     func side(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> Side? {
-        if case .v4(let a) = s, case .v4(let b) = d {
-            return v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))]
-        }
-        return sides[Direction(src: s, sport: sp, dst: d, dport: dp)]
-    }
-
-    private mutating func setSide(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32, _ v: Side?) {
-        if case .v4(let a) = s, case .v4(let b) = d {
-            v4Sides[V4Direction(src: UInt64(a) << 16 | UInt64(sp), dst: UInt64(b) << 16 | UInt64(dp))] = v
-        } else {
-            sides[Direction(src: s, sport: sp, dst: d, dport: dp)] = v
-        }
+        let (slot, side) = find(s, sp, d, dp)
+        guard let slot else { return nil }
+        return slots[slot][side]
     }
 
     /// Drops a connection's state (both directions).
     mutating func forget(_ r: EventRecord) {
         guard let s = r.src, let d = r.dst else { return }
-        setSide(s, r.srcPort, d, r.dstPort, nil)
-        setSide(d, r.dstPort, s, r.srcPort, nil)
+        if case .v4(let a) = s, case .v4(let b) = d {
+            let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: r.srcPort)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: r.dstPort))
+            if let i = v4Index.removeValue(forKey: x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)) { freeSlots.append(i) }
+            return
+        }
+        let fwd = Direction(src: s, sport: r.srcPort, dst: d, dport: r.dstPort), rev = Direction(src: d, sport: r.dstPort, dst: s, dport: r.srcPort)
+        if let i = index.removeValue(forKey: fwd) ?? index.removeValue(forKey: rev) { freeSlots.append(i) }
     }
 
     /// Sets `r.seq`, `r.ack` (relative) and `r.win` (scaled) from `r.seqRaw`, `r.ackRaw` and the raw
@@ -57,13 +90,13 @@ struct TCPNumbering {
         let flags = max(0, r.flags)
         let syn = flags & TCPFlags.syn.rawValue != 0
         let seq = r.seqRaw
-        var mine = side(src, r.srcPort, dst, r.dstPort)
-        if syn || mine == nil {
+        let (i, mySide) = slot(src, r.srcPort, dst, r.dstPort)
+        if syn || slots[i][mySide] == nil {
             // A SYN starts the direction afresh; without one, the first segment seen is the base.
-            mine = Side(base: syn ? seq : seq &- 1, shift: syn ? (ws ?? -1) : nil, next: seq)
+            slots[i][mySide] = Side(base: syn ? seq : seq &- 1, shift: syn ? (ws ?? -1) : nil, next: seq)
         }
-        var me = mine!
-        let theirs = side(dst, r.dstPort, src, r.srcPort)
+        var me = slots[i][mySide]!
+        let theirs = slots[i][1 - mySide]
         r.seq = (seq &- me.base) & 0xFFFF_FFFF
         if r.ackRaw != EventRecord.none {
             if let t = theirs { r.ack = (r.ackRaw &- t.base) & 0xFFFF_FFFF } else { r.ack = r.ackRaw }
@@ -77,7 +110,7 @@ struct TCPNumbering {
         let segLen = max(0, r.len == EventRecord.none ? 0 : r.len) + (syn ? 1 : 0) + (flags & TCPFlags.fin.rawValue != 0 ? 1 : 0)
         let end = (seq &+ segLen) & 0xFFFF_FFFF
         if Int32(truncatingIfNeeded: end &- me.next) > 0 || syn { me.next = end }
-        setSide(src, r.srcPort, dst, r.dstPort, me)
+        slots[i][mySide] = me
         return theirs?.base
     }
 }
