@@ -33,8 +33,14 @@ public struct SolvedClock: Sendable, Equatable {
     public var reference: Int64
     public var matched: Int
     public var peer: Int64?
+    /// Parts per billion the source's clock ran fast against the reference, around `origin` (its own time).
+    public var driftPPB: Int64 = 0
+    public var origin: Int64 = 0
 
-    public init(source: Int64, offsetNS: Int64, uncertaintyNS: Int64, reference: Int64, matched: Int, peer: Int64?) {
+    public init(source: Int64, offsetNS: Int64, uncertaintyNS: Int64, reference: Int64, matched: Int, peer: Int64?,
+                driftPPB: Int64 = 0, origin: Int64 = 0) {
+        self.driftPPB = driftPPB
+        self.origin = origin
         self.source = source
         self.offsetNS = offsetNS
         self.uncertaintyNS = uncertaintyNS

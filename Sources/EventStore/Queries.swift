@@ -36,7 +36,8 @@ extension Store {
     public func sources() throws -> [SourceInfo] {
         try db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT s.*, COALESCE(c.offset_ns, 0) AS offset_ns, c.method, c.uncertainty_ns, c.reference, c.matched, c.peer
+                SELECT s.*, COALESCE(c.offset_ns, 0) AS offset_ns, c.method, c.uncertainty_ns, c.reference, c.matched, c.peer,
+                       COALESCE(c.drift_ppb, 0) AS drift_ppb, COALESCE(c.origin_ns, 0) AS origin_ns
                 FROM source s LEFT JOIN clock c ON c.source = s.id ORDER BY s.id
                 """).map { r in
                 var s = SourceInfo(id: r["id"], path: r["path"], format: r["format"], host: r["host"], bytes: r["bytes"],
@@ -49,6 +50,8 @@ extension Store {
                 s.clockReference = r["reference"]
                 s.clockMatched = r["matched"]
                 s.clockPeer = r["peer"]
+                s.driftPPB = r["drift_ppb"]
+                s.driftOrigin = r["origin_ns"]
                 return s
             }
         }
@@ -62,8 +65,8 @@ extension Store {
     static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
 
     /// Rows of `eventColumns` stepped on the C API: a timeline of millions of events spends its time
-    /// here, and GRDB's `Row` costs several times what the columns do. `offsets` are the sources' clocks.
-    static func events(_ st: Statement, offsets: [Int64: Int64], db: Database, text: TextReader?) throws -> [StoredEvent] {
+    /// here, and GRDB's `Row` costs several times what the columns do.
+    static func events(_ st: Statement, clocks: [Int64: SourceClock], db: Database, text: TextReader?) throws -> [StoredEvent] {
         var out: [StoredEvent] = []
         try CRow.step(st, db) { c in
             let source = c.int64(1)
@@ -76,7 +79,7 @@ extension Store {
             let ts = c.int64(4)
             out.append(StoredEvent(
                 id: c.int64(0), source: source, ordinal: c.int64(2), line: Int(c.int64(3)),
-                ts: ts + (offsets[source] ?? 0), tsSource: ts, kind: EventKind(rawValue: Int(c.int64(5))) ?? .log,
+                ts: clocks[source]?.aligned(ts) ?? ts, tsSource: ts, kind: EventKind(rawValue: Int(c.int64(5))) ?? .log,
                 proto: c.int(6).map(Int.init), src: c.str(7), sport: c.int(8).map(Int.init), dst: c.str(9), dport: c.int(10).map(Int.init),
                 conn: c.int(11), flags: c.int(12).map(Int.init), seq: c.int(13), ack: c.int(14), len: c.int(15), win: c.int(16), ipid: c.int(17),
                 tsval: c.int(18), tsecr: c.int(19), mss: c.int(20), expert: Int(c.int64(21)), frameLen: c.int(22),
@@ -121,7 +124,7 @@ extension Store {
     }
 
     private func rawPage(source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
-        let offset = source.offsetNS
+        let clock = source.clock
         var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE "
         var args: [any DatabaseValueConvertible] = []
         var extra = ""
@@ -137,8 +140,8 @@ extension Store {
             if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
                 // Rowid order is time order: a time range is a rowid range.
                 var lo = first, hi = last
-                if let from = filter.from { lo = try lowerBound(db, first, last, ts: from - offset) }
-                if let to = filter.to, to < Int64.max { hi = try lowerBound(db, first, last, ts: to - offset + 1) - 1 }
+                if let from = filter.from { lo = try lowerBound(db, first, last, ts: clock.sourceTime(from)) }
+                if let to = filter.to, to < Int64.max { hi = try lowerBound(db, first, last, ts: clock.sourceTime(to) + 1) - 1 }
                 if let after { lo = max(lo, after.id + 1) }
                 if lo > hi { return [] }
                 sql += "e.rowid BETWEEN ? AND ?" + extra + " ORDER BY e.rowid LIMIT ?"
@@ -146,8 +149,8 @@ extension Store {
             } else {
                 // Not in time order: the source's own partial time index (its id is a literal to match it).
                 sql += "e.source = \(source.id)"
-                if let from = filter.from { sql += " AND e.ts >= ?"; args.append(from - offset) }
-                if let to = filter.to { sql += " AND e.ts <= ?"; args.append(to - offset) }
+                if let from = filter.from { sql += " AND e.ts >= ?"; args.append(clock.sourceTime(from)) }
+                if let to = filter.to { sql += " AND e.ts <= ?"; args.append(clock.sourceTime(to)) }
                 if let after {
                     sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
                     args += [after.ts, after.ts, after.id]
@@ -158,7 +161,7 @@ extension Store {
             let text = TextReader()
             let st = try db.cachedStatement(sql: sql)
             try st.setArguments(StatementArguments(args))
-            return try Store.events(st, offsets: [source.id: offset], db: db, text: text)
+            return try Store.events(st, clocks: [source.id: clock], db: db, text: text)
         }
     }
 
@@ -220,11 +223,11 @@ extension Store {
 
     /// Every event of one connection from every source, on the aligned clock, in time order.
     public func events(conn: Int64) throws -> [StoredEvent] {
-        let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
+        let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
         return try db.read { db in
             let st = try db.cachedStatement(sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid")
             try st.setArguments([conn])
-            return try Store.events(st, offsets: offsets, db: db, text: TextReader())
+            return try Store.events(st, clocks: clocks, db: db, text: TextReader())
         }
             .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
     }
@@ -232,7 +235,7 @@ extension Store {
     /// Streams every connection's packets ordered by connection, source and time, for the lifecycle
     /// pass: integers only, one row in memory at a time.
     public func forEachConnectionPacket(_ body: (ConnectionRow, PacketFacts) throws -> Void) throws {
-        let offsets = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.offsetNS) })
+        let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
         // The connections once, then the packets as integers (no text per row).
         let conns = Dictionary(uniqueKeysWithValues: try connections(where: "1", [], hosts: [:]).map { ($0.key, $0) })
         try db.read { db in
@@ -251,7 +254,7 @@ extension Store {
                     conn = found
                 }
                 let source = c.int64(1)
-                let p = PacketFacts(source: source, ts: c.int64(2) + (offsets[source] ?? 0), side: c.int64(3) != 0 ? 0 : 1,
+                let p = PacketFacts(source: source, ts: clocks[source]?.aligned(c.int64(2)) ?? c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
                                     flags: Int(c.int(4) ?? -1), seq: c.int(5), ack: c.int(6), len: c.int(7), expert: Int(c.int64(8)))
                 try body(conn!, p)
             }
@@ -309,7 +312,7 @@ extension Store {
     /// Sets a source's clock anchor: its times are shifted by `offset` when read.
     public func setClock(source: Int64, offset: Int64, method: String) throws {
         try db.write { db in
-            try db.execute(sql: "INSERT INTO clock(source, offset_ns, method) VALUES (?, ?, ?) ON CONFLICT(source) DO UPDATE SET offset_ns = excluded.offset_ns, method = excluded.method",
+            try db.execute(sql: "INSERT INTO clock(source, offset_ns, method) VALUES (?, ?, ?) ON CONFLICT(source) DO UPDATE SET offset_ns = excluded.offset_ns, method = excluded.method, uncertainty_ns = NULL, reference = NULL, matched = NULL, peer = NULL, drift_ppb = 0, origin_ns = 0",
                            arguments: [source, offset, method])
         }
         try setStale("lifecycle", true)
@@ -321,12 +324,15 @@ extension Store {
         try db.write { db in
             try db.execute(sql: "DELETE FROM clock WHERE method = ?", arguments: [SolvedClock.method])
             let st = try db.makeStatement(sql: """
-                INSERT INTO clock(source, offset_ns, uncertainty_ns, method, reference, matched, peer) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO clock(source, offset_ns, uncertainty_ns, method, reference, matched, peer, drift_ppb, origin_ns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(source) DO UPDATE SET offset_ns = excluded.offset_ns, uncertainty_ns = excluded.uncertainty_ns,
-                  method = excluded.method, reference = excluded.reference, matched = excluded.matched, peer = excluded.peer
+                  method = excluded.method, reference = excluded.reference, matched = excluded.matched, peer = excluded.peer,
+                  drift_ppb = excluded.drift_ppb, origin_ns = excluded.origin_ns
                 """)
             for c in clocks {
-                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, SolvedClock.method, c.reference, c.matched, c.peer])
+                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, SolvedClock.method, c.reference, c.matched, c.peer,
+                                           c.driftPPB, c.origin])
             }
         }
         try setStale("lifecycle", true)

@@ -1,5 +1,31 @@
 import TraceModel
 
+/// How a source's own times map onto the aligned clock: an offset, and for a clock that ran at the wrong
+/// rate, a drift around an origin. Aligned = ts + offset − drift × (ts − origin).
+public struct SourceClock: Sendable, Equatable {
+    public var offset: Int64
+    public var driftPPB: Int64
+    public var origin: Int64
+
+    public init(offset: Int64 = 0, driftPPB: Int64 = 0, origin: Int64 = 0) {
+        self.offset = offset
+        self.driftPPB = driftPPB
+        self.origin = origin
+    }
+
+    @inline(__always) public func aligned(_ ts: Int64) -> Int64 {
+        guard driftPPB != 0 else { return ts &+ offset }
+        return ts &+ offset &- Int64((Double(ts &- origin) * Double(driftPPB) / 1e9).rounded())
+    }
+
+    /// The source time that reads as `aligned` (for turning a time filter into a range of the source's rows).
+    public func sourceTime(_ aligned: Int64) -> Int64 {
+        guard driftPPB != 0 else { return aligned &- offset }
+        let d = Double(driftPPB) / 1e9
+        return origin &+ Int64((Double(aligned &- offset &- origin) / (1 - d)).rounded())
+    }
+}
+
 /// A source as stored, with its clock correction.
 public struct SourceInfo: Sendable {
     public var id: Int64
@@ -22,6 +48,10 @@ public struct SourceInfo: Sendable {
     /// How sure the offset is (± ns), the source it aligns to, how many packets matched and with whom
     /// (solved clocks only).
     public var uncertaintyNS: Int64? = nil
+    /// How much faster than the reference the source's clock ran (parts per billion), and the source time
+    /// at which `offsetNS` holds exactly (solved clocks with drift only).
+    public var driftPPB: Int64 = 0
+    public var driftOrigin: Int64 = 0
     public var clockReference: Int64? = nil
     public var clockMatched: Int? = nil
     public var clockPeer: Int64? = nil
@@ -30,6 +60,8 @@ public struct SourceInfo: Sendable {
     public var firstRow: Int64?
     public var lastRow: Int64?
     public var tsSorted: Bool
+
+    public var clock: SourceClock { SourceClock(offset: offsetNS, driftPPB: driftPPB, origin: driftOrigin) }
 }
 
 /// An event as read back, on the aligned clock.

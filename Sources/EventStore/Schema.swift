@@ -102,7 +102,7 @@ enum Schema {
             );
             CREATE INDEX unparsed_by_source ON unparsed(source, line);
             CREATE INDEX source_by_head ON source(head_hash);
-            -- Clock corrections per source, applied when reading: aligned ts = event.ts + offset_ns.
+            -- Clock corrections per source, applied when reading: aligned ts = event.ts + offset_ns (and drift: v7).
             CREATE TABLE clock (
               source INTEGER PRIMARY KEY REFERENCES source(id),
               offset_ns INTEGER NOT NULL,
@@ -203,6 +203,28 @@ enum Schema {
               history TEXT NOT NULL,
               PRIMARY KEY (key, source)
             ) WITHOUT ROWID;
+            """)
+        }
+        m.registerMigration("v7: clock drift") { db in
+            try db.execute(sql: """
+            -- A clock that ran at the wrong rate: aligned ts = ts + offset_ns − drift_ppb × (ts − origin_ns) / 10^9.
+            ALTER TABLE clock ADD COLUMN drift_ppb INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE clock ADD COLUMN origin_ns INTEGER NOT NULL DEFAULT 0;
+            DROP VIEW events;
+            CREATE VIEW events AS
+              SELECT e.rowid AS id, s.host, s.path AS source, e.ordinal, e.line,
+                     e.ts + COALESCE(c.offset_ns, 0) - CAST(round(COALESCE(c.drift_ppb, 0) * (e.ts - COALESCE(c.origin_ns, 0)) / 1e9) AS INTEGER) AS ts, e.ts AS ts_source, k.name AS kind,
+                     e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport, e.conn,
+                     e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len,
+                     e.label,
+                     CAST(substr(r.raw, e.summary_at + 1,
+                        CASE WHEN instr(substr(r.raw, e.summary_at + 1), x'0a') > 0
+                             THEN instr(substr(r.raw, e.summary_at + 1), x'0a') - 1 ELSE e.raw_len END) AS TEXT) AS summary,
+                     CAST(r.raw AS TEXT) AS raw, e.attrs, e.seq_raw, e.ack_raw
+              FROM event e JOIN source s ON s.id = e.source JOIN kind k ON k.id = e.kind
+              JOIN event_raw r ON r.id = e.rowid
+              LEFT JOIN clock c ON c.source = e.source
+              LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst;
             """)
         }
         return m

@@ -62,7 +62,7 @@ enum IngestRunner {
 
     static func time(_ ns: Int64?, _ s: SourceInfo?) -> String {
         guard let ns, let s else { return "-" }
-        if s.offsetNS != 0 { return CivilTime.iso8601(ns + s.offsetNS, digits: s.timeDigits) + " (\(s.clockMethod ?? "clock"))" }
+        if s.clock != SourceClock() { return CivilTime.iso8601(s.clock.aligned(ns), digits: s.timeDigits) + " (\(s.clockMethod ?? "clock"))" }
         switch s.timeBasis {
         case .absolute: return CivilTime.iso8601(ns, digits: s.timeDigits)
         case .timeOfDay: return CivilTime.timeOfDay(ns, digits: s.timeDigits) + " (no date)"
