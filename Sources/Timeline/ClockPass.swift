@@ -56,8 +56,8 @@ public enum ClockPass {
                     let a = bySource[ids[i]]!, b = bySource[ids[j]]!
                     let matches = PacketMatcher.match(a, b)
                     guard !matches.isEmpty else { continue }
-                    var deltas: [[Int64]] = [[], []]
-                    for (x, y) in matches { deltas[a[x].side].append(b[y].ts - a[x].ts) }
+                    var deltas: [[(t: Int64, d: Int64)]] = [[], []]
+                    for (x, y) in matches { deltas[a[x].side].append((a[x].ts, b[y].ts - a[x].ts)) }
                     let key = PairKey(a: ids[i], b: ids[j])
                     var p = pairs[key] ?? ClockBounds(a: ids[i], b: ids[j])
                     p.resolutionA = resolution(byID[ids[i]]); p.resolutionB = resolution(byID[ids[j]])
@@ -68,14 +68,15 @@ public enum ClockPass {
         }
         report.pairs = pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
 
-        var fixed: [Int64: Int64] = [:]
-        for s in sources where isUserClock(s) { fixed[s.id] = s.offsetNS }
-        let base = byID[reference].map { isUserClock($0) ? $0.offsetNS : 0 } ?? 0
+        var fixed: [Int64: SourceClock] = [:]
+        for s in sources where isUserClock(s) { fixed[s.id] = s.clock }
+        let base = byID[reference].map { isUserClock($0) ? $0.clock : SourceClock() } ?? SourceClock()
         report.placements = ClockGraph.solve(reference: reference, base: base, pairs: report.pairs, fixed: fixed)
 
         var solved: [SolvedClock] = []
         for (id, p) in report.placements.sorted(by: { $0.key < $1.key }) where id != reference && fixed[id] == nil {
-            solved.append(SolvedClock(source: id, offsetNS: p.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched, peer: p.peer))
+            solved.append(SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched,
+                                      peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
         }
         try store.saveSolvedClocks(solved)
         try TwinPass.run(store, pairs: report.pairs, aliases: aliases)

@@ -1,17 +1,23 @@
+import Foundation
 import EventStore
 
-/// The offset between two sources' clocks, bounded NTP-style by packets both saw.
+/// The offset between two sources' clocks, bounded NTP-style by packets both saw, and its drift when the
+/// captures are long enough to show one.
 ///
 /// θ is b's clock minus a's. A packet that passed capture point a before b arrives at b after a path delay
 /// d ≥ 0, so Δ = t_b − t_a = θ + d bounds θ from above; a packet that passed b first gives Δ = θ − d, a
 /// bound from below. The estimate is the middle of [lower, upper] and the half-width its uncertainty.
 /// Which way a connection's packets pass the two points is read from the data: the direction whose
 /// packets show the larger Δ is the one that passes a first.
+///
+/// A clock that runs at the wrong rate makes θ a line in time, θ(t) = θ₀ + r·(t − t₀): the span is cut into
+/// windows, each bounded on its own, a line fitted through them, and the drift kept when the packets'
+/// bounds around that line are clearly tighter than around a constant.
 public struct ClockBounds: Sendable {
     public let a: Int64, b: Int64
-    /// Δ of every matched packet, by the way it went (a first, b first).
-    var forward: [Int64] = []
-    var backward: [Int64] = []
+    /// Each matched packet's time at a and Δ, by the way it went (a first, b first).
+    var forward: [(t: Int64, d: Int64)] = []
+    var backward: [(t: Int64, d: Int64)] = []
     /// Packets matched in connections seen going one way only: they bound θ on one side.
     public private(set) var oneWay = 0
     /// Time resolution of each source's timestamps (ns): a truncated time widens the bounds.
@@ -24,15 +30,21 @@ public struct ClockBounds: Sendable {
 
     public var matched: Int { forward.count + backward.count + oneWay }
 
-    /// Adds the matches of one connection: `deltas[side]` = t_b − t_a of the packets its endpoint `side` sent.
-    mutating func add(_ deltas: [[Int64]]) {
+    /// Adds the matches of one connection: `deltas[side]` = (t_a, t_b − t_a) of the packets its endpoint
+    /// `side` sent.
+    mutating func add(_ deltas: [[(t: Int64, d: Int64)]]) {
         let d0 = deltas[0], d1 = deltas[1]
         guard !d0.isEmpty, !d1.isEmpty else { oneWay += d0.count + d1.count; return }
-        if ClockBounds.median(d0) >= ClockBounds.median(d1) {
+        if ClockBounds.median(d0.map(\.d)) >= ClockBounds.median(d1.map(\.d)) {
             forward += d0; backward += d1
         } else {
             forward += d1; backward += d0
         }
+    }
+
+    /// Convenience for callers with Δ only (all at time 0: no drift can be seen).
+    mutating func add(_ deltas: [[Int64]]) {
+        add(deltas.map { $0.map { (t: Int64(0), d: $0) } })
     }
 
     static func median(_ x: [Int64]) -> Int64 { x.sorted()[x.count / 2] }
@@ -42,63 +54,124 @@ public struct ClockBounds: Sendable {
         return s[min(s.count - 1, max(0, Int(Double(s.count - 1) * q)))]
     }
 
-    /// θ and its uncertainty, or nil when no connection was seen both ways. `consistent` is false when
-    /// the bounds cross (a clock stepped or drifted during the captures, or packets were mismatched):
-    /// then the extremes are trimmed, and what remains is reported as it is.
+    /// θ at `origin` (a's time), its uncertainty, and b's drift against a (parts per billion; 0 when none
+    /// was seen). nil when no connection was seen both ways. `consistent` is false when the bounds cross
+    /// (a clock stepped during the captures, or packets were mismatched): then the extremes are trimmed,
+    /// and what remains is reported as it is.
     public struct Estimate: Sendable {
         public var offset: Int64
         public var uncertainty: Int64
         public var consistent: Bool
         public var lower: Int64, upper: Int64
+        public var driftPPB: Int64 = 0
+        public var origin: Int64 = 0
     }
 
-    public var estimate: Estimate? {
-        guard let fmin = forward.min(), let bmax = backward.max() else { return nil }
+    /// Bounds of θ from Δs already corrected for a drift line.
+    func bounds(_ f: [Int64], _ b: [Int64]) -> Estimate? {
+        guard let fmin = f.min(), let bmax = b.max() else { return nil }
         var upper = fmin + resolutionB, lower = bmax - resolutionA
         var consistent = lower <= upper
-        if !consistent && forward.count >= 20 && backward.count >= 20 {
+        if !consistent && f.count >= 20 && b.count >= 20 {
             // A few mismatched packets should not decide: drop the 5 % most extreme each way.
-            upper = ClockBounds.quantile(forward, 0.05) + resolutionB
-            lower = ClockBounds.quantile(backward, 0.95) - resolutionA
+            upper = ClockBounds.quantile(f, 0.05) + resolutionB
+            lower = ClockBounds.quantile(b, 0.95) - resolutionA
             consistent = lower <= upper
         }
         let offset = lower / 2 + upper / 2 + (lower % 2 + upper % 2) / 2
         return Estimate(offset: offset, uncertainty: abs(upper - lower) / 2, consistent: consistent, lower: lower, upper: upper)
     }
+
+    /// Windows shorter than this, or fewer packets each way, show no drift worth solving.
+    static let driftSpan: Int64 = 20_000_000_000
+
+    public var estimate: Estimate? {
+        guard var plain = bounds(forward.map(\.d), backward.map(\.d)) else { return nil }
+        guard let line = driftLine() else { return plain }
+        // Around the line, every packet's Δ is corrected to the origin; keep the drift only when that makes
+        // the bounds consistent where they were not, or clearly tighter.
+        func corrected(_ x: [(t: Int64, d: Int64)]) -> [Int64] {
+            x.map { $0.d - Int64((Double($0.t - line.origin) * line.rate).rounded()) }
+        }
+        guard var drifted = bounds(corrected(forward), corrected(backward)) else { return plain }
+        let better = drifted.consistent && (!plain.consistent || Double(drifted.uncertainty) < 0.8 * Double(plain.uncertainty))
+        guard better else { return plain }
+        drifted.driftPPB = Int64((line.rate * 1e9).rounded())
+        drifted.origin = line.origin
+        plain = drifted
+        return plain
+    }
+
+    /// θ(t) as a line through per-window estimates (least squares, weighted by each window's certainty).
+    func driftLine() -> (origin: Int64, rate: Double)? {
+        let all = forward.map(\.t) + backward.map(\.t)
+        guard let t0 = all.min(), let t1 = all.max(), t1 - t0 >= ClockBounds.driftSpan,
+              forward.count >= 10, backward.count >= 10 else { return nil }
+        // Short windows (so that the drift within one stays small) with a few packets each way in each.
+        let windows = max(4, min(16, min(forward.count, backward.count) / 4))
+        let width = (t1 - t0) / Int64(windows) + 1
+        var points: [(t: Double, theta: Double, w: Double)] = []
+        for k in 0..<windows {
+            let lo = t0 + Int64(k) * width, hi = lo + width
+            let f = forward.filter { $0.t >= lo && $0.t < hi }, b = backward.filter { $0.t >= lo && $0.t < hi }
+            guard let e = bounds(f.map(\.d), b.map(\.d)) else { continue }
+            // Times relative to t0 (epoch nanoseconds would overflow a sum).
+            let mid = (f + b).reduce(0.0) { $0 + Double($1.t - t0) } / Double(f.count + b.count)
+            let u = Double(max(e.uncertainty, 1))
+            points.append((mid, Double(e.offset), 1 / (u * u)))
+        }
+        guard points.count >= 3 else { return nil }
+        let sw = points.reduce(0) { $0 + $1.w }
+        let mt = points.reduce(0) { $0 + $1.w * $1.t } / sw
+        let mθ = points.reduce(0) { $0 + $1.w * $1.theta } / sw
+        let sxx = points.reduce(0) { $0 + $1.w * ($1.t - mt) * ($1.t - mt) }
+        guard sxx > 0 else { return nil }
+        let sxy = points.reduce(0) { $0 + $1.w * ($1.t - mt) * ($1.theta - mθ) }
+        return (t0, sxy / sxx)
+    }
 }
 
-/// Every source's offset to one reference, through the pairs that share packets.
+/// Every source's clock against one reference, through the pairs that share packets.
 public enum ClockGraph {
     public struct Placement: Sendable {
         public var source: Int64
-        /// Add to the source's times to read them on the reference's clock.
-        public var offset: Int64
+        /// Reads the source's times on the reference's clock.
+        public var clock: SourceClock
         public var uncertainty: Int64
         /// The source on the way to the reference this one was matched with, and how many packets matched.
         public var peer: Int64
         public var matched: Int
+        public var offset: Int64 { clock.offset }
     }
 
-    /// Places every source reachable from `reference` (whose own offset is `base`), choosing the paths
-    /// with the least summed uncertainty (Dijkstra). Sources in `fixed` keep their offsets (the user set
-    /// them) but still place their neighbours.
-    public static func solve(reference: Int64, base: Int64, pairs: [ClockBounds], fixed: [Int64: Int64]) -> [Int64: Placement] {
-        var edges: [Int64: [(to: Int64, theta: Int64, u: Int64, matched: Int)]] = [:]
+    /// One pair's solution seen from `from`: at `from`'s time `t0`, the other's clock reads θ₀ more, and
+    /// it gains `rate` per unit of time.
+    struct Edge { let to: Int64, theta: Int64, rate: Double, t0: Int64, u: Int64, matched: Int }
+
+    /// Places every source reachable from `reference` (whose own clock is `base`), choosing the paths with
+    /// the least summed uncertainty (Dijkstra). Sources in `fixed` keep their clocks (the user set them) but
+    /// still place their neighbours.
+    public static func solve(reference: Int64, base: SourceClock, pairs: [ClockBounds], fixed: [Int64: SourceClock]) -> [Int64: Placement] {
+        var edges: [Int64: [Edge]] = [:]
         for p in pairs {
             guard let e = p.estimate else { continue }
-            // θ = clock_b − clock_a: b's times minus θ read on a's clock.
-            edges[p.a, default: []].append((p.b, e.offset, e.uncertainty, p.matched))
-            edges[p.b, default: []].append((p.a, -e.offset, e.uncertainty, p.matched))
+            let rate = Double(e.driftPPB) / 1e9
+            edges[p.a, default: []].append(Edge(to: p.b, theta: e.offset, rate: rate, t0: e.origin, u: e.uncertainty, matched: p.matched))
+            // Seen from b: at b's time t0 + θ₀ a reads θ₀ less, and loses the same rate.
+            edges[p.b, default: []].append(Edge(to: p.a, theta: -e.offset, rate: -rate, t0: e.origin + e.offset, u: e.uncertainty, matched: p.matched))
         }
-        var placed: [Int64: Placement] = [reference: Placement(source: reference, offset: base, uncertainty: 0, peer: reference, matched: 0)]
+        var placed: [Int64: Placement] = [reference: Placement(source: reference, clock: base, uncertainty: 0, peer: reference, matched: 0)]
         var done: Set<Int64> = []
         while true {
             // The closest placed source not yet expanded (few sources: a scan is enough).
             guard let u = placed.values.filter({ !done.contains($0.source) }).min(by: { ($0.uncertainty, $0.source) < ($1.uncertainty, $1.source) }) else { break }
             done.insert(u.source)
             for e in edges[u.source] ?? [] where !done.contains(e.to) {
-                let offset = fixed[e.to] ?? (u.offset - e.theta)
-                let cand = Placement(source: e.to, offset: offset, uncertainty: fixed[e.to] != nil ? 0 : u.uncertainty + e.u, peer: u.source, matched: e.matched)
+                // The neighbour's time t0 + θ₀ reads as u's time t0, which u's clock places; its rate adds.
+                let origin = e.t0 + e.theta
+                let clock = fixed[e.to] ?? SourceClock(offset: u.clock.aligned(e.t0) - origin,
+                                                       driftPPB: u.clock.driftPPB + Int64((e.rate * 1e9).rounded()), origin: origin)
+                let cand = Placement(source: e.to, clock: clock, uncertainty: fixed[e.to] != nil ? 0 : u.uncertainty + e.u, peer: u.source, matched: e.matched)
                 if let old = placed[e.to], old.uncertainty <= cand.uncertainty { continue }
                 placed[e.to] = cand
             }

@@ -30,8 +30,10 @@ public enum TwinPass {
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
                     guard let e = estimates[ClockPass.PairKey(a: ids[i], b: ids[j])] else { continue }
-                    let aFirst = verdicts(bySource[ids[i]]!, bySource[ids[j]]!, theta: e.offset, uncertainty: e.uncertainty,
-                                          windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]), into: &out)
+                    // b's times read on a's clock (offset and drift), so that what follows compares like with like.
+                    let b = bySource[ids[j]]!.map { p -> MatchPacket in var q = p; q.ts = onA(p.ts, e); return q }
+                    let aFirst = verdicts(bySource[ids[i]]!, b, theta: 0, uncertainty: e.uncertainty,
+                                          windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]).map { onA($0.lowerBound, e)...onA($0.upperBound, e) }, into: &out)
                     deferred.append(Deferred(members: members, a: ids[i], b: ids[j], e: e, aFirst: aFirst))
                 }
             }
@@ -43,10 +45,17 @@ public enum TwinPass {
             let g = d.members[0].group
             if loaded[g] == nil { loaded[g] = try Unnumbered.load(store, d.members) }
             guard let ua = loaded[g]?[d.a], let ub = loaded[g]?[d.b] else { continue }
-            Unnumbered.verdicts(ua, ub, aFirst: d.aFirst, theta: d.e.offset, uncertainty: d.e.uncertainty,
-                                windowA: window(sources[d.a]), windowB: window(sources[d.b]), into: &out)
+            Unnumbered.verdicts(ua, ub.map { $0.onA(d.e) }, aFirst: d.aFirst, theta: 0, uncertainty: d.e.uncertainty,
+                                windowA: window(sources[d.a]), windowB: window(sources[d.b]).map { onA($0.lowerBound, d.e)...onA($0.upperBound, d.e) }, into: &out)
         }
         try store.saveTwins(out)
+    }
+
+    /// A time of source b read on a's clock through the pair's solution (offset θ₀ at a's `origin`, drift).
+    static func onA(_ tb: Int64, _ e: ClockBounds.Estimate) -> Int64 {
+        let rate = Double(e.driftPPB) / 1e9
+        let ta = tb - e.offset
+        return ta - Int64((Double(ta - e.origin) * rate).rounded())
     }
 
     static func window(_ s: SourceInfo?) -> ClosedRange<Int64>? {

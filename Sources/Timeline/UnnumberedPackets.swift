@@ -33,6 +33,11 @@ struct Unnumbered {
         return out
     }
 
+    /// The same row with its time read on the other source's clock.
+    func onA(_ e: ClockBounds.Estimate) -> Unnumbered {
+        Unnumbered(id: id, source: source, ts: TwinPass.onA(ts, e), side: side, text: text, previousLost: previousLost)
+    }
+
     /// `[TCP Retransmission] Continuation or non-HTTP traffic` → `Continuation or non-HTTP traffic`.
     static func stripNotes(_ s: String) -> String {
         var t = Substring(s)

@@ -69,6 +69,30 @@ final class ClockTests: XCTestCase {
         }
     }
 
+    func testDriftingClockSolvedWithItsRate() throws {
+        // corpus/clock-drift (scripts/make-drift-corpus.sh): two minutes of traffic, the server capture
+        // retimed t' = t + 1.5 s + 250 ppm × (t − t_first) by scripts/retime-pcap.py. Its true times come
+        // back from that: t = t_first + (t' − t'_first) / 1.00025.
+        let store = try Store(path: ":memory:")
+        let dir = ClockTests.corpus.deletingLastPathComponent().appendingPathComponent("clock-drift")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([dir.path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let server = try XCTUnwrap(try store.sources().first { $0.path.hasSuffix("server.drift.pcap") })
+        XCTAssertEqual(Double(server.driftPPB) / 1e3, 250, accuracy: 10)
+        let u = try XCTUnwrap(server.uncertaintyNS)
+        XCTAssertLessThanOrEqual(u, 4_000_000, "no wider than the 4 ms round trip")
+        let (_, rows) = try store.query("SELECT ts FROM event WHERE source = \(server.id) ORDER BY ts")
+        let written = rows.compactMap { Int64.fromDatabaseValue($0[0]) }
+        let firstWritten = written[0], firstTrue = written[0] - 1_500_000_000
+        var worst: Int64 = 0
+        for t in written {
+            let truth = firstTrue + Int64((Double(t - firstWritten) / 1.00025).rounded())
+            worst = max(worst, abs(server.clock.aligned(t) - truth))
+        }
+        XCTAssertLessThanOrEqual(worst, u, "every packet's aligned time within the stated uncertainty of its true time")
+        XCTAssertEqual(written.count, 841)
+    }
+
     func testBoundsFromBothDirections() {
         // θ = 5 s; packets a→b take 3-9 ms, b→a 4-6 ms: θ lies in [5 s - 4 ms, 5 s + 3 ms].
         var b = ClockBounds(a: 1, b: 2)

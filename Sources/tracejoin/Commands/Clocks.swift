@@ -103,6 +103,10 @@ enum ClocksPrinter {
                 o.add("zone", s.zoneGiven ? CivilTime.formatZoneOffset(s.zoneOffset) : nil)
                 o.add("offset_s", Double(s.offsetNS) / 1e9)
                 if let u = s.uncertaintyNS { o.add("uncertainty_s", Double(u) / 1e9) } else { o.addNull("uncertainty_s") }
+                // Parts per million the source's clock ran fast against the reference; the offset holds at
+                // origin (the source's own time).
+                o.add("drift_ppm", Double(s.driftPPB) / 1e3)
+                if s.driftPPB != 0 { o.add("origin", CivilTime.iso8601(s.driftOrigin, digits: 9)) }
                 o.addOrNull("reference", report.reference.flatMap { names[$0] })
                 o.addOrNull("method", s.id == report.reference ? "reference" : s.clockMethod)
                 o.add("matched", s.clockMatched)
@@ -115,7 +119,7 @@ enum ClocksPrinter {
             }
             return
         }
-        var t = TextTable(header: ["source", "host", "offset (s)", "± (s)", "how", "matched"])
+        var t = TextTable(header: ["source", "host", "offset (s)", "± (s)", "drift (ppm)", "how", "matched"])
         for s in sources {
             let how: String
             var matched = "-"
@@ -133,7 +137,8 @@ enum ClocksPrinter {
             } else {
                 how = "unaligned: shares no packets with the reference's group"
             }
-            t.add([s.path, s.host, seconds(s.offsetNS), s.uncertaintyNS.map { String(seconds($0).dropFirst()) } ?? "-", how, matched])
+            let drift = s.driftPPB == 0 ? "-" : String(format: "%+.1f", Double(s.driftPPB) / 1e3)
+            t.add([s.path, s.host, seconds(s.offsetNS), s.uncertaintyNS.map { String(seconds($0).dropFirst()) } ?? "-", drift, how, matched])
         }
         Swift.print(t.render())
         for p in report.pairs {
