@@ -285,11 +285,11 @@ public final class Ingestor {
             try store.db.write { db in
                 try db.execute(sql: """
                     INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
-                                       time_basis, time_digits, ingested_at)
-                    VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?)
+                                       time_basis, time_digits, ingested_at, host_given)
+                    VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?, ?)
                     """, arguments: [input.displayName, parserID, result.host ?? "", "pending:" + UUID().uuidString,
                                      options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
-                                     ISO8601DateFormatter().string(from: Date())])
+                                     ISO8601DateFormatter().string(from: Date()), options.host == nil ? 0 : 1])
                 let sourceID = db.lastInsertedRowID
                 let writer = try EventWriter(db: db, sourceID: sourceID)
                 let insertUnparsed = try db.makeStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")

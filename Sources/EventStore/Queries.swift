@@ -51,6 +51,7 @@ extension Store {
                 s.clockMatched = r["matched"]
                 s.clockPeer = r["peer"]
                 s.driftPPB = r["drift_ppb"]
+                s.hostGiven = (r["host_given"] as Int? ?? 0) != 0
                 s.driftOrigin = r["origin_ns"]
                 return s
             }

@@ -38,6 +38,8 @@ public struct SourceInfo: Sendable {
     public var unparsed: Int
     public var zoneOffset: Int
     public var zoneGiven: Bool
+    /// Whether the user named the host (`--host`), rather than it being guessed from the file name.
+    public var hostGiven: Bool = false
     public var timeBasis: TimeBasis
     public var timeDigits: Int
     public var firstTS: Int64?

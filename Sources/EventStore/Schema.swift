@@ -227,6 +227,13 @@ enum Schema {
               LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst;
             """)
         }
+        m.registerMigration("v8: whether the user named a source's host") { db in
+            try db.execute(sql: """
+            -- 1 when `--host` named the machine the file came from (not guessed from its name): a source that
+            -- shares no packets may then follow the clock of another source of that host.
+            ALTER TABLE source ADD COLUMN host_given INTEGER NOT NULL DEFAULT 0;
+            """)
+        }
         return m
     }
 

@@ -78,6 +78,15 @@ public enum ClockPass {
             solved.append(SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched,
                                       peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
         }
+        // A source that shares no packets, from a host the user named, follows the clock of a placed source
+        // of the same host (a log written on the machine a capture was taken on); matched = 0 says so.
+        for s in sources where report.placements[s.id] == nil && fixed[s.id] == nil && s.hostGiven {
+            let sameHost = sources.filter { $0.host == s.host && $0.id != s.id }.compactMap { report.placements[$0.id] }
+            guard let p = sameHost.min(by: { ($0.uncertainty, $0.source) < ($1.uncertainty, $1.source) }) else { continue }
+            report.placements[s.id] = ClockGraph.Placement(source: s.id, clock: p.clock, uncertainty: p.uncertainty, peer: p.source, matched: 0)
+            solved.append(SolvedClock(source: s.id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: 0,
+                                      peer: p.source, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
+        }
         try store.saveSolvedClocks(solved)
         try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
         try store.setStale(name, false)

@@ -93,6 +93,30 @@ final class ClockTests: XCTestCase {
         XCTAssertEqual(written.count, 841)
     }
 
+    func testASourceSharingNoPacketsFollowsItsNamedHost() throws {
+        // The NAT scenario's server capture (3.25 s slow) and the RDP seed's export, both said to come from
+        // host "srv": the export shares no packet with anything, so it takes the server capture's clock.
+        let store = try Store(path: ":memory:")
+        let corpus = ClockTests.corpus.deletingLastPathComponent()
+        let ingest = Ingestor(store: store)
+        _ = try ingest.ingest(try InputDiscovery.expand([corpus.appendingPathComponent("nat-two-points/client.pcap").path]), options: IngestOptions())
+        _ = try ingest.ingest(try InputDiscovery.expand([corpus.appendingPathComponent("nat-two-points/server.shifted.pcapng").path,
+                                                         corpus.appendingPathComponent("rdp-reset/ts-server.txt").path]), options: IngestOptions(host: "srv"))
+        try ClockPass.run(store)
+        let sources = try store.sources()
+        let capture = try XCTUnwrap(sources.first { $0.path.hasSuffix("server.shifted.pcapng") })
+        let log = try XCTUnwrap(sources.first { $0.path.hasSuffix("ts-server.txt") })
+        XCTAssertEqual(log.clock, capture.clock)
+        XCTAssertEqual(log.clockMatched, 0)
+        XCTAssertEqual(log.clockPeer, capture.id)
+        // Without --host the export would be left as written.
+        let other = try Store(path: ":memory:")
+        _ = try Ingestor(store: other).ingest(try InputDiscovery.expand([corpus.appendingPathComponent("nat-two-points").path,
+                                                                         corpus.appendingPathComponent("rdp-reset/ts-server.txt").path]), options: IngestOptions())
+        try ClockPass.run(other)
+        XCTAssertEqual(try other.sources().first { $0.path.hasSuffix("ts-server.txt") }?.offsetNS, 0)
+    }
+
     func testBoundsFromBothDirections() {
         // θ = 5 s; packets a→b take 3-9 ms, b→a 4-6 ms: θ lies in [5 s - 4 ms, 5 s + 3 ms].
         var b = ClockBounds(a: 1, b: 2)

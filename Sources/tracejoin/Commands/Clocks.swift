@@ -125,6 +125,8 @@ enum ClocksPrinter {
             var matched = "-"
             if s.id == report.reference {
                 how = "reference"
+            } else if s.clockMethod == SolvedClock.method && s.clockMatched == 0 {
+                how = "same host as \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?") (--host \(s.host)); shares no packets"
             } else if s.clockMethod == SolvedClock.method {
                 var h = "packets with \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?")"
                 if let g = zoneGuess(s) { h += "; written in \(g.zone)? skew \(seconds(g.skew)) s" }
