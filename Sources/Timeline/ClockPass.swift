@@ -40,6 +40,14 @@ public enum ClockPass {
         var report = Report()
         guard let reference = chosen ?? defaultReference(sources) else { return report }
         report.reference = reference
+        if sources.count < 2 {
+            // One source is its own clock: nothing to match (and no pass over its events).
+            try store.saveSolvedClocks([])
+            try store.saveAliases([])
+            try store.saveTwins([])
+            try store.setStale(name, false)
+            return report
+        }
         let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
 
         // One connection under several tuples (NAT between capture points) is matched as one.
