@@ -13,6 +13,7 @@
 # namespaces made here and deleted at the end; every step is bounded.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$REPO/scripts/netns-lib.sh"
 OUT=${1:-$REPO/corpus/clock-drift}
 WANBRIDGE=${WANBRIDGE:-}
 for w in "$REPO/../shared/tools/wanbridge.py" /work/shared/tools/wanbridge.py; do [[ -z $WANBRIDGE && -f $w ]] && WANBRIDGE=$w; done
@@ -25,28 +26,10 @@ trap cleanup EXIT
 for ns in $C $W $S; do ip netns del $ns 2>/dev/null || true; ip netns add $ns; ip netns exec $ns ip link set lo up; ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 ip link add tjd-c0 netns $C type veth peer name tjd-cb netns $W
 ip link add tjd-s0 netns $S type veth peer name tjd-sb netns $W
-for x in "$C tjd-c0 10.96.0.1/24" "$S tjd-s0 10.96.0.2/24"; do
-  set -- $x
-  ip netns exec $1 ip link set $2 up; ip netns exec $1 ip addr add $3 dev $2
-  ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-for i in tjd-cb tjd-sb; do ip netns exec $W ip link set $i up promisc on; ip netns exec $W ethtool -K $i tx off >/dev/null 2>&1 || true; done
+addr_up $C tjd-c0 10.96.0.1/24
+addr_up $S tjd-s0 10.96.0.2/24
+bridge_ports $W tjd-cb tjd-sb
 ip netns exec $W timeout 160 python3 "$WANBRIDGE" tjd-cb tjd-sb --delay-ms 2 --seconds 150 >/dev/null 2>&1 & PIDS+=($!)
-cat > "$WORK/echo.py" <<'PY'
-import socket, threading
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.96.0.2", 7000)); s.listen(16); s.settimeout(140)
-def serve(c):
-    c.settimeout(130)
-    while True:
-        d = c.recv(4096)
-        if not d: break
-        c.sendall(d)
-    c.close()
-while True:
-    try: c, _ = s.accept()
-    except OSError: break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
 cat > "$WORK/client.py" <<'PY'
 import socket, time
 def exchange(s, msg):
@@ -62,7 +45,7 @@ while time.time() - start < 120:
 long.close()
 PY
 sleep 1
-ip netns exec $S timeout 150 python3 "$WORK/echo.py" & PIDS+=($!)
+ip netns exec $S timeout 150 python3 "$REPO/scripts/echo-server.py" 10.96.0.2 7000 --seconds 140 & PIDS+=($!)
 ip netns exec $C tcpdump -i tjd-c0 -s 96 -U -n -w "$WORK/client.pcap" tcp >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec $S tcpdump -i tjd-s0 -s 96 -U -n -w "$WORK/server.pcap" tcp >/dev/null 2>&1 & PIDS+=($!)
 sleep 1

@@ -16,6 +16,7 @@
 # namespaces made here and deleted at the end; every step is bounded.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$REPO/scripts/netns-lib.sh"
 OUT=${1:-$REPO/corpus/nat-two-points}
 WANBRIDGE=${WANBRIDGE:-}
 for w in "$REPO/../shared/tools/wanbridge.py" /work/shared/tools/wanbridge.py; do [[ -z $WANBRIDGE && -f $w ]] && WANBRIDGE=$w; done
@@ -30,30 +31,16 @@ for ns in $C $W $N $S; do ip netns del $ns 2>/dev/null || true; ip netns add $ns
 ip link add tjn-c0 netns $C type veth peer name tjn-wc netns $W
 ip link add tjn-wn netns $W type veth peer name tjn-n0 netns $N
 ip link add tjn-n1 netns $N type veth peer name tjn-s0 netns $S
-for x in "$C tjn-c0 10.97.1.1/24" "$N tjn-n0 10.97.1.254/24" "$N tjn-n1 10.97.2.254/24" "$S tjn-s0 10.97.2.1/24"; do
-  set -- $x
-  ip netns exec $1 ip link set $2 up; ip netns exec $1 ip addr add $3 dev $2
-  ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-for i in tjn-wc tjn-wn; do ip netns exec $W ip link set $i up promisc on; ip netns exec $W ethtool -K $i tx off >/dev/null 2>&1 || true; done
+addr_up $C tjn-c0 10.97.1.1/24
+addr_up $N tjn-n0 10.97.1.254/24
+addr_up $N tjn-n1 10.97.2.254/24
+addr_up $S tjn-s0 10.97.2.1/24
+bridge_ports $W tjn-wc tjn-wn
 ip netns exec $C ip route add default via 10.97.1.254
 ip netns exec $S ip route add default via 10.97.2.254
 ip netns exec $N sysctl -qw net.ipv4.ip_forward=1
 ip netns exec $N iptables -t nat -A POSTROUTING -o tjn-n1 -j MASQUERADE
 ip netns exec $W timeout 40 python3 "$WANBRIDGE" tjn-wc tjn-wn --delay-ms 15 --drop-once-prefix LOSE-ME --seconds 30 --log "$WORK/drops.json" >/dev/null 2>&1 & PIDS+=($!)
-cat > "$WORK/echo.py" <<'PY'
-import socket, threading
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.97.2.1", 7000)); s.listen(8); s.settimeout(25)
-def serve(c):
-    c.settimeout(10)
-    while True:
-        d = c.recv(4096)
-        if not d: break
-        c.sendall(d)
-    c.close()
-for _ in range(3):
-    c, _ = s.accept(); threading.Thread(target=serve, args=(c,)).start()
-PY
 cat > "$WORK/client.py" <<'PY'
 import socket, time
 for i, msg in enumerate([b"hello through the NAT\n", b"LOSE-ME once, then resent\n", b"third and last\n"]):
@@ -67,7 +54,7 @@ except OSError:
     pass
 PY
 sleep 1
-ip netns exec $S timeout 30 python3 "$WORK/echo.py" & PIDS+=($!)
+ip netns exec $S timeout 30 python3 "$REPO/scripts/echo-server.py" 10.97.2.1 7000 --seconds 25 & PIDS+=($!)
 ip netns exec $C tcpdump -i tjn-c0 -s 0 -U -n -w "$WORK/client.pcap" tcp >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec $S tcpdump -i tjn-s0 -s 0 -U -n -w "$WORK/server.pcap" tcp >/dev/null 2>&1 & PIDS+=($!)
 sleep 1

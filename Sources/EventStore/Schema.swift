@@ -210,6 +210,7 @@ enum Schema {
             -- A clock that ran at the wrong rate: aligned ts = ts + offset_ns − drift_ppb × (ts − origin_ns) / 10^9.
             ALTER TABLE clock ADD COLUMN drift_ppb INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE clock ADD COLUMN origin_ns INTEGER NOT NULL DEFAULT 0;
+            -- The v1 view again, its ts now with the drift (migrations stay as they were: the text repeats).
             DROP VIEW events;
             CREATE VIEW events AS
               SELECT e.rowid AS id, s.host, s.path AS source, e.ordinal, e.line,

@@ -5,7 +5,7 @@ import EventStore
 /// other point, and if not, was it lost between them or sent by something in between?
 ///
 /// Which point a connection's packets pass first, per direction, is read from the matched packets and
-/// the pair's solved offset: a packet that passed a first shows up at b later than the offset says.
+/// the pair's solved clock: a packet that passed a first shows up at b later than that clock says.
 /// A packet that left the upstream point and is missing downstream was lost between them; one seen
 /// downstream that the upstream point never saw was not sent by the apparent sender (or that capture
 /// missed it). A packet missing downstream whose bytes the receiver acknowledged, with no resend seen there,
@@ -32,7 +32,7 @@ public enum TwinPass {
                     guard let e = estimates[ClockPass.PairKey(a: ids[i], b: ids[j])] else { continue }
                     // b's times read on a's clock (offset and drift), so that what follows compares like with like.
                     let b = bySource[ids[j]]!.map { p -> MatchPacket in var q = p; q.ts = onA(p.ts, e); return q }
-                    let aFirst = verdicts(bySource[ids[i]]!, b, theta: 0, uncertainty: e.uncertainty,
+                    let aFirst = verdicts(bySource[ids[i]]!, b, uncertainty: e.uncertainty,
                                           windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]).map { onA($0.lowerBound, e)...onA($0.upperBound, e) }, into: &out)
                     deferred.append(Deferred(members: members, a: ids[i], b: ids[j], e: e, aFirst: aFirst))
                 }
@@ -45,7 +45,7 @@ public enum TwinPass {
             let g = d.members[0].group
             if loaded[g] == nil { loaded[g] = try Unnumbered.load(store, d.members) }
             guard let ua = loaded[g]?[d.a], let ub = loaded[g]?[d.b] else { continue }
-            Unnumbered.verdicts(ua, ub.map { $0.onA(d.e) }, aFirst: d.aFirst, theta: 0, uncertainty: d.e.uncertainty,
+            Unnumbered.verdicts(ua, ub.map { $0.onA(d.e) }, aFirst: d.aFirst, uncertainty: d.e.uncertainty,
                                 windowA: window(sources[d.a]), windowB: window(sources[d.b]).map { onA($0.lowerBound, d.e)...onA($0.upperBound, d.e) }, into: &out)
         }
         try store.saveTwins(out)
@@ -63,15 +63,15 @@ public enum TwinPass {
         return f...l
     }
 
-    /// Verdicts for both sources' packets of one connection. θ = b's clock − a's.
+    /// Verdicts for both sources' packets of one connection, b's times already read on a's clock.
     /// Returns, per sending side, whether its packets pass a before b (nil: unknown).
     @discardableResult
-    static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], theta: Int64, uncertainty: Int64,
+    static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], uncertainty: Int64,
                          windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) -> [Bool?] {
         let matches = PacketMatcher.match(a, b)
         // Per sending side: does a see its packets first? From how much later than θ they reach b.
         var late: [[Int64]] = [[], []]
-        for (x, y) in matches { late[a[x].side].append(b[y].ts - a[x].ts - theta) }
+        for (x, y) in matches { late[a[x].side].append(b[y].ts - a[x].ts) }
         var aFirst: [Bool?] = late.map { $0.isEmpty ? nil : ClockBounds.median($0) > 0 }
         if aFirst[0] == nil, let o = aFirst[1] { aFirst[0] = !o }
         if aFirst[1] == nil, let o = aFirst[0] { aFirst[1] = !o }
@@ -85,7 +85,7 @@ public enum TwinPass {
             if let y = twinOfA[x] { out.append(TwinVerdict(event: p.id, peer: b[y].source, twin: b[y].id, verdict: .seen)); continue }
             guard let peer = b.first?.source else { continue }
             let verdict: TwinVerdict.Verdict
-            if !inside(p.ts + theta, windowB) { verdict = .outside }
+            if !inside(p.ts, windowB) { verdict = .outside }
             else if let first = aFirst[p.side] { verdict = first ? (gotThroughToB.covers(p) ? .uncaptured : .lost) : .injected }
             else { verdict = .unknown }
             out.append(TwinVerdict(event: p.id, peer: peer, twin: nil, verdict: verdict))
@@ -94,7 +94,7 @@ public enum TwinPass {
             if let x = twinOfB[y] { out.append(TwinVerdict(event: p.id, peer: a[x].source, twin: a[x].id, verdict: .seen)); continue }
             guard let peer = a.first?.source else { continue }
             let verdict: TwinVerdict.Verdict
-            if !inside(p.ts - theta, windowA) { verdict = .outside }
+            if !inside(p.ts, windowA) { verdict = .outside }
             else if let first = aFirst[p.side] { verdict = first ? .injected : (gotThroughToA.covers(p) ? .uncaptured : .lost) }
             else { verdict = .unknown }
             out.append(TwinVerdict(event: p.id, peer: peer, twin: nil, verdict: verdict))

@@ -47,11 +47,12 @@ struct Unnumbered {
         return String(t)
     }
 
-    /// Pairs the rows of sources a and b (θ = b's clock − a's) and judges the rest as `TwinPass` does.
+    /// Pairs the rows of sources a and b (b's times already read on a's clock) and judges the rest as
+    /// `TwinPass` does.
     /// Each direction is walked downstream in order: a row pairs with the next upstream row saying the
     /// same that was sent no later than it was seen. A row Wireshark marked "previous segment lost" skips
     /// one such candidate: the one before it never arrived.
-    static func verdicts(_ a: [Unnumbered], _ b: [Unnumbered], aFirst: [Bool?], theta: Int64, uncertainty: Int64,
+    static func verdicts(_ a: [Unnumbered], _ b: [Unnumbered], aFirst: [Bool?], uncertainty: Int64,
                          windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) {
         var twinOfA = [Int?](repeating: nil, count: a.count), twinOfB = [Int?](repeating: nil, count: b.count)
         let slack = 2 * uncertainty
@@ -61,14 +62,13 @@ struct Unnumbered {
             let up = (first ? a : b).indices.filter { (first ? a : b)[$0].side == side }
             let down = (first ? b : a).indices.filter { (first ? b : a)[$0].side == side }
             let U = first ? a : b, D = first ? b : a
-            let shift = first ? theta : -theta
             var from = 0
             for d in down {
                 var candidates: [Int] = []
                 var k = from
                 while k < up.count && candidates.count < 2 {
                     let u = U[up[k]]
-                    if u.ts + shift > D[d].ts + slack { break }
+                    if u.ts > D[d].ts + slack { break }
                     if u.text == D[d].text { candidates.append(k) }
                     k += 1
                 }
@@ -78,18 +78,18 @@ struct Unnumbered {
                 from = pick + 1
             }
         }
-        func judge(_ rows: [Unnumbered], _ twins: [Int?], _ other: [Unnumbered], toOther: Int64, otherWindow: ClosedRange<Int64>?, thisIsA: Bool) {
+        func judge(_ rows: [Unnumbered], _ twins: [Int?], _ other: [Unnumbered], otherWindow: ClosedRange<Int64>?, thisIsA: Bool) {
             guard let peer = other.first?.source else { return }
             for (i, r) in rows.enumerated() {
                 if let t = twins[i] { out.append(TwinVerdict(event: r.id, peer: peer, twin: other[t].id, verdict: .seen)); continue }
                 let verdict: TwinVerdict.Verdict
-                if !TwinPass.inside(r.ts + toOther, otherWindow, uncertainty: uncertainty) { verdict = .outside }
+                if !TwinPass.inside(r.ts, otherWindow, uncertainty: uncertainty) { verdict = .outside }
                 else if let f = aFirst[r.side] { verdict = (f == thisIsA) ? .lost : .injected }
                 else { verdict = .unknown }
                 out.append(TwinVerdict(event: r.id, peer: peer, twin: nil, verdict: verdict))
             }
         }
-        judge(a, twinOfA, b, toOther: theta, otherWindow: windowB, thisIsA: true)
-        judge(b, twinOfB, a, toOther: -theta, otherWindow: windowA, thisIsA: false)
+        judge(a, twinOfA, b, otherWindow: windowB, thisIsA: true)
+        judge(b, twinOfB, a, otherWindow: windowA, thisIsA: false)
     }
 }
