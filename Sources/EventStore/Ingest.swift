@@ -340,6 +340,11 @@ public final class Ingestor {
                 if !rows.sorted { try db.execute(sql: Schema.timeIndex(source: sourceID)) }
                 let notes = result.facts.notes.isEmpty ? nil :
                     "{" + result.facts.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
+                if let anchor = result.facts.anchor {
+                    // The source placed itself (its wall-clock column): an anchor the joiner may refine.
+                    try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
+                                   arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
+                }
                 try db.execute(sql: """
                     UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?,
                                       first_row = ?, last_row = ?, ts_sorted = ?, content_hash = ?, head_hash = ?, bytes = ?

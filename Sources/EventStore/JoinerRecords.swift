@@ -21,12 +21,19 @@ public struct MatchPacket: Sendable {
     /// its original, which carry the same numbers.
     public var ipID: Int64?
     public var tsval: Int64?
+    /// The sender's address (its id in the store).
+    public var srcAddress: Int64? = nil
 }
 
 /// A source's clock as solved from packets it shares with others: add `offsetNS` to its times to read
 /// them on the reference source's clock, give or take `uncertaintyNS`.
 public struct SolvedClock: Sendable, Equatable {
     public static let method = "packets"
+    /// Solved from packets that all went one way between the two points: the offset is a bound (the path
+    /// delay is not known), and `uncertaintyNS` only how well those packets agree.
+    public static let oneWayMethod = "packets, one way"
+    public static func isSolved(_ method: String?) -> Bool { method == Self.method || method == Self.oneWayMethod }
+    public var oneWay = false
     public var source: Int64
     public var offsetNS: Int64
     public var uncertaintyNS: Int64

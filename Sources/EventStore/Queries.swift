@@ -323,7 +323,7 @@ extension Store {
     /// lose theirs; clocks the user set (anchors, overrides) are never touched.
     public func saveSolvedClocks(_ clocks: [SolvedClock]) throws {
         try db.write { db in
-            try db.execute(sql: "DELETE FROM clock WHERE method = ?", arguments: [SolvedClock.method])
+            try db.execute(sql: "DELETE FROM clock WHERE method IN (?, ?)", arguments: [SolvedClock.method, SolvedClock.oneWayMethod])
             let st = try db.makeStatement(sql: """
                 INSERT INTO clock(source, offset_ns, uncertainty_ns, method, reference, matched, peer, drift_ppb, origin_ns)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -332,7 +332,7 @@ extension Store {
                   drift_ppb = excluded.drift_ppb, origin_ns = excluded.origin_ns
                 """)
             for c in clocks {
-                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, SolvedClock.method, c.reference, c.matched, c.peer,
+                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, c.oneWay ? SolvedClock.oneWayMethod : SolvedClock.method, c.reference, c.matched, c.peer,
                                            c.driftPPB, c.origin])
             }
         }
@@ -342,7 +342,7 @@ extension Store {
     static func matchPacket(_ c: CRow) -> MatchPacket {
         MatchPacket(conn: c.int64(0), source: c.int64(1), ts: c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
                     flags: Int(c.int64(4)), seq: c.int(5), ack: c.int(6), seqRaw: c.int(7), ackRaw: c.int(8),
-                    len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11), ipID: c.int(12), tsval: c.int(13))
+                    len: c.int(9) ?? 0, id: c.int64(10), ordinal: c.int64(11), ipID: c.int(12), tsval: c.int(13), srcAddress: c.int(14))
     }
 
     /// Streams every TCP packet that has a connection, ordered by connection, source and time (the
@@ -352,7 +352,7 @@ extension Store {
         try db.read { db in
             let st = try db.makeStatement(sql: """
                 SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.seq_raw, e.ack_raw,
-                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval
+                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval, e.src
                 FROM event e JOIN connection c ON c.key = e.conn
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
                 ORDER BY e.conn, e.source, e.ts, e.rowid
@@ -412,7 +412,7 @@ extension Store {
         try db.read { db in
             let st = try db.cachedStatement(sql: """
                 SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.seq_raw, e.ack_raw,
-                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval
+                       e.len, e.rowid, e.ordinal, e.ipid, e.tsval, e.src
                 FROM event e JOIN connection c ON c.key = e.conn
                 WHERE e.conn = ? AND e.kind = \(EventKind.packet.rawValue) AND e.proto = 6 AND e.flags IS NOT NULL
                 ORDER BY e.source, e.ts, e.rowid
@@ -421,6 +421,18 @@ extension Store {
             try CRow.step(st, db) { c in out.append(Store.matchPacket(c)) }
         }
         return out
+    }
+
+    /// Each source's own addresses: those its host's stack events name as the local end of a connection
+    /// (ETL exports: `local=192.168.1.1:50357`). A packet from one of them passed that capture point first.
+    public func ownAddresses() throws -> [Int64: Set<Int64>] {
+        try db.read { db in
+            var out: [Int64: Set<Int64>] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT DISTINCT source, src FROM event WHERE kind = \(EventKind.log.rawValue) AND src IS NOT NULL AND proto IS NOT NULL") {
+                out[r[0], default: []].insert(r[1])
+            }
+            return out
+        }
     }
 
     /// Connections with TCP packet rows that show no TCP numbers (text exports' HTTP, TDS… lines).

@@ -45,7 +45,7 @@ public final class EventFormatter {
     /// relative reference keeps everything relative); an anchor gives a relative source calendar times.
     private func displayBasis(_ s: SourceInfo?) -> TimeBasis {
         guard let s else { return .absolute }
-        if s.clockMethod == SolvedClock.method, let r = s.clockReference, r != s.id, let ref = sources[r] {
+        if SolvedClock.isSolved(s.clockMethod), let r = s.clockReference, r != s.id, let ref = sources[r] {
             return displayBasis(ref)
         }
         return s.timeBasis == .absolute || s.offsetNS != 0 ? .absolute : s.timeBasis

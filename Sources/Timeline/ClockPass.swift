@@ -1,6 +1,7 @@
 import Foundation
 import TraceModel
 import EventStore
+import Parsers
 
 /// The joiner pass that puts every source on one clock: it matches the packets sources share, bounds
 /// each pair's offset (`ClockBounds`), places every source against a reference (`ClockGraph`) and stores
@@ -28,10 +29,11 @@ public enum ClockPass {
         (sources.first { $0.zoneGiven && $0.timeBasis == .absolute } ?? sources.first { $0.timeBasis == .absolute } ?? sources.first)?.id
     }
 
-    /// Clocks the user set (anchors of relative sources, `--offset` overrides): kept as they are.
+    /// Clocks the user set (anchors of relative sources, `--offset` overrides): kept as they are. A wall
+    /// clock a source gave itself is not one: packets shared with the reference place it better.
     static func isUserClock(_ s: SourceInfo) -> Bool {
         guard let m = s.clockMethod else { return false }
-        return m != SolvedClock.method
+        return !SolvedClock.isSolved(m) && m != SourceFacts.wallClockMethod
     }
 
     @discardableResult
@@ -55,7 +57,9 @@ public enum ClockPass {
         try store.saveAliases(found)
         let aliases = Dictionary(uniqueKeysWithValues: found.map { ($0.key, $0) })
 
-        // Pairs of sources, filled connection by connection.
+        // Pairs of sources, filled connection by connection. A packet from a capture host's own address
+        // passed that capture point first (what lets a connection seen one way only still bound a pair).
+        let own = try store.ownAddresses()
         var pairs: [PairKey: ClockBounds] = [:]
         try forEachConnection(store, aliases: aliases) { bySource, _ in
             let ids = bySource.keys.sorted()
@@ -69,7 +73,12 @@ public enum ClockPass {
                     let key = PairKey(a: ids[i], b: ids[j])
                     var p = pairs[key] ?? ClockBounds(a: ids[i], b: ids[j])
                     p.resolutionA = resolution(byID[ids[i]]); p.resolutionB = resolution(byID[ids[j]])
-                    p.add(deltas)
+                    var aFirst: [Bool?] = [nil, nil]
+                    for side in 0...1 {
+                        guard let sender = (a.first { $0.side == side } ?? b.first { $0.side == side })?.srcAddress else { continue }
+                        if own[ids[i]]?.contains(sender) == true { aFirst[side] = true } else if own[ids[j]]?.contains(sender) == true { aFirst[side] = false }
+                    }
+                    p.add(deltas, aFirst: aFirst)
                     pairs[key] = p
                 }
             }
@@ -78,13 +87,16 @@ public enum ClockPass {
 
         var fixed: [Int64: SourceClock] = [:]
         for s in sources where isUserClock(s) { fixed[s.id] = s.clock }
-        let base = byID[reference].map { isUserClock($0) ? $0.clock : SourceClock() } ?? SourceClock()
+        // The reference keeps whatever placed it (the user's anchor, its own wall clock).
+        let base = byID[reference].map { $0.clockMethod != nil && !SolvedClock.isSolved($0.clockMethod) ? $0.clock : SourceClock() } ?? SourceClock()
         report.placements = ClockGraph.solve(reference: reference, base: base, pairs: report.pairs, fixed: fixed)
 
         var solved: [SolvedClock] = []
         for (id, p) in report.placements.sorted(by: { $0.key < $1.key }) where id != reference && fixed[id] == nil {
-            solved.append(SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched,
-                                      peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
+            var c = SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched,
+                                peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin)
+            c.oneWay = p.oneWay
+            solved.append(c)
         }
         // A source that shares no packets, from a host the user named, follows the clock of a placed source
         // of the same host (a log written on the machine a capture was taken on); matched = 0 says so.

@@ -31,10 +31,20 @@ public struct ClockBounds: Sendable {
     public var matched: Int { forward.count + backward.count + oneWay }
 
     /// Adds the matches of one connection: `deltas[side]` = (t_a, t_b − t_a) of the packets its endpoint
-    /// `side` sent.
-    mutating func add(_ deltas: [[(t: Int64, d: Int64)]]) {
+    /// `side` sent. `aFirst[side]`, when known (the sender is one of a capture host's own addresses), says
+    /// which point those packets pass first: then a connection seen one way only still bounds θ.
+    mutating func add(_ deltas: [[(t: Int64, d: Int64)]], aFirst: [Bool?] = [nil, nil]) {
         let d0 = deltas[0], d1 = deltas[1]
-        guard !d0.isEmpty, !d1.isEmpty else { oneWay += d0.count + d1.count; return }
+        guard !d0.isEmpty, !d1.isEmpty else {
+            for side in 0...1 where !deltas[side].isEmpty {
+                switch aFirst[side] {
+                case true?: forward += deltas[side]
+                case false?: backward += deltas[side]
+                case nil: oneWay += deltas[side].count
+                }
+            }
+            return
+        }
         if ClockBounds.median(d0.map(\.d)) >= ClockBounds.median(d1.map(\.d)) {
             forward += d0; backward += d1
         } else {
@@ -65,6 +75,9 @@ public struct ClockBounds: Sendable {
         public var lower: Int64, upper: Int64
         public var driftPPB: Int64 = 0
         public var origin: Int64 = 0
+        /// Every matched packet went the same way: `offset` is a bound (θ at most it when they passed a
+        /// first), the path delay unknown; `uncertainty` is how well the packets agree.
+        public var oneWay = false
     }
 
     /// Bounds of θ from Δs already corrected for a drift line.
@@ -86,6 +99,16 @@ public struct ClockBounds: Sendable {
     static let driftSpan: Int64 = 20_000_000_000
 
     public var estimate: Estimate? {
+        if forward.isEmpty != backward.isEmpty {
+            let d = (forward.isEmpty ? backward : forward).map(\.d)
+            let lo = d.min()!, hi = d.max()!
+            let bound = forward.isEmpty ? lo - resolutionA : lo + resolutionB
+            let spread = (hi - lo) / 2 + max(resolutionA, resolutionB)
+            var e = Estimate(offset: forward.isEmpty ? hi - resolutionA : bound, uncertainty: spread, consistent: true,
+                             lower: forward.isEmpty ? hi - resolutionA : Int64.min, upper: forward.isEmpty ? Int64.max : bound)
+            e.oneWay = true
+            return e
+        }
         guard var plain = bounds(forward.map(\.d), backward.map(\.d)) else { return nil }
         guard let line = driftLine() else { return plain }
         // Around the line, every packet's Δ is corrected to the origin; keep the drift only when that makes
@@ -141,12 +164,14 @@ public enum ClockGraph {
         /// The source on the way to the reference this one was matched with, and how many packets matched.
         public var peer: Int64
         public var matched: Int
+        /// Placed through a pair whose packets all went one way (its offset is a bound).
+        public var oneWay = false
         public var offset: Int64 { clock.offset }
     }
 
     /// One pair's solution seen from `from`: at `from`'s time `t0`, the other's clock reads θ₀ more, and
     /// it gains `rate` per unit of time.
-    struct Edge { let to: Int64, theta: Int64, rate: Double, t0: Int64, u: Int64, matched: Int }
+    struct Edge { let to: Int64, theta: Int64, rate: Double, t0: Int64, u: Int64, matched: Int, oneWay: Bool }
 
     /// Places every source reachable from `reference` (whose own clock is `base`), choosing the paths with
     /// the least summed uncertainty (Dijkstra). Sources in `fixed` keep their clocks (the user set them) but
@@ -156,9 +181,9 @@ public enum ClockGraph {
         for p in pairs {
             guard let e = p.estimate else { continue }
             let rate = Double(e.driftPPB) / 1e9
-            edges[p.a, default: []].append(Edge(to: p.b, theta: e.offset, rate: rate, t0: e.origin, u: e.uncertainty, matched: p.matched))
+            edges[p.a, default: []].append(Edge(to: p.b, theta: e.offset, rate: rate, t0: e.origin, u: e.uncertainty, matched: p.matched, oneWay: e.oneWay))
             // Seen from b: at b's time t0 + θ₀ a reads θ₀ less, and loses the same rate.
-            edges[p.b, default: []].append(Edge(to: p.a, theta: -e.offset, rate: -rate, t0: e.origin + e.offset, u: e.uncertainty, matched: p.matched))
+            edges[p.b, default: []].append(Edge(to: p.a, theta: -e.offset, rate: -rate, t0: e.origin + e.offset, u: e.uncertainty, matched: p.matched, oneWay: e.oneWay))
         }
         var placed: [Int64: Placement] = [reference: Placement(source: reference, clock: base, uncertainty: 0, peer: reference, matched: 0)]
         var done: Set<Int64> = []
@@ -171,7 +196,8 @@ public enum ClockGraph {
                 let origin = e.t0 + e.theta
                 let clock = fixed[e.to] ?? SourceClock(offset: u.clock.aligned(e.t0) - origin,
                                                        driftPPB: u.clock.driftPPB + Int64((e.rate * 1e9).rounded()), origin: origin)
-                let cand = Placement(source: e.to, clock: clock, uncertainty: fixed[e.to] != nil ? 0 : u.uncertainty + e.u, peer: u.source, matched: e.matched)
+                var cand = Placement(source: e.to, clock: clock, uncertainty: fixed[e.to] != nil ? 0 : u.uncertainty + e.u, peer: u.source, matched: e.matched)
+                cand.oneWay = u.oneWay || e.oneWay
                 if let old = placed[e.to], old.uncertainty <= cand.uncertainty { continue }
                 placed[e.to] = cand
             }

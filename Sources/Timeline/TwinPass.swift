@@ -18,6 +18,7 @@ public enum TwinPass {
 
     public static func run(_ store: Store, pairs: [ClockBounds], aliases: [Int64: ConnectionAlias] = [:]) throws {
         let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
+        let own = try store.ownAddresses()
         var estimates: [ClockPass.PairKey: ClockBounds.Estimate] = [:]
         for p in pairs { if let e = p.estimate { estimates[ClockPass.PairKey(a: p.a, b: p.b)] = e } }
         var out: [TwinVerdict] = []
@@ -32,7 +33,13 @@ public enum TwinPass {
                     guard let e = estimates[ClockPass.PairKey(a: ids[i], b: ids[j])] else { continue }
                     // b's times read on a's clock (offset and drift), so that what follows compares like with like.
                     let b = bySource[ids[j]]!.map { p -> MatchPacket in var q = p; q.ts = onA(p.ts, e); return q }
-                    let aFirst = verdicts(bySource[ids[i]]!, b, uncertainty: e.uncertainty,
+                    // Which point each side's packets pass first, where a capture host's own address says so.
+                    var known: [Bool?] = [nil, nil]
+                    for side in 0...1 {
+                        guard let sender = (bySource[ids[i]]!.first { $0.side == side } ?? b.first { $0.side == side })?.srcAddress else { continue }
+                        if own[ids[i]]?.contains(sender) == true { known[side] = true } else if own[ids[j]]?.contains(sender) == true { known[side] = false }
+                    }
+                    let aFirst = verdicts(bySource[ids[i]]!, b, known: known, uncertainty: e.uncertainty,
                                           windowA: window(sources[ids[i]]), windowB: window(sources[ids[j]]).map { onA($0.lowerBound, e)...onA($0.upperBound, e) }, into: &out)
                     deferred.append(Deferred(members: members, a: ids[i], b: ids[j], e: e, aFirst: aFirst))
                 }
@@ -66,13 +73,13 @@ public enum TwinPass {
     /// Verdicts for both sources' packets of one connection, b's times already read on a's clock.
     /// Returns, per sending side, whether its packets pass a before b (nil: unknown).
     @discardableResult
-    static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], uncertainty: Int64,
+    static func verdicts(_ a: [MatchPacket], _ b: [MatchPacket], known: [Bool?] = [nil, nil], uncertainty: Int64,
                          windowA: ClosedRange<Int64>?, windowB: ClosedRange<Int64>?, into out: inout [TwinVerdict]) -> [Bool?] {
         let matches = PacketMatcher.match(a, b)
         // Per sending side: does a see its packets first? From how much later than θ they reach b.
         var late: [[Int64]] = [[], []]
         for (x, y) in matches { late[a[x].side].append(b[y].ts - a[x].ts) }
-        var aFirst: [Bool?] = late.map { $0.isEmpty ? nil : ClockBounds.median($0) > 0 }
+        var aFirst: [Bool?] = (0...1).map { known[$0] ?? (late[$0].isEmpty ? nil : ClockBounds.median(late[$0]) > 0) }
         if aFirst[0] == nil, let o = aFirst[1] { aFirst[0] = !o }
         if aFirst[1] == nil, let o = aFirst[0] { aFirst[1] = !o }
 

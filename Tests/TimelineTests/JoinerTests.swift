@@ -101,3 +101,45 @@ final class JoinerTests: XCTestCase {
         XCTAssertEqual(views.map(\.packets), [13, 7])
     }
 }
+
+/// The Lync Edge seed: two ETL text exports of the same failed connection attempts (corpus/lync-edge).
+final class LyncEdgeTests: XCTestCase {
+    func testFrontEndClockAheadAndItsRSTsNeverSentByTheEdge() throws {
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([JoinerTests.corpus.appendingPathComponent("lync-edge").path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let sources = try store.sources()
+        let edge = try XCTUnwrap(sources.first { $0.path.hasSuffix("edge-etl.txt") })
+        let fe = try XCTUnwrap(sources.first { $0.path.hasSuffix("frontend-etl.txt") })
+        // The Edge sends at 11:18:57, 11:19:00, 11:19:06 by its clock; the Front End sees the same SYNs at
+        // 11:19:07, 11:19:10, 11:19:16 by its own: its clock runs about 10 s ahead. Its own wall-clock start
+        // (from its lines) minus where the SYNs place it is that lead.
+        XCTAssertEqual(fe.clockPeer, edge.id)
+        XCTAssertEqual(fe.clockMatched, 3)
+        let notes = try XCTUnwrap(fe.notes)
+        let wallStart = try XCTUnwrap(notes.range(of: "\"wall_clock_start\":\"").map { r in String(notes[r.upperBound...].prefix { $0 != "\"" }) })
+        let wall = try XCTUnwrap(TimeISO.parse(wallStart))
+        XCTAssertEqual(Double(wall - fe.offsetNS) / 1e9, 10, accuracy: 1.0)
+
+        // What the Front End received from "the Edge": its three SYNs were sent (seen at both), its three RSTs
+        // never passed the Edge's capture; the Front End's SYN/ACKs never reached the Edge.
+        let (_, rows) = try store.query("""
+            SELECT e.flags, t.verdict FROM packet_twin t JOIN event e ON e.rowid = t.event WHERE e.source = \(fe.id) ORDER BY e.ordinal
+            """)
+        let verdicts = rows.map { "\(Int.fromDatabaseValue($0[0])!):\(String.fromDatabaseValue($0[1])!)" }
+        XCTAssertEqual(verdicts, ["2:seen", "18:lost", "20:injected", "2:seen", "18:lost", "20:injected", "2:seen", "18:lost", "20:injected"])
+    }
+}
+
+/// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
+enum TimeISO {
+    static func parse(_ s: String) -> Int64? {
+        let p = s.split(whereSeparator: { "-T:Z".contains($0) })
+        guard p.count >= 6, let y = Int(p[0]), let mo = Int(p[1]), let d = Int(p[2]), let h = Int64(p[3]), let mi = Int64(p[4]) else { return nil }
+        let secParts = p[5].split(separator: ".")
+        guard let sec = Int64(secParts[0]) else { return nil }
+        var frac: Int64 = 0
+        if secParts.count > 1 { frac = Int64((String(secParts[1]) + "000000000").prefix(9))! }
+        return CivilTime.days(year: y, month: mo, day: d) * CivilTime.nsPerDay + (h * 3600 + mi * 60 + sec) * CivilTime.nsPerSecond + frac
+    }
+}

@@ -66,7 +66,7 @@ extension RecordSink {
 }
 
 /// What a parser learnt about the source as a whole, reported when it finishes.
-public struct SourceFacts: Sendable, Equatable {
+public struct SourceFacts: Sendable {
     public var timeBasis: TimeBasis = .absolute
     /// Fractional digits the source writes (3 for `09:52:15.407`, 7 for 100 ns), for display.
     public var timeDigits: Int = 0
@@ -74,6 +74,11 @@ public struct SourceFacts: Sendable, Equatable {
     public var notes: [String: String] = [:]
     /// What the user should know about this file's events, shown with its ingest line.
     public var warnings: [String] = []
+    /// Where a relative source's time 0 lies (UTC-as-written ns) and how sure that is (± ns), when the
+    /// source itself says (wall-clock columns beside its seconds): the store anchors it there.
+    public var anchor: (at: Int64, uncertainty: Int64)? = nil
+    /// The clock method of such an anchor.
+    public static let wallClockMethod = "wall clock"
 
     public init() {}
 }

@@ -24,6 +24,7 @@ public enum Registry {
         WiresharkText.self,
         WiresharkCSV.self,
         TcpdumpText.self,
+        NetmonText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [

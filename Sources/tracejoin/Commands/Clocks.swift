@@ -70,7 +70,7 @@ enum ClocksPrinter {
     /// A solved offset close to a whole number of quarter hours: the zone the source was written in,
     /// and what is left over (clock skew).
     static func zoneGuess(_ source: SourceInfo) -> (zone: String, skew: Int64)? {
-        guard source.clockMethod == SolvedClock.method, !source.zoneGiven else { return nil }
+        guard SolvedClock.isSolved(source.clockMethod), !source.zoneGiven else { return nil }
         switch source.timeBasis {
         case .absolute: return zoneGuess(source.offsetNS)
         case .timeOfDay:
@@ -109,6 +109,7 @@ enum ClocksPrinter {
                 if s.driftPPB != 0 { o.add("origin", CivilTime.iso8601(s.driftOrigin, digits: 9)) }
                 o.addOrNull("reference", report.reference.flatMap { names[$0] })
                 o.addOrNull("method", s.id == report.reference ? "reference" : s.clockMethod)
+                if s.clockMethod == SolvedClock.oneWayMethod { o.add("one_way", true) }
                 o.add("matched", s.clockMatched)
                 o.add("with", s.clockPeer.flatMap { names[$0] })
                 if let g = zoneGuess(s) {
@@ -125,10 +126,11 @@ enum ClocksPrinter {
             var matched = "-"
             if s.id == report.reference {
                 how = "reference"
-            } else if s.clockMethod == SolvedClock.method && s.clockMatched == 0 {
+            } else if SolvedClock.isSolved(s.clockMethod) && s.clockMatched == 0 {
                 how = "same host as \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?") (--host \(s.host)); shares no packets"
-            } else if s.clockMethod == SolvedClock.method {
+            } else if SolvedClock.isSolved(s.clockMethod) {
                 var h = "packets with \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?")"
+                if s.clockMethod == SolvedClock.oneWayMethod { h += " (all one way: a bound)" }
                 if let g = zoneGuess(s) { h += "; written in \(g.zone)? skew \(seconds(g.skew)) s" }
                 if s.timeBasis == .timeOfDay { h += "; placed on \(CivilTime.iso8601((s.offsetNS + CivilTime.nsPerDay / 2) / CivilTime.nsPerDay * CivilTime.nsPerDay, digits: 0).prefix(10))" }
                 if s.timeBasis == .relative { h += "; starts \(CivilTime.iso8601(s.offsetNS + (s.firstTS ?? 0), digits: s.timeDigits))" }

@@ -1,0 +1,64 @@
+import XCTest
+import Foundation
+@testable import Parsers
+import TraceModel
+
+/// Network Monitor text exports of ETL traces (corpus/lync-edge, seed lines verbatim).
+final class NetmonTextTests: XCTestCase {
+    func testEdgeTraceFramesAndStackEvents() throws {
+        let p = try parseFile(NetmonText.self, "lync-edge/edge-etl.txt")
+        XCTAssertEqual(p.records.count, 44)
+        XCTAssertEqual(p.unparsed.count, 0)
+        XCTAssertEqual(p.facts.timeBasis, .relative)
+        XCTAssertEqual(p.facts.timeDigits, 7, "seconds since the capture began, to 100 ns")
+        // Three captured SYNs from 192.168.1.1:50357 to 5061, the same ISN, the later two marked resends.
+        let syns = p.records.filter { $0.kind == .packet }
+        XCTAssertEqual(syns.map(\.ordinal), [106631, 106984, 107347])
+        for s in syns {
+            XCTAssertEqual(s.flags, TCPFlags.syn.rawValue)
+            XCTAssertEqual(s.seqRaw, 2232090326)
+            XCTAssertEqual(s.src, Address(ip: "192.168.1.1")); XCTAssertEqual(s.srcPort, 50357)
+            XCTAssertEqual(s.dst, Address(ip: "192.168.3.10")); XCTAssertEqual(s.dstPort, 5061)
+        }
+        XCTAssertEqual(syns.map { TCPExpert(rawValue: $0.expert).contains(.synRetransmit) }, [false, true, true])
+        // 713.5078058 s after the capture began; the first SYN's process.
+        XCTAssertEqual(syns[0].ts, 713_507_805_800)
+        XCTAssertTrue(syns[0].attrs?.contains("\"process\":\"RTCSrv.exe\",\"pid\":1504") == true, syns[0].attrs ?? "")
+        // Stack events: the retransmission timers, the ISN, the failure, each bound to the tuple it names.
+        let timers = p.records.compactMap { rec -> Int? in
+            guard let a = rec.attrs, let r = a.range(of: "\"timer_ms\":") else { return nil }
+            return Int(a[r.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(timers, [3000, 6000, 12000])
+        XCTAssertTrue(p.records.contains { $0.attrs?.contains("\"isn\":2232090326") == true })
+        let failed = try XCTUnwrap(p.records.first { p.raw($0).contains("connect attempt failed") })
+        XCTAssertTrue(failed.attrs?.contains("\"status\":\"0xC00000B5 - STATUS_IO_TIMEOUT\"") == true, failed.attrs ?? "")
+        XCTAssertEqual(failed.srcPort, 50357)
+        XCTAssertEqual(failed.dst, Address(ip: "192.168.3.10"))
+        XCTAssertTrue(failed.attrs?.contains("\"pointer\":\"0x000000000829C860\"") == true)
+        // The wall clock (to the second) and the seconds column pin the capture's start within a second.
+        let (at, u) = try XCTUnwrap(p.facts.anchor)
+        let first = CivilTime.days(year: 2013, month: 1, day: 8) * CivilTime.nsPerDay + (11 * 3600 + 18 * 60 + 57) * CivilTime.nsPerSecond
+        XCTAssertLessThanOrEqual(u, 500_000_000)
+        XCTAssertLessThanOrEqual(abs((at + 713_507_805_800) - (first + 500_000_000)), 500_000_000, "frame 106631 at 11:18:57.x")
+    }
+
+    func testGluedAddressesAndStateTransitions() throws {
+        let p = try parseFile(NetmonText.self, "lync-edge/frontend-etl.txt")
+        XCTAssertEqual(p.records.count, 23)
+        XCTAssertEqual(p.unparsed.count, 0)
+        // `192.168.3.10 192.168.1.1TCP` and `192.168.1.1192.168.3.10 TCP` (seed lines 798, 800).
+        let synack = try XCTUnwrap(p.records.first { $0.ordinal == 612953 })
+        XCTAssertEqual(synack.src, Address(ip: "192.168.3.10")); XCTAssertEqual(synack.dst, Address(ip: "192.168.1.1"))
+        XCTAssertEqual(synack.flags, TCPFlags.syn.rawValue | TCPFlags.ack.rawValue)
+        XCTAssertTrue(TCPExpert(rawValue: synack.expert).contains(.checksumIncorrect))
+        let rst = try XCTUnwrap(p.records.first { $0.ordinal == 612967 })
+        XCTAssertEqual(rst.src, Address(ip: "192.168.1.1")); XCTAssertEqual(rst.dst, Address(ip: "192.168.3.10"))
+        XCTAssertEqual(rst.flags, TCPFlags.rst.rawValue | TCPFlags.ack.rawValue)
+        // A SYN's acknowledgment field is junk on this trace (Ack=2948578651): not kept.
+        XCTAssertEqual(p.records.first { $0.ordinal == 606227 }?.ackRaw, EventRecord.none)
+        let closed = p.records.filter { $0.attrs?.contains("\"state_to\":\"ClosedState\"") == true }
+        XCTAssertEqual(closed.map(\.ordinal), [612970, 624008])
+        XCTAssertTrue(closed.allSatisfy { $0.attrs?.contains("\"state_from\":\"SynRcvdState\"") == true })
+    }
+}
