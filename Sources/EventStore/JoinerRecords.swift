@@ -136,3 +136,21 @@ public struct CaptureView: Sendable, Equatable {
         self.history = history
     }
 }
+
+/// A stack event (an ETL trace's TCPIP or Winsock line) as the binding pass reads it.
+public struct StackEvent: Sendable {
+    public var id: Int64
+    public var source: Int64
+    public var ordinal: Int64
+    /// Its own connection, when it printed the tuple.
+    public var conn: Int64?
+    /// Its local endpoint text, when it printed the tuple.
+    public var local: String?
+    public var attrs: String
+
+    /// A string attribute (`"pointer":"0x…"`), read without a JSON parser: the parser writes these flat.
+    public func attr(_ key: String) -> String? {
+        guard let r = attrs.range(of: "\"\(key)\":\"") else { return nil }
+        return String(attrs[r.upperBound...].prefix { $0 != "\"" })
+    }
+}

@@ -60,10 +60,10 @@ extension Store {
 
     static let eventColumns = """
         e.rowid AS id, e.source, e.ordinal, e.line, e.ts, e.kind, e.proto, sa.text AS src, e.sport, da.text AS dst, e.dport,
-        e.conn, e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len, e.label,
+        COALESCE(e.conn, eb.conn), e.flags, e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss, e.expert, e.frame_len, e.label,
         e.raw_at, e.raw_len, e.summary_at, e.attrs, e.seq_raw, e.ack_raw
         """
-    static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst"
+    static let eventJoins = "LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst LEFT JOIN event_binding eb ON eb.event = e.rowid"
 
     /// Rows of `eventColumns` stepped on the C API: a timeline of millions of events spends its time
     /// here, and GRDB's `Row` costs several times what the columns do.
@@ -226,8 +226,13 @@ extension Store {
     public func events(conn: Int64) throws -> [StoredEvent] {
         let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
         return try db.read { db in
-            let st = try db.cachedStatement(sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ? ORDER BY e.source, e.ts, e.rowid")
-            try st.setArguments([conn])
+            // The connection's own events, and those bound to it by what they name (`event_binding`).
+            let st = try db.cachedStatement(sql: """
+                SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.conn = ?
+                UNION ALL
+                SELECT \(Store.eventColumns) FROM event_binding bb JOIN event e ON e.rowid = bb.event \(Store.eventJoins) WHERE bb.conn = ? AND e.conn IS NULL
+                """)
+            try st.setArguments([conn, conn])
             return try Store.events(st, clocks: clocks, db: db, text: TextReader())
         }
             .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
@@ -442,6 +447,29 @@ extension Store {
                 SELECT DISTINCT conn FROM event
                 WHERE conn IS NOT NULL AND kind = \(EventKind.packet.rawValue) AND proto = 6 AND flags IS NULL
                 """))
+        }
+    }
+
+    /// Stack events (kind log) that name an object, in each source's order: what the binding pass reads.
+    public func forEachStackEvent(_ body: (StackEvent) throws -> Void) throws {
+        try db.read { db in
+            let st = try db.makeStatement(sql: """
+                SELECT e.rowid, e.source, e.ordinal, e.conn, sa.text, e.sport, e.attrs FROM event e LEFT JOIN address sa ON sa.id = e.src
+                WHERE e.kind = \(EventKind.log.rawValue) AND e.attrs IS NOT NULL ORDER BY e.source, e.rowid
+                """)
+            try CRow.step(st, db) { c in
+                try body(StackEvent(id: c.int64(0), source: c.int64(1), ordinal: c.int64(2), conn: c.int(3), local: c.str(4).flatMap { a in c.int(5).map { Endpoint(address: Address(ip: a) ?? .name(a), port: Int32($0)).text } },
+                                    attrs: c.str(6) ?? ""))
+            }
+        }
+    }
+
+    /// Replaces the event bindings.
+    public func saveBindings(_ rows: [(event: Int64, conn: Int64, via: String)]) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM event_binding")
+            let st = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_binding(event, conn, via) VALUES (?, ?, ?)")
+            for r in rows { try st.execute(arguments: [r.event, r.conn, r.via]) }
         }
     }
 

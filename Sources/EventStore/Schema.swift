@@ -235,6 +235,19 @@ enum Schema {
             ALTER TABLE source ADD COLUMN host_given INTEGER NOT NULL DEFAULT 0;
             """)
         }
+        m.registerMigration("v9: stack events bound to their connection") { db in
+            try db.execute(sql: """
+            -- Events that do not print their connection's tuple but name an object that does (an ETL trace's
+            -- Tcb/connection pointer, the endpoint it came from, a Winsock endpoint bound to its local
+            -- address): the connection they belong to. Derived by the binding pass; rebuilt with it.
+            CREATE TABLE event_binding (
+              event INTEGER PRIMARY KEY,  -- the event (rowid)
+              conn INTEGER NOT NULL,      -- its connection key
+              via TEXT NOT NULL           -- how: pointer 0x…, endpoint 0x…, address a:p
+            );
+            CREATE INDEX event_binding_by_conn ON event_binding(conn);
+            """)
+        }
         return m
     }
 

@@ -42,6 +42,8 @@ public enum ClockPass {
         var report = Report()
         guard let reference = chosen ?? defaultReference(sources) else { return report }
         report.reference = reference
+        // Stack events that name their connection only through a pointer join it first.
+        try StackBinding.run(store)
         if sources.count < 2 {
             // One source is its own clock: nothing to match (and no pass over its events).
             try store.saveSolvedClocks([])

@@ -131,6 +131,22 @@ final class LyncEdgeTests: XCTestCase {
     }
 }
 
+extension LyncEdgeTests {
+    func testEdgeConnectionListsItsSocketCallsTimersAndFailureInOrder() throws {
+        // The expected `conn 192.168.1.1:50357 192.168.3.10:5061` on the Edge trace: socket → bind
+        // (port 50357) → connect → SYN with ISN 2232090326 → timers of 3000, 6000 and 12000 ms → the SYN
+        // resends → terminating on retransmission timeout → STATUS_IO_TIMEOUT → closesocket.
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([JoinerTests.corpus.appendingPathComponent("lync-edge/edge-etl.txt").path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let conn = try XCTUnwrap(try store.connections(address: "192.168.1.1", port: 50357).first)
+        let ordinals = try store.events(conn: conn.key).map(\.ordinal)
+        let story: [Int64] = [106612, 106620, 106622, 106627, 106630, 106631, 106983, 106984, 107346, 107347, 107781, 107784, 107791]
+        XCTAssertEqual(ordinals.filter { story.contains($0) }, story, "in this order, all of them")
+        XCTAssertGreaterThanOrEqual(ordinals.count, 40, "nearly every line of the trace is about this connection")
+    }
+}
+
 /// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
 enum TimeISO {
     static func parse(_ s: String) -> Int64? {

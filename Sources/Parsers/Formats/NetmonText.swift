@@ -238,7 +238,25 @@ public struct NetmonText: LineParser {
 
     /// A TCPIP or AFD event: its pointer, the tuple it names, its state change, status and numbers.
     private func stackEvent(_ text: String, _ r: inout EventRecord, _ attrs: inout [String]) {
+        if r.label == "AFD" {
+            // `bind: 1 (0x1): Process 0x…, Endpoint 0x…, Address 192.168.1.1:50357, Seq 7022 (0x1B6E), Status Success`
+            if let colon = text.firstIndex(of: ":") { attrs.append("\"call\":" + jsonString(String(text[..<colon]))) }
+            if let e = NetmonText.value(text, "Endpoint 0x") { attrs.append("\"afd_endpoint\":\"0x\(e.prefix { $0.isHexDigit })\"") }
+            if let a = NetmonText.value(text, "Address ") { attrs.append("\"address\":" + jsonString(String(a.prefix { $0 != "," }))) }
+            if let st = text.range(of: "Status ") { attrs.append("\"status\":" + jsonString(String(text[st.upperBound...].prefix { $0 != "," && $0 != "." }))) }
+            return
+        }
+        // The object the event is about comes first (`connection 0x…`, `Tcb 0x…`, `endpoint 0x…`).
         if let p = NetmonText.firstMatch(text, after: "0x", hexDigits: 16) { attrs.append("\"pointer\":\"0x\(p)\"") }
+        if let r = text.range(of: "inherited from endpoint 0x") {
+            attrs.append("\"endpoint\":\"0x\(text[r.upperBound...].prefix { $0.isHexDigit })\"")
+        }
+        if let v = NetmonText.value(text, "sockaddr=") { attrs.append("\"address\":" + jsonString(String(v))) }
+        for (phrase, what) in [("acquired port number ", "acquired"), ("released port number ", "released")] {
+            if let r = text.range(of: phrase), let n = Int64(text[r.upperBound...].prefix { $0.isNumber }) {
+                attrs.append("\"port\":\(n),\"port_event\":\"\(what)\"")
+            }
+        }
         if let local = NetmonText.value(text, "local="), let remote = NetmonText.value(text, "remote="),
            let l = NetmonText.endpoint(local), let rm = NetmonText.endpoint(remote) {
             // The connection the event is about, seen from this host: local sends.

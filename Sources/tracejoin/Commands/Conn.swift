@@ -79,7 +79,9 @@ struct Conn: ParsableCommand {
             for e in events {
                 let elsewhere = multi ? [TwinText.short(twins[e.id], fmt)] : []
                 let forward = e.srcEndpoint == c.ordered.0 || aliasRows.contains { e.conn == $0.key && e.srcEndpoint == $0.ordered.0 }
-                t.add([fmt.displayTime(e)] + (ownTime ? [fmt.ownTime(e)] : []) + [fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", forward ? "→" : "←"]
+                // Events bound to the connection by what they name (not its tuple) have no direction.
+                let dir = e.sport == nil ? "" : forward ? "→" : "←"
+                t.add([fmt.displayTime(e)] + (ownTime ? [fmt.ownTime(e)] : []) + [fmt.host(e), "\(fmt.sourceName(e)):\(e.line)", dir]
                       + elsewhere + [(e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())
