@@ -62,3 +62,43 @@ final class NetmonTextTests: XCTestCase {
         XCTAssertTrue(closed.allSatisfy { $0.attrs?.contains("\"state_from\":\"SynRcvdState\"") == true })
     }
 }
+
+extension NetmonTextTests {
+    func testDirectAccessIPv6EndpointsWithTheirPortAppended() throws {
+        // corpus/directaccess-outlook: times of day to 100 ns, no date; IPv6 endpoints written with the port
+        // as a ninth group (`2001:0:0A0B:86E8:388E:FCB:4337:1876:61581 (0xF08D)`).
+        let p = try parseFile(NetmonText.self, "directaccess-outlook/outlook-etl.txt")
+        XCTAssertEqual(p.records.count, 27)
+        XCTAssertEqual(p.unparsed.count, 0)
+        XCTAssertEqual(p.facts.timeBasis, .timeOfDay)
+        XCTAssertEqual(p.facts.timeDigits, 7)
+        let tcb = try XCTUnwrap(p.records.first { $0.ordinal == 31519 })
+        XCTAssertEqual(tcb.src, Address(ip: "2001:0:0A0B:86E8:388E:FCB:4337:1876")); XCTAssertEqual(tcb.srcPort, 61581)
+        XCTAssertEqual(tcb.dst, Address(ip: "2002:0A01:86E8:8001:0:0:A0B:0202")); XCTAssertEqual(tcb.dstPort, 135)
+        XCTAssertEqual(tcb.ts, (15 * 3600 + 37 * 60 + 26) * CivilTime.nsPerSecond + 964_819_100)
+        XCTAssertTrue(p.records.first { $0.ordinal == 31541 }?.attrs?.contains("\"state_to\":\"EstablishedState\"") == true)
+    }
+
+    func testCaptureWithEuropeanDatesHostNamesAndFrameDetails() throws {
+        // corpus/sccm-client-push: a Network Monitor capture (no process column), `05.09.2012`, a host name
+        // for the client, conversation ids after MSRPC/DCOM summaries, frame 5885 with its details.
+        let p = try parseFile(NetmonText.self, "sccm-client-push/sccm-server-netmon.txt")
+        XCTAssertEqual(p.records.count, 10)
+        XCTAssertEqual(p.unparsed.count, 0)
+        let syn = try XCTUnwrap(p.records.first { $0.ordinal == 5851 })
+        XCTAssertEqual(syn.dst, .name("CLIENTNAME.company.com"))
+        XCTAssertEqual(syn.dstPort, 135, "DCE endpoint resolution(135)")
+        XCTAssertEqual(syn.seqRaw, 2250995253)
+        XCTAssertEqual(syn.ts, 34_033_729_600)
+        let dcom = try XCTUnwrap(p.records.first { $0.ordinal == 5885 })
+        XCTAssertEqual(dcom.label, "DCOM")
+        XCTAssertTrue(dcom.attrs?.contains("\"conversation\":\"MSRPC:865, TCP:861, IPv4:843\"") == true, dcom.attrs ?? "")
+        XCTAssertTrue(dcom.attrs?.contains("\"src_mac\":\"00-22-64-08-91-A6\"") == true, dcom.attrs ?? "")
+        XCTAssertTrue(p.raw(dcom).contains("InstantiatedObjectClsId"), "the frame's details stay with it")
+        // The wall clock reads 14:42:47 on 5 September 2012 for every frame, 34.03…34.08 s into the capture.
+        let (at, u) = try XCTUnwrap(p.facts.anchor)
+        let wall = CivilTime.days(year: 2012, month: 9, day: 5) * CivilTime.nsPerDay + (14 * 3600 + 42 * 60 + 47) * CivilTime.nsPerSecond
+        XCTAssertLessThanOrEqual(u, 500_000_000)
+        XCTAssertTrue((wall...(wall + CivilTime.nsPerSecond)).contains(at + 34_033_729_600))
+    }
+}

@@ -50,8 +50,27 @@ public struct NetmonText: LineParser {
         let b = line.bytes
         if line.isBlank { return }
         if ASCII.isSpace(b[0]) || b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-") || !ASCII.isDigit(b[0]) {
-            // Frame details (`Frame: Number = …`, `+ Ipv4: …`) and other text under a frame belong to it.
-            if var r = held { r.rawLen = Int(line.offset - r.rawAt) + b.count; held = r; return }
+            // Frame details (`Frame: Number = …`, `+ Ipv4: …`) and other text under a frame belong to it. The
+            // Ethernet source address is evidence of who put the frame on the wire (a router's MAC on a packet
+            // that claims to come from a host elsewhere).
+            if var r = held {
+                r.rawLen = Int(line.offset - r.rawAt) + b.count
+                let text = line.string
+                if text.contains("Ethernet:"), r.attrs?.contains("\"src_mac\"") != true {
+                    var macs: [String] = []
+                    for key in ["SourceAddress:[", "DestinationAddress:["] {
+                        if let k = text.range(of: key) {
+                            let mac = text[k.upperBound...].prefix { $0 != "]" }.trimmingCharacters(in: .whitespaces)
+                            macs.append("\"\(key.hasPrefix("Source") ? "src_mac" : "dst_mac")\":" + jsonString(mac))
+                        }
+                    }
+                    if !macs.isEmpty {
+                        r.attrs = r.attrs.map { String($0.dropLast()) + "," + macs.joined(separator: ",") + "}" } ?? "{" + macs.joined(separator: ",") + "}"
+                    }
+                }
+                held = r
+                return
+            }
             sink.unparsed(UnparsedLine(line: line.number, reason: "not a Network Monitor frame line", raw: line.string))
             return
         }
