@@ -102,3 +102,33 @@ extension NetmonTextTests {
         XCTAssertTrue((wall...(wall + CivilTime.nsPerSecond)).contains(at + 34_033_729_600))
     }
 }
+
+extension NetmonTextTests {
+    func testNetworkMonitorsOwnEncodingUTF16WithBOMAndCRLF() throws {
+        // Network Monitor saves text as UTF-16LE with a BOM and CRLF line ends: the same frames come out.
+        let utf8 = try String(contentsOf: corpus.appendingPathComponent("lync-edge/frontend-etl.txt"), encoding: .utf8)
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in utf8.replacingOccurrences(of: "\n", with: "\r\n").utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        let wide = parse(NetmonText.self, bytes: bytes, chunk: 333)
+        let plain = try parseFile(NetmonText.self, "lync-edge/frontend-etl.txt")
+        XCTAssertEqual(wide.records.count, plain.records.count)
+        XCTAssertEqual(wide.unparsed.count, 0)
+        for (a, b) in zip(wide.records, plain.records) {
+            XCTAssertEqual(a.ordinal, b.ordinal); XCTAssertEqual(a.ts, b.ts); XCTAssertEqual(a.flags, b.flags)
+            XCTAssertEqual(a.seqRaw, b.seqRaw); XCTAssertEqual(a.attrs, b.attrs)
+        }
+    }
+
+    func testLatin1ProcessNameAndUnknownEventTextKeepTheirLines() throws {
+        // A process name in Latin-1 (`Zürich.exe` written as one byte 0xFC) and an event text no rule knows:
+        // both lines stay events, nothing is lost.
+        var bytes = Array("900 10:00:01 AM 1/8/2013 1.0000000 Z".utf8) + [0xFC] + Array("rich.exe (77) TCPIP_MicrosoftWindowsTCPIP TCPIP_MicrosoftWindowsTCPIP:TCP: something new happened.\n".utf8)
+        bytes += Array("901 10:00:02 AM 1/8/2013 2.0000000 Idle (0) SomeProvider_MicrosoftWindowsFoo SomeProvider_MicrosoftWindowsFoo:Bar: baz\n".utf8)
+        let p = parse(NetmonText.self, bytes: bytes)
+        XCTAssertEqual(p.records.map(\.ordinal), [900, 901])
+        XCTAssertEqual(p.unparsed.count, 0)
+        XCTAssertEqual(p.records[0].kind, .log)
+        XCTAssertTrue(p.records[0].attrs?.contains("\"pid\":77") == true)
+        XCTAssertEqual(p.records[1].label, "SomeProvider_MicrosoftWindowsFoo")
+    }
+}
