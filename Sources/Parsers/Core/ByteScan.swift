@@ -20,6 +20,9 @@ public enum ASCII {
     public static let nine = UInt8(ascii: "9")
 
     @inline(__always) public static func isDigit(_ b: UInt8) -> Bool { b >= zero && b <= nine }
+    @inline(__always) public static func isHexDigit(_ b: UInt8) -> Bool {
+        isDigit(b) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "f")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "F"))
+    }
     @inline(__always) public static func isSpace(_ b: UInt8) -> Bool { b == space || b == tab }
     @inline(__always) public static func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
     @inline(__always) public static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }

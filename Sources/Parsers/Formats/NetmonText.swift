@@ -1,4 +1,9 @@
 import TraceModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Network Monitor 3.4 / Message Analyzer text exports of captures and `netsh trace` ETL files: one line
 /// per frame, captured packets interleaved with the TCP/IP stack's and Winsock's own events.
@@ -126,9 +131,9 @@ public struct NetmonText: LineParser {
         // The description starts at the first token `PROTO:…` whose PROTO ends the token before it.
         var d = k
         while d < tokens.count {
-            if let colon = (tokens[d].start..<tokens[d].end).first(where: { b[$0] == ASCII.colon }), d > k {
-                let proto = b.string(tokens[d].start, colon)
-                if !proto.isEmpty, b.string(tokens[d - 1]).hasSuffix(proto) { break }
+            if d > k, let colon = (tokens[d].start..<tokens[d].end).first(where: { b[$0] == ASCII.colon }) {
+                let n = colon - tokens[d].start, prev = tokens[d - 1]
+                if n > 0, prev.count >= n, (0..<n).allSatisfy({ b[prev.end - n + $0] == b[tokens[d].start + $0] }) { break }
             }
             d += 1
         }
@@ -149,17 +154,21 @@ public struct NetmonText: LineParser {
         r.label = proto
         r.src = src
         r.dst = dst
-        let description = b.string(tokens[d].start, b.count)
+        // The description after `PROTO:`, searched as bytes (Foundation's string search cost half the parse).
+        let text = Desc(UnsafeBufferPointer(rebasing: b[(colon + 1)...]))
         if proto == "TCP" {
-            tcp(String(description.dropFirst(4)), &r)
+            tcp(text, &r)
         } else if proto.hasSuffix("_MicrosoftWindowsTCPIP") || proto.hasSuffix("_MicrosoftWindowsWinsockAFD") {
             r.kind = .log
             r.label = proto.hasSuffix("TCPIP") ? "TCPIP" : "AFD"
-            stackEvent(String(description.dropFirst(proto.count + 1)), &r, &attrs)
+            stackEvent(text, &r, &attrs)
         }
         // Conversation ids `{TCP:861, IPv4:843}` that Network Monitor appends.
-        if let open = description.lastIndex(of: "{"), description.hasSuffix("}"), description[open...].contains(":") {
-            attrs.append("\"conversation\":" + jsonString(String(description[description.index(after: open)..<description.index(before: description.endIndex)])))
+        var end = b.count
+        while end > 0 && ASCII.isSpace(b[end - 1]) { end -= 1 }
+        if end > 0, b[end - 1] == UInt8(ascii: "}"), let open = (tokens[d].start..<end).last(where: { b[$0] == UInt8(ascii: "{") }),
+           (open..<end).contains(where: { b[$0] == ASCII.colon }) {
+            attrs.append("\"conversation\":" + jsonString(b.string(open + 1, end - 1)))
         }
         if day == nil, seconds != nil { attrs.append("\"wall_time\":" + jsonString(CivilTime.timeOfDay(wall.ns, digits: wall.digits))) }
         if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
@@ -210,40 +219,25 @@ public struct NetmonText: LineParser {
 
     /// `Flags=...A..S., SrcPort=MS WBT Server(3389), DstPort=59210, PayloadLen=0, Seq=0, Ack=2885139469, Win=0`,
     /// after optional notes: `[SynReTransmit #106631]`, `[Bad CheckSum]`.
-    private func tcp(_ text: String, _ r: inout EventRecord) {
-        var body = Substring(text).drop { $0 == " " }
+    private func tcp(_ t: Desc, _ r: inout EventRecord) {
         var expert = TCPExpert()
-        while body.hasPrefix("["), let close = body.firstIndex(of: "]") {
-            let note = body[body.index(after: body.startIndex)..<close]
-            if note.hasPrefix("SynReTransmit") { expert.formUnion([.retransmission, .synRetransmit]) }
-            if note.hasPrefix("Bad CheckSum") { expert.insert(.checksumIncorrect) }
-            body = body[body.index(after: close)...].drop { $0 == " " }
-        }
+        if t.find("SynReTransmit") != nil { expert.formUnion([.retransmission, .synRetransmit]) }
+        if t.find("Bad CheckSum") != nil { expert.insert(.checksumIncorrect) }
         r.expert = expert.rawValue
         r.proto = IPProto.tcp
-        for field in body.split(separator: ",", omittingEmptySubsequences: true) {
-            let f = field.drop { $0 == " " }
-            guard let eq = f.firstIndex(of: "=") else { continue }
-            let key = f[..<eq], value = f[f.index(after: eq)...]
-            switch key {
-            case "Flags":
-                // Eight positions, CWR ECE URG ACK PSH RST SYN FIN, a dot where unset.
-                let v = Array(value.prefix(8))
-                guard v.count == 8 else { break }
-                var flags = 0
-                for (i, c) in v.enumerated() where c != "." { flags |= 1 << (7 - i) }
-                r.flags = flags
-            case "SrcPort": r.srcPort = NetmonText.port(value, services)
-            case "DstPort": r.dstPort = NetmonText.port(value, services)
-            case "PayloadLen": r.len = Int64(value) ?? EventRecord.none
-            case "Seq":
-                // `2250996924 - 2250997793` for segments with data: the first number.
-                if let v = Int64(value.prefix { $0.isNumber }) { r.seqRaw = v; r.seq = v }
-            case "Ack": if let v = Int64(value.prefix { $0.isNumber }) { r.ackRaw = v; r.ack = v }
-            case "Win": if let v = Int64(value.prefix { $0.isNumber }) { r.win = v }
-            default: break
-            }
+        if let f = t.find("Flags="), f + 8 <= t.b.count {
+            // Eight positions, CWR ECE URG ACK PSH RST SYN FIN, a dot where unset.
+            var flags = 0
+            for i in 0..<8 where t.b[f + i] != ASCII.dot { flags |= 1 << (7 - i) }
+            r.flags = flags
         }
+        if let p = t.find("SrcPort=") { r.srcPort = NetmonText.port(t.field(p), services) }
+        if let p = t.find("DstPort=") { r.dstPort = NetmonText.port(t.field(p), services) }
+        if let p = t.find("PayloadLen=") { r.len = t.number(p) ?? EventRecord.none }
+        // `Seq=2250996924 - 2250997793` for segments with data: the first number.
+        if let p = t.find("Seq="), let v = t.number(p) { r.seqRaw = v; r.seq = v }
+        if let p = t.find("Ack="), let v = t.number(p) { r.ackRaw = v; r.ack = v }
+        if let p = t.find("Win="), let v = t.number(p) { r.win = v }
         // A SYN's acknowledgment field means nothing without the ACK bit (the Front End trace shows junk there).
         if r.flags >= 0, r.flags & TCPFlags.ack.rawValue == 0 { r.ackRaw = EventRecord.none; r.ack = EventRecord.none }
     }
@@ -256,71 +250,101 @@ public struct NetmonText: LineParser {
     }
 
     /// A TCPIP or AFD event: its pointer, the tuple it names, its state change, status and numbers.
-    private func stackEvent(_ text: String, _ r: inout EventRecord, _ attrs: inout [String]) {
+    private func stackEvent(_ t: Desc, _ r: inout EventRecord, _ attrs: inout [String]) {
         if r.label == "AFD" {
             // `bind: 1 (0x1): Process 0x…, Endpoint 0x…, Address 192.168.1.1:50357, Seq 7022 (0x1B6E), Status Success`
-            if let colon = text.firstIndex(of: ":") { attrs.append("\"call\":" + jsonString(String(text[..<colon]))) }
-            if let e = NetmonText.value(text, "Endpoint 0x") { attrs.append("\"afd_endpoint\":\"0x\(e.prefix { $0.isHexDigit })\"") }
-            if let a = NetmonText.value(text, "Address ") { attrs.append("\"address\":" + jsonString(String(a.prefix { $0 != "," }))) }
-            if let st = text.range(of: "Status ") { attrs.append("\"status\":" + jsonString(String(text[st.upperBound...].prefix { $0 != "," && $0 != "." }))) }
+            if let colon = t.b.firstIndex(of: ASCII.colon) { attrs.append("\"call\":" + jsonString(t.string(0, colon))) }
+            if let e = t.find("Endpoint 0x") { attrs.append("\"afd_endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
+            if let a = t.find("Address ") { attrs.append("\"address\":" + jsonString(t.run(a) { $0 != ASCII.comma && !ASCII.isSpace($0) })) }
+            if let st = t.find("Status ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.comma && $0 != ASCII.dot })) }
             return
         }
         // The object the event is about comes first (`connection 0x…`, `Tcb 0x…`, `endpoint 0x…`).
-        if let p = NetmonText.firstMatch(text, after: "0x", hexDigits: 16) { attrs.append("\"pointer\":\"0x\(p)\"") }
-        if let r = text.range(of: "inherited from endpoint 0x") {
-            attrs.append("\"endpoint\":\"0x\(text[r.upperBound...].prefix { $0.isHexDigit })\"")
-        }
-        if let v = NetmonText.value(text, "sockaddr=") { attrs.append("\"address\":" + jsonString(String(v))) }
-        for (phrase, what) in [("acquired port number ", "acquired"), ("released port number ", "released")] {
-            if let r = text.range(of: phrase), let n = Int64(text[r.upperBound...].prefix { $0.isNumber }) {
-                attrs.append("\"port\":\(n),\"port_event\":\"\(what)\"")
-            }
-        }
-        if let local = NetmonText.value(text, "local="), let remote = NetmonText.value(text, "remote="),
-           let l = NetmonText.endpoint(local), let rm = NetmonText.endpoint(remote) {
+        if let p = t.pointer() { attrs.append("\"pointer\":\"0x\(p)\"") }
+        if let e = t.find("inherited from endpoint 0x") { attrs.append("\"endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
+        if let a = t.find("sockaddr=") { attrs.append("\"address\":" + jsonString(t.run(a) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) }
+        if let p = t.find("acquired port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"acquired\"") }
+        if let p = t.find("released port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"released\"") }
+        if let l = t.find("local="), let rm = t.find("remote="),
+           let le = NetmonText.endpoint(Substring(t.run(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })),
+           let re = NetmonText.endpoint(Substring(t.run(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) {
             // The connection the event is about, seen from this host: local sends.
-            r.src = l.address; r.srcPort = l.port
-            r.dst = rm.address; r.dstPort = rm.port
+            r.src = le.address; r.srcPort = le.port
+            r.dst = re.address; r.dstPort = re.port
             r.proto = IPProto.tcp
         }
-        if let t = text.range(of: "transition from ") {
-            let rest = text[t.upperBound...]
-            let parts = rest.split(separator: " ")
-            if parts.count >= 3, parts[1] == "to" {
-                attrs.append("\"state_from\":" + jsonString(String(parts[0])) + ",\"state_to\":" + jsonString(String(parts[2].trimmingCharacters(in: [",", "."]))))
+        if let f = t.find("transition from ") {
+            let from = t.run(f) { !ASCII.isSpace($0) }
+            if let to = t.find(" to ", from: f) {
+                attrs.append("\"state_from\":" + jsonString(from) + ",\"state_to\":" + jsonString(t.run(to) { !ASCII.isSpace($0) && $0 != ASCII.comma && $0 != ASCII.dot }))
             }
         }
-        if let s = text.range(of: "status = ") {
-            let v = text[s.upperBound...].prefix { $0 != "." && $0 != "," }
-            attrs.append("\"status\":" + jsonString(String(v)))
-        }
-        if let s = text.range(of: "ISN = "), let n = Int64(text[s.upperBound...].prefix { $0.isNumber }) { attrs.append("\"isn\":\(n)") }
-        if let s = text.range(of: "expire in "), let n = Int64(text[s.upperBound...].prefix { $0.isNumber }) { attrs.append("\"timer_ms\":\(n)") }
-        if let s = text.range(of: "RexmitCount = "), let n = Int64(text[s.upperBound...].prefix { $0.isNumber }) { attrs.append("\"rexmit_count\":\(n)") }
-    }
-
-    /// The hex digits after the first `0x` that has `hexDigits` of them (a kernel pointer).
-    static func firstMatch(_ s: String, after prefix: String, hexDigits: Int) -> String? {
-        var rest = Substring(s)
-        while let r = rest.range(of: prefix) {
-            let digits = rest[r.upperBound...].prefix { $0.isHexDigit }
-            if digits.count == hexDigits { return String(digits) }
-            rest = rest[r.upperBound...]
-        }
-        return nil
-    }
-
-    /// The text after `key` up to the next space or `)`: `local=192.168.1.1:50357` → `192.168.1.1:50357`.
-    /// IPv6 endpoints carry their port as a last group with its hex after it: `2001:…:1876:61581 (0xF08D)`.
-    static func value(_ s: String, _ key: String) -> Substring? {
-        guard let r = s.range(of: key) else { return nil }
-        return s[r.upperBound...].prefix { $0 != " " && $0 != ")" }
+        if let st = t.find("status = ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.dot && $0 != ASCII.comma })) }
+        if let p = t.find("ISN = "), let n = t.number(p) { attrs.append("\"isn\":\(n)") }
+        if let p = t.find("expire in "), let n = t.number(p) { attrs.append("\"timer_ms\":\(n)") }
+        if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.append("\"rexmit_count\":\(n)") }
     }
 
     static func endpoint(_ text: Substring) -> Endpoint? {
         guard let colon = text.lastIndex(of: ":"), let port = Int32(text[text.index(after: colon)...]) else { return nil }
         let host = String(text[..<colon])
         if let a = Address(ip: host) { return Endpoint(address: a, port: port) }
+        return nil
+    }
+}
+
+/// A line's description, searched as bytes.
+struct Desc {
+    let b: UnsafeBufferPointer<UInt8>
+
+    init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
+
+    /// Where the text after the first `needle` (at or after `from`) starts. Candidates are found with libc's
+    /// memchr on the needle's first byte: most searches fail, and that rejects a line fastest.
+    func find(_ needle: StaticString, from: Int = 0) -> Int? {
+        let n = needle.utf8CodeUnitCount, p = needle.utf8Start
+        guard n > 0, from + n <= b.count, let base = b.baseAddress else { return nil }
+        var i = from
+        while i + n <= b.count {
+            guard let hit = memchr(base + i, Int32(p[0]), b.count - n + 1 - i) else { return nil }
+            let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if memcmp(base + at, p, n) == 0 { return at + n }
+            i = at + 1
+        }
+        return nil
+    }
+
+    func string(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self) }
+
+    /// The run of bytes from `at` that satisfy `pred`.
+    func run(_ at: Int, while pred: (UInt8) -> Bool) -> String {
+        var e = at
+        while e < b.count && pred(b[e]) { e += 1 }
+        return string(at, e)
+    }
+
+    /// A field value up to the next `, ` (ports may be names with spaces: `MS WBT Server(3389)`).
+    func field(_ at: Int) -> Substring {
+        var e = at
+        while e < b.count && b[e] != ASCII.comma { e += 1 }
+        return Substring(string(at, e))
+    }
+
+    func number(_ at: Int) -> Int64? {
+        var e = at
+        while e < b.count && ASCII.isDigit(b[e]) { e += 1 }
+        return b.uint(at, e)
+    }
+
+    /// The first `0x` with 16 hex digits: a kernel pointer.
+    func pointer() -> String? {
+        var from = 0
+        while let p = find("0x", from: from) {
+            var e = p
+            while e < b.count && ASCII.isHexDigit(b[e]) { e += 1 }
+            if e - p == 16 { return string(p, e) }
+            from = p
+        }
         return nil
     }
 }
