@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Parsers", "TraceModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["tracejoin", "Timeline", "EventStore", "Parsers", "TraceModel",
+        .testTarget(name: "EndToEndTests", dependencies: ["tracejoin", "Timeline", "EventStore", "Parsers", "TraceModel", "Render",
                                                     .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v5]

@@ -101,6 +101,7 @@ public final class Ingestor {
         case connections([ConnectionKey])
         case unparsed([UnparsedLine])
         case names([(Address, String)])
+        case processes([(Int64, String, String?)])
         case done(SourceFacts, lines: Int, digest: String, size: Int64)
         case failed(String)
     }
@@ -112,6 +113,7 @@ public final class Ingestor {
         var events: [EventRecord] = []
         var unparsedLines: [UnparsedLine] = []
         var names: [(Address, String)] = []
+        var processes: [(Int64, String, String?)] = []
         var namesSeen: Set<String> = []
         var count = 0
         var connections = ConnectionResolver()
@@ -143,6 +145,10 @@ public final class Ingestor {
             if unparsedLines.count >= 1024 { flush() }
         }
 
+        func process(pid: Int64, image: String, services: String?, line: Int) {
+            processes.append((pid, image, services))
+        }
+
         func hostName(_ address: Address, _ name: String) {
             // tcpdump repeats a name on every line: pass each pair on once.
             guard namesSeen.insert(address.text + " " + name).inserted else { return }
@@ -165,6 +171,10 @@ public final class Ingestor {
             if !names.isEmpty {
                 queue.put(.names(names))
                 names = []
+            }
+            if !processes.isEmpty {
+                queue.put(.processes(processes))
+                processes = []
             }
         }
     }
@@ -311,6 +321,13 @@ public final class Ingestor {
                         if !parseOnly { for k in keys { try writer.writeConnection(k) } }
                     case .names(let pairs):
                         if !parseOnly { for (a, n) in pairs { try writer.writeHostName(a, n) } }
+                    case .processes(let list):
+                        if !parseOnly {
+                            for (pid, image, services) in list {
+                                try db.execute(sql: "INSERT OR REPLACE INTO process(source, pid, image, services) VALUES (?, ?, ?, ?)",
+                                               arguments: [sourceID, pid, image, services])
+                            }
+                        }
                     case .text(let n, let bytes):
                         if !parseOnly { try writer.writeChunk(n, bytes) }
                     case .unparsed(let lines):

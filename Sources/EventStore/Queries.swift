@@ -375,6 +375,18 @@ extension Store {
         }
     }
 
+    /// Processes each host listed (tasklist): host → pid → image.
+    public func processNames() throws -> [String: [Int64: String]] {
+        try db.read { db in
+            guard try db.tableExists("process") else { return [:] }
+            var out: [String: [Int64: String]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT s.host, p.pid, p.image FROM process p JOIN source s ON s.id = p.source ORDER BY p.source") {
+                out[r[0], default: [:]][r[1]] = r[2]
+            }
+            return out
+        }
+    }
+
     /// Every SYN without ACK, by source and connection: what tells the same connection under two tuples.
     public func forEachSYN(_ body: (SYNFacts) throws -> Void) throws {
         try ensureConnectionIndex()

@@ -248,6 +248,19 @@ enum Schema {
             CREATE INDEX event_binding_by_conn ON event_binding(conn);
             """)
         }
+        m.registerMigration("v10: processes a host listed") { db in
+            try db.execute(sql: """
+            -- What `tasklist` showed on a host: process id → image (and services with /svc). Events of that host
+            -- that carry only a PID (tracerpt rows, netstat -ano) are named through it.
+            CREATE TABLE process (
+              source INTEGER NOT NULL REFERENCES source(id),
+              pid INTEGER NOT NULL,
+              image TEXT NOT NULL,
+              services TEXT,
+              PRIMARY KEY (source, pid)
+            ) WITHOUT ROWID;
+            """)
+        }
         return m
     }
 

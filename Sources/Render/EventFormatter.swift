@@ -18,7 +18,11 @@ public final class EventFormatter {
         sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         hosts = sources.mapValues { $0.host }
         names = try store.hostNames()
+        processes = try store.processNames()
     }
+
+    /// Processes each host's tasklist named: host → pid → image.
+    public let processes: [String: [Int64: String]]
 
     /// Each capture point's view of a connection (several saw it).
     public func captureViews(_ key: Int64) throws -> [CaptureView] { try store.captureViews(key: key) }
@@ -97,7 +101,15 @@ public final class EventFormatter {
             }
             if let l = e.label { out += l + " " }
         }
+        if let p = process(e) { out += "[\(p)] " }
         return out + e.summary
+    }
+
+    /// The image a host's tasklist names for an event that carries only a PID (tracerpt rows).
+    public func process(_ e: StoredEvent) -> String? {
+        guard !processes.isEmpty, let a = e.attrs, !a.contains("\"process\""), let r = a.range(of: "\"pid\":"),
+              let pid = Int64(a[r.upperBound...].prefix { $0.isNumber }), let image = processes[host(e)]?[pid] else { return nil }
+        return "\(image) (\(pid))"
     }
 
     public func host(_ e: StoredEvent) -> String { sources[e.source]?.host ?? "" }

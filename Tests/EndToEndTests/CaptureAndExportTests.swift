@@ -4,6 +4,8 @@ import GRDB
 import EventStore
 import Parsers
 import TraceModel
+import Render
+import Timeline
 
 /// A capture and tshark's text exports of the same packets, ingested into one store, give the same events:
 /// the acceptance check, on real traffic made here (corpus/tshark-netns: tcpdump at the client end
@@ -109,5 +111,20 @@ final class HostNameTests: XCTestCase {
         // The packets are there, with the names as written and no connection.
         let (_, rows) = try store.query("SELECT count(*) FROM events WHERE src = 'client.tj.test' AND conn IS NULL")
         XCTAssertGreaterThan(Int.fromDatabaseValue(rows[0][0]) ?? 0, 20)
+    }
+}
+
+/// A host's tasklist names the process of its events that carry only a PID (corpus/exchange-udp).
+final class ProcessNameTests: XCTestCase {
+    func testTracerptRowsNameStoreExe() throws {
+        let store = try Store(path: ":memory:")
+        let dir = CorpusTests.corpus.appendingPathComponent("exchange-udp")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([dir.path]), options: IngestOptions(host: "exchange"))
+        let fmt = try EventFormatter(store: store)
+        var merge = try TimelineMerge(store: store, filter: EventFilter())
+        var summaries: [String] = []
+        while let e = merge.next() { summaries.append(fmt.summary(e)) }
+        XCTAssertEqual(summaries.count, 4)
+        XCTAssertTrue(summaries.allSatisfy { $0.contains("[store.exe (2136)]") }, "\(summaries)")
     }
 }

@@ -10,13 +10,17 @@ let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
 final class CollectingSink: RecordSink {
     var records: [EventRecord] = []
     var unparsedLines: [UnparsedLine] = []
+    /// Lines that gave facts about the host rather than events (tasklist rows).
+    var factLines: [Int] = []
     func emit(_ record: EventRecord) { records.append(record) }
     func unparsed(_ line: UnparsedLine) { unparsedLines.append(line) }
+    func process(pid: Int64, image: String, services: String?, line: Int) { factLines.append(line) }
 }
 
 struct Parsed {
     var records: [EventRecord]
     var unparsed: [UnparsedLine]
+    var factLines: [Int] = []
     var facts: SourceFacts
     /// The decoded stream the parser saw: records' raw ranges point into it.
     var stream: [UInt8]
@@ -51,7 +55,9 @@ func parse<P: LineParser>(_ type: P.Type, bytes: [UInt8], chunk: Int? = nil, zon
     }
     splitter.finish { parser.consume($0, into: sink) }
     let facts = parser.finish(into: sink)
-    return Parsed(records: sink.records, unparsed: sink.unparsedLines, facts: facts, stream: stream)
+    var p = Parsed(records: sink.records, unparsed: sink.unparsedLines, facts: facts, stream: stream)
+    p.factLines = sink.factLines
+    return p
 }
 
 func parseFile<P: LineParser>(_ type: P.Type, _ relative: String, chunk: Int? = nil, zone: Int? = nil,

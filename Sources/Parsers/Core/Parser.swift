@@ -59,10 +59,14 @@ public protocol RecordSink: AnyObject {
     func unparsed(_ line: UnparsedLine)
     /// A name the source gives for an address (a pcapng name resolution block, a name tcpdump resolved).
     func hostName(_ address: Address, _ name: String)
+    /// A process the source lists (tasklist) on `line`: its image name and, with /svc, the services it hosts.
+    /// Such lines are facts about the host, not events: they are accounted for here.
+    func process(pid: Int64, image: String, services: String?, line: Int)
 }
 
 extension RecordSink {
     public func hostName(_ address: Address, _ name: String) {}
+    public func process(pid: Int64, image: String, services: String?, line: Int) {}
 }
 
 /// What a parser learnt about the source as a whole, reported when it finishes.

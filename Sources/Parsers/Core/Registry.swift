@@ -25,6 +25,8 @@ public enum Registry {
         WiresharkCSV.self,
         TcpdumpText.self,
         NetmonText.self,
+        TracerptCSV.self,
+        TasklistText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [

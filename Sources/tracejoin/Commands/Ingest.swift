@@ -73,6 +73,10 @@ enum IngestRunner {
     static func line(_ r: IngestReport, source: SourceInfo?) -> String {
         switch r.status {
         case .loaded:
+            if r.events == 0, let n = r.facts.notes["processes"] {
+                // A tasklist: facts about its host, no events.
+                return "\(r.file): \(r.format ?? "?"), host \(r.host ?? "?"), \(n) processes listed (they name that host's events that carry only a PID)"
+            }
             var out = "\(r.file): \(r.format ?? "?"), host \(r.host ?? "?"), \(r.events) events, \(r.unparsed) lines not understood, \(time(r.firstTS, source)) … \(time(r.lastTS, source))"
             if let tz = source, !tz.zoneGiven, tz.timeBasis != .relative { out += " (zone assumed UTC; --tz to say otherwise)" }
             for w in r.facts.warnings { out += "\n  \(r.file): \(w)" }
