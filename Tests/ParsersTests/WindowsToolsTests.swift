@@ -75,3 +75,31 @@ final class WindowsToolsTests: XCTestCase {
         XCTAssertNil(b[2].2)
     }
 }
+
+extension WindowsToolsTests {
+    func testEventViewerEntryWithItsMessage() throws {
+        // corpus/rdp-reset/ts-server-eventlog.txt (seed lines 344-345): the entry the post matches to the reset.
+        let p = try parseFile(EventlogText.self, "rdp-reset/ts-server-eventlog.txt")
+        XCTAssertEqual(p.records.count, 1)
+        XCTAssertEqual(p.unparsed.count, 0)
+        let e = p.records[0]
+        XCTAssertEqual(e.kind, .log)
+        XCTAssertEqual(e.ts, (CivilTime.days(year: 2013, month: 1, day: 6) * 86400 + 8 * 3600 + 54 * 60 + 40) * CivilTime.nsPerSecond)
+        XCTAssertEqual(e.attrs, "{\"level\":\"Error\",\"provider\":\"Service Control Manager\",\"event_id\":7034,\"category\":\"None\"}")
+        XCTAssertEqual(p.summary(e), "The Remote Desktop Services service terminated unexpectedly. It has done this 3 time(s).")
+    }
+
+    func testEventViewerTextExportWithTabsAndSeveralEntries() {
+        // Event Viewer's "Save All Events As… Text": tab-separated columns, PM times, a two-word level.
+        let text = "Information\t1/6/2013 1:02:03 PM\tService Control Manager\t7036\tNone\tThe Remote Desktop Services service entered the running state.\n"
+            + "Audit Failure\t1/6/2013 1:05:00 PM\tMicrosoft-Windows-Security-Auditing\t4625\tLogon\tAn account failed to log on.\n"
+        let p = parse(EventlogText.self, bytes: Array(text.utf8))
+        XCTAssertEqual(p.records.count, 2)
+        XCTAssertEqual(p.records[1].ts - p.records[0].ts, 177 * CivilTime.nsPerSecond)
+        XCTAssertEqual(p.records[0].ts % CivilTime.nsPerDay, (13 * 3600 + 2 * 60 + 3) * CivilTime.nsPerSecond)
+        XCTAssertTrue(p.records[1].attrs?.contains("\"level\":\"Audit Failure\"") == true)
+        XCTAssertTrue(p.records[1].attrs?.contains("\"event_id\":4625") == true)
+        XCTAssertTrue(p.records[0].attrs?.contains("\"category\":\"None\"}") == true, p.records[0].attrs ?? "")
+        XCTAssertEqual(p.summary(p.records[0]), "The Remote Desktop Services service entered the running state.")
+    }
+}

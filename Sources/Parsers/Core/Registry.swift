@@ -27,6 +27,7 @@ public enum Registry {
         NetmonText.self,
         TracerptCSV.self,
         TasklistText.self,
+        EventlogText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
