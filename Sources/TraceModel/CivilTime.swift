@@ -88,6 +88,14 @@ public enum CivilTime {
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
+    /// A 12-hour clock's time of day (`8:54:40` with `AM`/`PM`) as a 24-hour one: 12 AM is midnight, 12 PM noon.
+    public static func meridiem(_ timeOfDay: Int64, pm: Bool) -> Int64 {
+        let hours = timeOfDay / (3600 * nsPerSecond)
+        if pm && hours < 12 { return timeOfDay + 12 * 3600 * nsPerSecond }
+        if !pm && hours == 12 { return timeOfDay - 12 * 3600 * nsPerSecond }
+        return timeOfDay
+    }
+
     /// Parses `±HH:MM`, `±HHMM`, `±HH`, `Z` or `UTC` into seconds east of UTC.
     public static func parseZoneOffset(_ text: String) -> Int? {
         if text == "Z" || text.uppercased() == "UTC" { return 0 }

@@ -44,9 +44,7 @@ public struct EventlogText: LineParser {
            var tod = b.timeOfDay(tokens[levelWords + 1].start, tokens[levelWords + 1].end) {
             k = levelWords + 2
             if k < tokens.count, b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
-                let hours = tod.ns / (3600 * CivilTime.nsPerSecond)
-                if b.equals(tokens[k], "PM") && hours < 12 { tod.ns += 12 * 3600 * CivilTime.nsPerSecond }
-                if b.equals(tokens[k], "AM") && hours == 12 { tod.ns -= 12 * 3600 * CivilTime.nsPerSecond }
+                tod.ns = CivilTime.meridiem(tod.ns, pm: b.equals(tokens[k], "PM"))
                 k += 1
             }
             // The event id is the last number before the category (the last token).
@@ -84,11 +82,7 @@ public struct EventlogText: LineParser {
         let parsed: Int64? = when.withUnsafeBufferPointer { w in
             var t = [Token](); w.tokenize(into: &t)
             guard t.count >= 2, let day = w.date(t[0].start, t[0].end), var tod = w.timeOfDay(t[1].start, t[1].end) else { return nil }
-            if t.count > 2 {
-                let h = tod.ns / (3600 * CivilTime.nsPerSecond)
-                if w.equals(t[2], "PM") && h < 12 { tod.ns += 12 * 3600 * CivilTime.nsPerSecond }
-                if w.equals(t[2], "AM") && h == 12 { tod.ns -= 12 * 3600 * CivilTime.nsPerSecond }
-            }
+            if t.count > 2, w.equals(t[2], "AM") || w.equals(t[2], "PM") { tod.ns = CivilTime.meridiem(tod.ns, pm: w.equals(t[2], "PM")) }
             return day * CivilTime.nsPerDay + tod.ns
         }
         guard let ts = parsed else { return false }

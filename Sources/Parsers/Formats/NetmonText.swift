@@ -93,9 +93,7 @@ public struct NetmonText: LineParser {
         }
         k += 1
         if k < tokens.count, b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
-            let hours = wall.ns / (3600 * CivilTime.nsPerSecond)
-            if b.equals(tokens[k], "PM") && hours < 12 { wall.ns += 12 * 3600 * CivilTime.nsPerSecond }
-            if b.equals(tokens[k], "AM") && hours == 12 { wall.ns -= 12 * 3600 * CivilTime.nsPerSecond }
+            wall.ns = CivilTime.meridiem(wall.ns, pm: b.equals(tokens[k], "PM"))
             k += 1
         }
         var day: Int64? = nil
