@@ -375,6 +375,20 @@ extension Store {
         }
     }
 
+    /// Every socket-table row (netstat, ss): source, local address (nil: the wildcard), local port, state.
+    public func socketRows() throws -> [(source: Int64, local: String?, port: Int, state: String?, attrs: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.source, sa.text, e.sport, e.attrs FROM event e LEFT JOIN address sa ON sa.id = e.src
+                WHERE e.kind = \(EventKind.socketSnapshot.rawValue)
+                """).map { r in
+                let attrs: String = r[3] ?? ""
+                let state = attrs.range(of: "\"state\":\"").map { String(attrs[$0.upperBound...].prefix { $0 != "\"" }) }
+                return (r[0], r[1], r[2] ?? -1, state, attrs)
+            }
+        }
+    }
+
     /// Processes each host listed (tasklist): host → pid → image.
     public func processNames() throws -> [String: [Int64: String]] {
         try db.read { db in

@@ -5,11 +5,14 @@ public enum EventKind: Int, CaseIterable, Sendable {
     case packet = 1
     /// A log line with a time but no packet.
     case log = 2
+    /// One row of a socket table (netstat, ss) at the time the table was taken.
+    case socketSnapshot = 3
 
     public var name: String {
         switch self {
         case .packet: return "packet"
         case .log: return "log"
+        case .socketSnapshot: return "socket_snapshot"
         }
     }
 

@@ -34,6 +34,23 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(out.contains("rst by 10.7.3.187:3389"))
     }
 
+    func testConnSaysNothingListensWhereTheSYNWasRefused() throws {
+        // The RDP seed: the ETL trace shows a later SYN to 3389 reset at once; the server's own netstat table
+        // (no time in it) has no socket listening on 3389, while it owns 10.7.3.187 (its port-80 connection).
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/rdp-reset"])
+        let out = try run(["conn", "--store", store, "10.0.107.58:59210", "10.7.3.187:3389"])
+        XCTAssertTrue(out.contains("refused: RST from 10.7.3.187:3389 answered the SYN"), out)
+        XCTAssertTrue(out.contains("no socket listens on 10.7.3.187:3389 in ts-server-netstat.txt"), out)
+        // And on the namespace-made tables: the server's socket of connection B stayed in CLOSE-WAIT.
+        try run(["ingest", "--store", store, "corpus/sockets-netns"])
+        let b = try run(["conn", "--store", store, "10.95.0.1:50796", "10.95.0.2:8000"])
+        XCTAssertTrue(b.contains("socket at ss-server: CLOSE-WAIT (3 snapshot rows"), b)
+        XCTAssertTrue(b.contains("socket at ss-client: FIN-WAIT-2 (3 snapshot rows"), b)
+        XCTAssertTrue(b.contains("ss-server.txt shows 10.95.0.2:8000 listening"), b)
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

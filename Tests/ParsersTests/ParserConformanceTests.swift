@@ -40,11 +40,11 @@ final class ParserConformanceTests: XCTestCase {
                            whole.records.map { "\($0.line) \($0.ordinal) \($0.ts) \($0.rawAt) \($0.rawLen)" }, "\(name) in \(chunk)-byte chunks")
             XCTAssertEqual(cut.unparsed.map { $0.line }, whole.unparsed.map { $0.line }, "\(name) in \(chunk)-byte chunks")
         }
-        // Every line is a record's, inside a record's raw text, a fact about the host (tasklist), an unparsed
-        // line, blank, or a header.
+        // Every line is a record's, inside a record's raw text, a fact about the host (tasklist), a line that
+        // shapes the file (a table header, a snapshot's time), an unparsed line, blank, or a header.
         let text = String(decoding: bytes, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var accounted = Set(whole.unparsed.map { $0.line }).union(whole.factLines)
+        var accounted = Set(whole.unparsed.map { $0.line }).union(whole.factLines).union(whole.structureLines)
         var lineStarts: [Int64] = [0]
         for l in lines { lineStarts.append(lineStarts.last! + Int64(l.utf8.count) + 1) }
         for r in whole.records {

@@ -15,12 +15,15 @@ final class CollectingSink: RecordSink {
     func emit(_ record: EventRecord) { records.append(record) }
     func unparsed(_ line: UnparsedLine) { unparsedLines.append(line) }
     func process(pid: Int64, image: String, services: String?, line: Int) { factLines.append(line) }
+    var structureLines: [Int] = []
+    func structure(line: Int) { structureLines.append(line) }
 }
 
 struct Parsed {
     var records: [EventRecord]
     var unparsed: [UnparsedLine]
     var factLines: [Int] = []
+    var structureLines: [Int] = []
     var facts: SourceFacts
     /// The decoded stream the parser saw: records' raw ranges point into it.
     var stream: [UInt8]
@@ -57,6 +60,7 @@ func parse<P: LineParser>(_ type: P.Type, bytes: [UInt8], chunk: Int? = nil, zon
     let facts = parser.finish(into: sink)
     var p = Parsed(records: sink.records, unparsed: sink.unparsedLines, facts: facts, stream: stream)
     p.factLines = sink.factLines
+    p.structureLines = sink.structureLines
     return p
 }
 

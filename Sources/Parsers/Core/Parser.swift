@@ -62,11 +62,15 @@ public protocol RecordSink: AnyObject {
     /// A process the source lists (tasklist) on `line`: its image name and, with /svc, the services it hosts.
     /// Such lines are facts about the host, not events: they are accounted for here.
     func process(pid: Int64, image: String, services: String?, line: Int)
+    /// A line that shapes the file rather than telling an event (a table's header, the time a snapshot was
+    /// taken): read, and accounted for.
+    func structure(line: Int)
 }
 
 extension RecordSink {
     public func hostName(_ address: Address, _ name: String) {}
     public func process(pid: Int64, image: String, services: String?, line: Int) {}
+    public func structure(line: Int) {}
 }
 
 /// What a parser learnt about the source as a whole, reported when it finishes.

@@ -28,6 +28,8 @@ public enum Registry {
         TracerptCSV.self,
         TasklistText.self,
         EventlogText.self,
+        SsText.self,
+        NetstatText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [

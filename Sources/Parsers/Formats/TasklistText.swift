@@ -23,6 +23,9 @@ public struct TasklistText: LineParser {
             if line.hasPrefix("Image Name") && line.contains("PID") { return 0.95 }
             // Flattened rows: `name.exe PID Console|Services N MEM K`.
             if line.contains(".exe "), line.contains(" Console 0 ") || line.contains(" Services 0 "), line.contains(" K") { return 0.7 }
+            // `tasklist /svc | find "1952"`: rows without their header, `image.exe PID SERVICES`.
+            let t = line.split(separator: " ", omittingEmptySubsequences: true)
+            if t.count >= 3, t[0].lowercased().hasSuffix(".exe"), Int(t[1]) != nil, Int(t[2]) == nil { return 0.6 }
         }
         return 0
     }
@@ -66,6 +69,13 @@ public struct TasklistText: LineParser {
             count += 1
             found = true
             i += 5
+        }
+        if !found, tokens.count >= 3, let pid = b.uint(tokens[1]), b.uint(tokens[2]) == nil {
+            // A /svc row without its header (`tasklist /svc | find "1952"`): image, PID, services.
+            let svc = b.string(tokens[2].start, b.count)
+            sink.process(pid: pid, image: b.string(tokens[0]), services: svc == "N/A" ? nil : svc, line: line.number)
+            count += 1
+            found = true
         }
         if !found { sink.unparsed(UnparsedLine(line: line.number, reason: "not a tasklist row", raw: text)) }
     }

@@ -88,6 +88,7 @@ struct Conn: ParsableCommand {
             if let life {
                 Swift.print("")
                 for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
+                for l in try SnapshotText.lines(c, events: events, store: s, fmt: fmt) { Swift.print("  " + l) }
                 for v in try s.captureViews(key: c.key) {
                     Swift.print("  at \(fmt.sources[v.source]?.host ?? "?") (\(fmt.sourceName(v.source))): \(v.packets) packets, conn_state \(v.connState), history \(v.history)")
                 }
@@ -227,5 +228,40 @@ enum TwinText {
             return o.text
         }
         return String(event.dropLast()) + ",\"elsewhere\":[" + list.joined(separator: ",") + "]}"
+    }
+}
+
+/// What socket tables (netstat, ss) say about a connection: its sockets' states over the snapshots, and
+/// whether anything listened on its server port on the host that owns that address.
+enum SnapshotText {
+    static func lines(_ c: ConnectionRow, events: [StoredEvent], store: Store, fmt: EventFormatter) throws -> [String] {
+        var out: [String] = []
+        // The sockets' states, per table, in time order, each change once.
+        var bySource: [Int64: [(Int64, String)]] = [:]
+        for e in events where e.kind == .socketSnapshot {
+            let state = e.attrs.flatMap { a in a.range(of: "\"state\":\"").map { String(a[$0.upperBound...].prefix { $0 != "\"" }) } } ?? "?"
+            bySource[e.source, default: []].append((e.ts, state))
+        }
+        for (source, rows) in bySource.sorted(by: { $0.key < $1.key }) {
+            var changes: [String] = []
+            for (_, st) in rows.sorted(by: { $0.0 < $1.0 }) where changes.last != st { changes.append(st) }
+            let first = rows.map(\.0).min()!, last = rows.map(\.0).max()!
+            out.append("socket at \(fmt.sources[source]?.host ?? "?"): \(changes.joined(separator: " → ")) (\(rows.count) snapshot rows, \(fmt.isoTime(first, source: source)) … \(fmt.isoTime(last, source: source)))")
+        }
+        // The responder's port: did its host have a listening socket in the tables taken there?
+        guard let life = c.lifecycle, let responder = Endpoint(userText: life.responder) else { return out }
+        let rows = try store.socketRows()
+        let owner = Set(rows.filter { $0.local == responder.address.text }.map(\.source))
+        for source in owner.sorted() {
+            let listening = rows.filter { $0.source == source && $0.state == "LISTEN" && Int32($0.port) == responder.port
+                && ($0.local == nil || $0.local == responder.address.text) }
+            let name = fmt.sourceName(source)
+            if listening.isEmpty {
+                out.append("no socket listens on \(life.responder) in \(name): the host's own table says nothing accepts connections there")
+            } else if let pid = listening.first?.attrs.range(of: "\"pid\":").map({ r in listening.first!.attrs[r.upperBound...].prefix { $0.isNumber } }) {
+                out.append("\(name) shows \(life.responder) listening (pid \(pid))")
+            }
+        }
+        return out
     }
 }

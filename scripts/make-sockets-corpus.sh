@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make-sockets-corpus.sh — sockets in every state a support engineer meets, snapshot with ss and netstat the
+# way collection loops do (`date` before each table), plus a capture of the same traffic.
+#
+# usage: sudo scripts/make-sockets-corpus.sh [OUT_DIR]      (default: corpus/sockets-netns)
+#
+#   tjs-client 10.95.0.1 ── veth ── tjs-server 10.95.0.2
+#
+# The server (python, pid in the tables) listens on 8000. The client opens:
+#   A  10.95.0.1 → :8000, stays open (ESTABLISHED both sides)
+#   B  → :8000, the client shuts its side; the server never closes (CLOSE-WAIT at the server, FIN-WAIT-2 at
+#      the client)
+#   C  → :8000, both close, the client first (TIME-WAIT at the client)
+#   D  → 10.95.0.2:9999, which the server's firewall drops (SYN-SENT at the client until it gives up)
+# Three snapshots one second apart on each host: `date; ss -tanp` (ss-client.txt, ss-server.txt) and
+# `date; netstat -tanp` (netstat-client.txt, netstat-server.txt); tcpdump at the client (client.pcap).
+# Everything stays in the namespaces made here and deleted at the end; every step is bounded.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${1:-$REPO/corpus/sockets-netns}
+. "$REPO/scripts/netns-lib.sh"
+[[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
+for t in ss netstat iptables tcpdump; do command -v $t >/dev/null || { echo "missing: $t" >&2; exit 1; }; done
+C=tjs-client S=tjs-server
+WORK=$(mktemp -d /tmp/tjs.XXXXXX); PIDS=()
+cleanup() { set +e; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3; for ns in $C $S; do ip netns del $ns 2>/dev/null; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+for ns in $C $S; do ip netns del $ns 2>/dev/null || true; ip netns add $ns; ip netns exec $ns ip link set lo up; ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+ip link add tjs-c0 netns $C type veth peer name tjs-s0 netns $S
+addr_up $C tjs-c0 10.95.0.1/24
+addr_up $S tjs-s0 10.95.0.2/24
+ip netns exec $S iptables -A INPUT -p tcp --dport 9999 -j DROP
+cat > "$WORK/server.py" <<'PY'
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.95.0.2", 8000)); s.listen(8); s.settimeout(20)
+conns = []
+for i in range(3):
+    c, _ = s.accept(); conns.append(c)
+# C (the third) is closed after the client closed it; A stays open; B is never closed (CLOSE-WAIT).
+time.sleep(1.0)
+conns[2].close()
+time.sleep(15)
+PY
+cat > "$WORK/client.py" <<'PY'
+import socket, time
+a = socket.create_connection(("10.95.0.2", 8000), timeout=5)
+b = socket.create_connection(("10.95.0.2", 8000), timeout=5)
+c = socket.create_connection(("10.95.0.2", 8000), timeout=5)
+b.shutdown(socket.SHUT_WR)          # FIN from the client; the server never answers with its own
+c.close()                           # the client closes first: TIME-WAIT here once the server closes too
+d = socket.socket(); d.setblocking(False)
+try: d.connect(("10.95.0.2", 9999))  # dropped by the server's firewall: SYN-SENT
+except BlockingIOError: pass
+time.sleep(12)
+PY
+ip netns exec $S timeout 25 python3 "$WORK/server.py" & PIDS+=($!)
+sleep 0.5
+ip netns exec $C tcpdump -i tjs-c0 -s 128 -U -n -w "$WORK/client.pcap" tcp >/dev/null 2>&1 & PIDS+=($!)
+sleep 1
+ip netns exec $C timeout 20 python3 "$WORK/client.py" & PIDS+=($!)
+sleep 2.5
+for i in 1 2 3; do
+  for side in client server; do
+    ns=$C; [[ $side == server ]] && ns=$S
+    { ip netns exec $ns date; ip netns exec $ns ss -tanp; } >> "$WORK/ss-$side.txt"
+    { ip netns exec $ns date; ip netns exec $ns netstat -tanp; } >> "$WORK/netstat-$side.txt"
+  done
+  sleep 1
+done
+kill -INT "${PIDS[1]}" 2>/dev/null || true; sleep 1
+mkdir -p "$OUT"
+cp "$WORK"/ss-*.txt "$WORK"/netstat-*.txt "$WORK/client.pcap" "$OUT/"
+echo "$(ss -V); $(netstat --version 2>&1 | head -1); $(tcpdump --version 2>&1 | head -1)" > "$OUT/VERSIONS"
+ls -la "$OUT"
