@@ -13,7 +13,8 @@
 #   C  → :8000, both close, the client first (TIME-WAIT at the client)
 #   D  → 10.95.0.2:9999, which the server's firewall drops (SYN-SENT at the client until it gives up)
 # Three snapshots one second apart on each host: `date; ss -tanp` (ss-client.txt, ss-server.txt) and
-# `date; netstat -tanp` (netstat-client.txt, netstat-server.txt); tcpdump at the client (client.pcap).
+# `date; netstat -tanp` (netstat-client.txt, netstat-server.txt), one `date; ss -tanpie` at the client
+# (ss-client-detail.txt); tcpdump at the client (client.pcap).
 # Everything stays in the namespaces made here and deleted at the end; every step is bounded.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,6 +68,8 @@ for i in 1 2 3; do
   done
   sleep 1
 done
+# One detailed table (-e -i: timers, uid, inode, congestion state, rtt, cwnd…) at the client.
+{ ip netns exec $C date; ip netns exec $C ss -tanpie; } > "$WORK/ss-client-detail.txt"
 kill -INT "${PIDS[1]}" 2>/dev/null || true; sleep 1
 mkdir -p "$OUT"
 cp "$WORK"/ss-*.txt "$WORK"/netstat-*.txt "$WORK/client.pcap" "$OUT/"

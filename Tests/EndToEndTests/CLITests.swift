@@ -45,7 +45,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(out.contains("no socket listens on 10.7.3.187:3389 in ts-server-netstat.txt"), out)
         // And on the namespace-made tables: the server's socket of connection B stayed in CLOSE-WAIT.
         try run(["ingest", "--store", store, "corpus/sockets-netns"])
-        let b = try run(["conn", "--store", store, "10.95.0.1:50796", "10.95.0.2:8000"])
+        // Connection B is the client socket ss shows in FIN-WAIT-2 (its port changes each time the corpus is made).
+        let q = try run(["sql", "--store", store, "SELECT sport FROM events WHERE kind = 'socket_snapshot' AND raw LIKE 'FIN-WAIT-2%' LIMIT 1"])
+        let port = try XCTUnwrap(q.split(separator: "\n").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) })
+        let b = try run(["conn", "--store", store, "10.95.0.1:\(port)", "10.95.0.2:8000"])
         XCTAssertTrue(b.contains("socket at ss-server: CLOSE-WAIT (3 snapshot rows"), b)
         XCTAssertTrue(b.contains("socket at ss-client: FIN-WAIT-2 (3 snapshot rows"), b)
         XCTAssertTrue(b.contains("ss-server.txt shows 10.95.0.2:8000 listening"), b)

@@ -49,4 +49,18 @@ final class SocketTableTests: XCTestCase {
         XCTAssertEqual(f.records.map(\.proto), [IPProto.udp, IPProto.udp])
         XCTAssertTrue(f.records.allSatisfy { $0.attrs?.contains("\"pid\":1952") == true })
     }
+
+    func testSsDetailLinesAttachToTheirSocket() throws {
+        // `ss -tanpie` at the client (corpus/sockets-netns/ss-client-detail.txt): timers, inode, rtt, cwnd.
+        let p = try parseFile(SsText.self, "sockets-netns/ss-client-detail.txt")
+        XCTAssertEqual(p.records.count, 4)
+        XCTAssertEqual(p.unparsed.count, 0)
+        let estab = try XCTUnwrap(p.records.first { $0.attrs?.contains("\"state\":\"ESTAB\"") == true })
+        XCTAssertTrue(estab.attrs?.contains("\"rtt\":\"") == true && estab.attrs?.contains("\"cwnd\":10") == true, estab.attrs ?? "")
+        XCTAssertTrue(p.raw(estab).contains("segs_out:"), "the detail line is part of the socket's text")
+        let tw = try XCTUnwrap(p.records.first { $0.attrs?.contains("TIME-WAIT") == true })
+        XCTAssertTrue(tw.attrs?.contains("\"timer\":\"(timewait,") == true, tw.attrs ?? "")
+        let syn = try XCTUnwrap(p.records.first { $0.attrs?.contains("SYN-SENT") == true })
+        XCTAssertTrue(syn.attrs?.contains("\"retrans\":\"1/5\"") == true, syn.attrs ?? "")
+    }
 }

@@ -33,13 +33,7 @@ public struct SsText: LineParser {
         if ASCII.isSpace(b[0]), var r = held {
             // -e/-i details of the socket above: kept with it, and the numbers users ask for in attrs.
             r.rawLen = Int(line.offset - r.rawAt) + b.count
-            var extra: [String] = []
-            for part in text.split(separator: " ") {
-                for key in ["rtt:", "cwnd:", "bytes_acked:", "uid:", "ino:", "timer:"] where part.hasPrefix(key) {
-                    let v = part.dropFirst(key.count)
-                    extra.append("\"\(key.dropLast())\":" + (Int64(v) != nil ? String(v) : jsonString(String(v))))
-                }
-            }
+            let extra = SsText.details(text)
             if !extra.isEmpty, let a = r.attrs { r.attrs = String(a.dropLast()) + "," + extra.joined(separator: ",") + "}" }
             held = r
             return
@@ -74,8 +68,22 @@ public struct SsText: LineParser {
             }
             if pids.count > 1 { extra.append("\"pids\":[" + pids.map(String.init).joined(separator: ",") + "]") }
         }
+        // -e on the row itself: `timer:(timewait,55sec,0) ino:726346 sk:8`.
+        if tokens.count > k + 5 { extra += SsText.details(b.string(tokens[k + 5].start, b.count)) }
         held = SocketRow.event(line: line, ordinal: count, ts: clock.time, proto: proto, local: local, remote: remote,
                                state: b.string(tokens[k]), pid: pid, process: process, snapshot: clock.snapshot, extra: extra)
+    }
+
+    /// The -e/-i values users ask for: timer, uid, inode, rtt (avg/var ms), cwnd, bytes acked, retransmits.
+    static func details(_ text: String) -> [String] {
+        var out: [String] = []
+        for part in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            for key in ["timer:", "uid:", "ino:", "rtt:", "cwnd:", "bytes_acked:", "retrans:"] where part.hasPrefix(key) {
+                let v = part.dropFirst(key.count)
+                out.append("\"\(key.dropLast())\":" + (Int64(v) != nil ? String(v) : jsonString(String(v))))
+            }
+        }
+        return out
     }
 
     private mutating func release(_ sink: RecordSink) {
