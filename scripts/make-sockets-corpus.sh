@@ -12,6 +12,7 @@
 #      the client)
 #   C  → :8000, both close, the client first (TIME-WAIT at the client)
 #   D  → 10.95.0.2:9999, which the server's firewall drops (SYN-SENT at the client until it gives up)
+#   then one more half-closed connection each second: CLOSE-WAIT piling up at the server
 # Three snapshots one second apart on each host: `date; ss -tanp` (ss-client.txt, ss-server.txt) and
 # `date; netstat -tanp` (netstat-client.txt, netstat-server.txt), one `date; ss -tanpie` at the client
 # (ss-client-detail.txt); tcpdump at the client (client.pcap).
@@ -33,14 +34,14 @@ addr_up $S tjs-s0 10.95.0.2/24
 ip netns exec $S iptables -A INPUT -p tcp --dport 9999 -j DROP
 cat > "$WORK/server.py" <<'PY'
 import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.95.0.2", 8000)); s.listen(8); s.settimeout(20)
-conns = []
-for i in range(3):
-    c, _ = s.accept(); conns.append(c)
-# C (the third) is closed after the client closed it; A stays open; B is never closed (CLOSE-WAIT).
-time.sleep(1.0)
-conns[2].close()
-time.sleep(15)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.95.0.2", 8000)); s.listen(16); s.settimeout(1)
+conns, start, closed_c = [], time.time(), False
+while time.time() - start < 16:
+    try: conns.append(s.accept()[0])
+    except socket.timeout: pass
+    # C (the third) is closed after the client closed it; every other socket stays open, never closed.
+    if not closed_c and len(conns) >= 3 and time.time() - start > 1.0:
+        conns[2].close(); closed_c = True
 PY
 cat > "$WORK/client.py" <<'PY'
 import socket, time
@@ -52,7 +53,12 @@ c.close()                           # the client closes first: TIME-WAIT here on
 d = socket.socket(); d.setblocking(False)
 try: d.connect(("10.95.0.2", 9999))  # dropped by the server's firewall: SYN-SENT
 except BlockingIOError: pass
-time.sleep(12)
+# One more half-closed connection a second: the server's CLOSE-WAIT sockets pile up, snapshot after snapshot.
+more = []
+for i in range(6):
+    time.sleep(1)
+    e = socket.create_connection(("10.95.0.2", 8000), timeout=5); e.shutdown(socket.SHUT_WR); more.append(e)
+time.sleep(6)
 PY
 ip netns exec $S timeout 25 python3 "$WORK/server.py" & PIDS+=($!)
 sleep 0.5

@@ -154,3 +154,20 @@ public struct StackEvent: Sendable {
         return String(attrs[r.upperBound...].prefix { $0 != "\"" })
     }
 }
+
+/// One socket-table row as the views read it.
+public struct SocketRowFacts: Sendable {
+    public var source: Int64
+    /// Local address (nil: the wildcard) and port; remote likewise (-1: `*`).
+    public var local: String?
+    public var port: Int
+    public var remote: String?
+    public var remotePort: Int
+    public var state: String?
+    public var pid: Int64?
+    public var process: String?
+    public var snapshot: Int
+    /// Aligned ns.
+    public var ts: Int64
+    public var attrs: String
+}

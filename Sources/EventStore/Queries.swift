@@ -375,16 +375,22 @@ extension Store {
         }
     }
 
-    /// Every socket-table row (netstat, ss): source, local address (nil: the wildcard), local port, state.
-    public func socketRows() throws -> [(source: Int64, local: String?, port: Int, state: String?, attrs: String)] {
-        try db.read { db in
+    /// Every socket-table row (netstat, ss), on the aligned clock.
+    public func socketRows() throws -> [SocketRowFacts] {
+        let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
+        return try db.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT e.source, sa.text, e.sport, e.attrs FROM event e LEFT JOIN address sa ON sa.id = e.src
-                WHERE e.kind = \(EventKind.socketSnapshot.rawValue)
+                SELECT e.source, sa.text, e.sport, da.text, e.dport, e.attrs, e.ts FROM event e
+                LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
+                WHERE e.kind = \(EventKind.socketSnapshot.rawValue) ORDER BY e.source, e.rowid
                 """).map { r in
-                let attrs: String = r[3] ?? ""
-                let state = attrs.range(of: "\"state\":\"").map { String(attrs[$0.upperBound...].prefix { $0 != "\"" }) }
-                return (r[0], r[1], r[2] ?? -1, state, attrs)
+                let attrs: String = r[5] ?? ""
+                func str(_ k: String) -> String? { attrs.range(of: "\"\(k)\":\"").map { String(attrs[$0.upperBound...].prefix { $0 != "\"" }) } }
+                func int(_ k: String) -> Int64? { attrs.range(of: "\"\(k)\":").flatMap { Int64(attrs[$0.upperBound...].prefix { $0.isNumber }) } }
+                let source: Int64 = r[0], ts: Int64 = r[6]
+                return SocketRowFacts(source: source, local: r[1], port: r[2] ?? -1, remote: r[3], remotePort: r[4] ?? -1,
+                                      state: str("state"), pid: int("pid"), process: str("process"), snapshot: Int(int("snapshot") ?? 1),
+                                      ts: clocks[source]?.aligned(ts) ?? ts, attrs: attrs)
             }
         }
     }

@@ -54,6 +54,19 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(b.contains("ss-server.txt shows 10.95.0.2:8000 listening"), b)
     }
 
+    func testSocketsShowCloseWaitPilingUp() throws {
+        // corpus/sockets-netns: the server never closes what the client half-closes, one more a second.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/sockets-netns"])
+        let out = try run(["sockets", "--store", store, "--host", "ss-server", "--state", "CLOSE_WAIT", "--by", "process", "--json"])
+        let rows = out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.count, 3, out)
+        XCTAssertTrue(rows[0].contains("\"process\":\"python3\",\"sockets\":3"), rows[0])
+        XCTAssertTrue(rows[1].contains("\"sockets\":4,\"change\":1"), rows[1])
+        XCTAssertTrue(rows[2].contains("\"sockets\":5,\"change\":1"), rows[2])
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

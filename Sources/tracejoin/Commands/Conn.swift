@@ -258,8 +258,8 @@ enum SnapshotText {
             let name = fmt.sourceName(source)
             if listening.isEmpty {
                 out.append("no socket listens on \(life.responder) in \(name): the host's own table says nothing accepts connections there")
-            } else if let pid = listening.first?.attrs.range(of: "\"pid\":").map({ r in listening.first!.attrs[r.upperBound...].prefix { $0.isNumber } }) {
-                out.append("\(name) shows \(life.responder) listening (pid \(pid))")
+            } else {
+                out.append("\(name) shows \(life.responder) listening" + (listening[0].pid.map { " (pid \($0))" } ?? ""))
             }
         }
         return out
