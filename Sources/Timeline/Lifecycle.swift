@@ -67,6 +67,13 @@ public struct LifecycleBuilder {
         if !retrans { sides[side].lenSum += max(0, e.len ?? 0) }
         if let seq = e.seq {
             if sides[side].isn == nil { sides[side].isn = flags.contains(.syn) ? seq : seq - 1 }
+            // A SYN (or SYN/ACK) with another initial number starts that side's numbering afresh: a server
+            // answering each resent SYN anew (the Lync Front End) must not count the jump as bytes.
+            if flags.contains(.syn), let isn = sides[side].isn, isn != seq {
+                sides[side].isn = seq
+                sides[side].dataEnd = 0
+                sides[side].finAt = nil
+            }
             if let o = sides[side].offset(seq) {
                 let end = o + max(0, e.len ?? 0)
                 sides[side].dataEnd = max(sides[side].dataEnd, end)

@@ -128,6 +128,13 @@ final class LyncEdgeTests: XCTestCase {
             """)
         let verdicts = rows.map { "\(Int.fromDatabaseValue($0[0])!):\(String.fromDatabaseValue($0[1])!)" }
         XCTAssertEqual(verdicts, ["2:seen", "18:lost", "20:injected", "2:seen", "18:lost", "20:injected", "2:seen", "18:lost", "20:injected"])
+
+        // No data crossed: the Front End answered each resent SYN with a SYN/ACK of its own new number,
+        // which is not a byte count.
+        try LifecyclePass.run(store)
+        let life = try XCTUnwrap(try store.connections(address: "192.168.1.1", port: 50357).first?.lifecycle)
+        XCTAssertEqual(life.orig.bytes, 0)
+        XCTAssertEqual(life.resp.bytes, 0)
     }
 }
 
