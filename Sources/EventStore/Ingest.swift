@@ -239,7 +239,7 @@ public final class Ingestor {
         let queue = BatchQueue<Batch>(capacity: 32)
         // Names the store already knows (from captures loaded before), for sources that print names.
         let context = ParseContext(path: input.displayName, zoneOffset: options.zoneOffset, services: services,
-                                   hostAddresses: try store.hostAddresses())
+                                   hostAddresses: try store.hostAddresses(), takenAt: options.takenAt, modified: input.modificationTime)
         let progress = self.progress
         let total = input.sizeOnDisk
 
@@ -361,6 +361,9 @@ public final class Ingestor {
                     // The source placed itself (its wall-clock column): an anchor the joiner may refine.
                     try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
                                    arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
+                }
+                if result.facts.zoneKnown && options.zoneOffset == nil {
+                    try db.execute(sql: "UPDATE source SET tz_given = 1 WHERE id = ?", arguments: [sourceID])
                 }
                 try db.execute(sql: """
                     UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?,

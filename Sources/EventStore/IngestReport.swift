@@ -7,11 +7,14 @@ public struct IngestOptions: Sendable {
     public var zoneOffset: Int?
     /// Parser id to use instead of detection (`--format`).
     public var format: String?
+    /// When socket tables without a date line were taken (`--at`), UTC ns; else their file's modification time.
+    public var takenAt: Int64?
 
-    public init(host: String? = nil, zoneOffset: Int? = nil, format: String? = nil) {
+    public init(host: String? = nil, zoneOffset: Int? = nil, format: String? = nil, takenAt: Int64? = nil) {
         self.host = host
         self.zoneOffset = zoneOffset
         self.format = format
+        self.takenAt = takenAt
     }
 }
 

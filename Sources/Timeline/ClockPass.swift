@@ -23,11 +23,21 @@ public enum ClockPass {
         _ = try run(store)
     }
 
-    /// The reference when the user names none: a source whose zone the user gave, else the first with
-    /// calendar times, else the first.
+    /// The reference when the user names none: a source whose zone is known, else the first with calendar
+    /// times, else the first — among packet sources first: a socket table's or an event log's time is a
+    /// second at best, and a table's may be only its file's modification time.
     public static func defaultReference(_ sources: [SourceInfo]) -> Int64? {
-        (sources.first { $0.zoneGiven && $0.timeBasis == .absolute } ?? sources.first { $0.timeBasis == .absolute } ?? sources.first)?.id
+        let precise = sources.filter { !coarseFormats.contains($0.format) }
+        for group in [precise, sources] {
+            if let s = group.first(where: { $0.zoneGiven && $0.timeBasis == .absolute }) ?? group.first(where: { $0.timeBasis == .absolute }) {
+                return s.id
+            }
+        }
+        return sources.first?.id
     }
+
+    /// Formats whose times are whole seconds or the file's (socket tables, event logs, process lists).
+    static let coarseFormats: Set<String> = ["netstat_text", "ss_text", "eventlog_text", "tasklist_text"]
 
     /// Clocks the user set (anchors of relative sources, `--offset` overrides): kept as they are. A wall
     /// clock a source gave itself is not one: packets shared with the reference place it better.

@@ -31,12 +31,19 @@ public struct ParseContext: Sendable {
     /// Addresses by host name (lowercased), from what the store already knows: lets a source that prints
     /// names (tcpdump without -n) be tied to the addresses of the same hosts elsewhere.
     public var hostAddresses: [String: Address]
+    /// When the user says a snapshot without a date line was taken (`--at`), UTC ns.
+    public var takenAt: Int64?
+    /// The file's modification time (UTC ns): the last resort for such a snapshot.
+    public var modified: Int64?
 
-    public init(path: String, zoneOffset: Int? = nil, services: ServiceNames = ServiceNames(), hostAddresses: [String: Address] = [:]) {
+    public init(path: String, zoneOffset: Int? = nil, services: ServiceNames = ServiceNames(), hostAddresses: [String: Address] = [:],
+                takenAt: Int64? = nil, modified: Int64? = nil) {
         self.path = path
         self.zoneOffset = zoneOffset
         self.services = services
         self.hostAddresses = hostAddresses
+        self.takenAt = takenAt
+        self.modified = modified
     }
 }
 
@@ -85,6 +92,9 @@ public struct SourceFacts: Sendable {
     /// Where a relative source's time 0 lies (UTC-as-written ns) and how sure that is (± ns), when the
     /// source itself says (wall-clock columns beside its seconds): the store anchors it there.
     public var anchor: (at: Int64, uncertainty: Int64)? = nil
+    /// The file itself says its times are UTC or gives their offset (a `date` line reading `UTC`, `+02:00`):
+    /// the zone is known without `--tz`.
+    public var zoneKnown = false
     /// The clock method of such an anchor.
     public static let wallClockMethod = "wall clock"
 

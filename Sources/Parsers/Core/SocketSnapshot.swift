@@ -4,16 +4,36 @@ import TraceModel
 ///
 /// A table has no time of its own. Collection loops write one before each table (`date` on Linux:
 /// `Fri Nov 27 20:33:40 UTC 2026`; `date -Is`: `2026-11-27T20:33:40+00:00`): each row takes the time of the
-/// last such line. Rows before any get time 0 on a relative clock (the snapshot index): `--anchor` places them.
+/// last such line. Rows before any take the time the user gave (`--at`), else the file's modification time
+/// (a table redirected to a file is written when it is taken), else 0 on a relative clock that `--anchor`
+/// places. The source's notes say which.
 struct SocketSnapshotClock {
+    enum Basis { case dateLine, given, modified, none }
+
     private(set) var time: Int64 = 0
     private(set) var snapshot = 0
     private(set) var sawTimeLine = false
+    /// Where the time of rows before the first date line came from.
+    private let fallback: Basis
+    private var fallbackTime: Int64 = 0
+    private var rowsBeforeTimeLine = 0
     /// Whether the time lines gave a zone (UTC, GMT or a numeric offset).
     private(set) var zoneKnown = false
-    private var rowsSinceTime = 0
+    /// `--tz`: date lines without an offset of their own are written in it.
+    private let zoneNs: Int64
 
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    init(context: ParseContext) {
+        zoneNs = Int64(context.zoneOffset ?? 0) * CivilTime.nsPerSecond
+        if let at = context.takenAt {
+            time = at; fallbackTime = at; fallback = .given
+        } else if let m = context.modified {
+            time = m; fallbackTime = m; fallback = .modified
+        } else {
+            fallback = .none
+        }
+    }
 
     /// Reads a `date` line; true when the line was one.
     mutating func timeLine(_ text: String) -> Bool {
@@ -24,8 +44,10 @@ struct SocketSnapshotClock {
             let hms = t[3].split(separator: ":").compactMap { Int64($0) }
             guard hms.count == 3 else { return false }
             let zone = t.count == 6 ? String(t[4]) : ""
-            zoneKnown = zone == "UTC" || zone == "GMT"
-            set(CivilTime.days(year: year, month: mi + 1, day: day) * CivilTime.nsPerDay + (hms[0] * 3600 + hms[1] * 60 + hms[2]) * CivilTime.nsPerSecond)
+            let utc = zone == "UTC" || zone == "GMT"
+            zoneKnown = zoneKnown || utc
+            set(CivilTime.days(year: year, month: mi + 1, day: day) * CivilTime.nsPerDay + (hms[0] * 3600 + hms[1] * 60 + hms[2]) * CivilTime.nsPerSecond
+                - (utc ? 0 : zoneNs))
             return true
         }
         // `2026-11-27T20:33:40+00:00` (date -Is).
@@ -33,7 +55,7 @@ struct SocketSnapshotClock {
             let bytes = Array(text.utf8)
             return bytes.withUnsafeBufferPointer { b -> Bool in
                 guard let day = b.date(0, 10), let tod = b.timeOfDay(11, 19) else { return false }
-                var offset: Int64 = 0
+                var offset = zoneNs
                 if bytes.count >= 25, let z = CivilTime.parseZoneOffset(String(text.suffix(6))) { offset = Int64(z) * CivilTime.nsPerSecond; zoneKnown = true }
                 set(day * CivilTime.nsPerDay + tod.ns - offset)
                 return true
@@ -46,7 +68,6 @@ struct SocketSnapshotClock {
         time = ns
         sawTimeLine = true
         snapshot += 1
-        rowsSinceTime = 0
     }
 
     /// A table header: without time lines, each header starts the next snapshot.
@@ -54,53 +75,105 @@ struct SocketSnapshotClock {
         if !sawTimeLine { snapshot += 1 }
     }
 
-    mutating func row() { rowsSinceTime += 1 }
+    mutating func row() {
+        if !sawTimeLine { rowsBeforeTimeLine += 1 }
+    }
 
     var facts: SourceFacts {
         var f = SourceFacts()
-        f.timeBasis = sawTimeLine ? .absolute : .relative
+        let basis = sawTimeLine && rowsBeforeTimeLine == 0 ? .dateLine : fallback
+        f.timeBasis = sawTimeLine || fallback != .none ? .absolute : .relative
         f.timeDigits = 0
         f.notes["snapshots"] = String(max(snapshot, 1))
-        f.notes["snapshot time"] = sawTimeLine ? "from the date lines before each table" : "none in the file: give --anchor"
+        var how: String
+        switch basis {
+        case .dateLine: how = "from the date lines before each table"
+        case .given: how = "given by --at"
+        case .modified: how = "the file's modification time (no date line, no --at)"
+        case .none: how = "none in the file: give --at or --anchor"
+        }
+        if sawTimeLine && basis != .dateLine { how += "; later tables from their date lines" }
+        f.notes["snapshot time"] = how
+        // --at and modification times are UTC; date lines are when they say so.
+        f.zoneKnown = sawTimeLine ? zoneKnown && rowsBeforeTimeLine == 0 || zoneKnown && fallback != .none : fallback != .none
+        if basis == .modified, !sawTimeLine || rowsBeforeTimeLine > 0 {
+            f.warnings.append("no date line says when this table was taken: timed by the file's modification time, \(CivilTime.iso8601(fallbackTime, digits: 0)); give --at if it was taken at another time")
+        }
         return f
     }
 }
 
+/// One end of a socket-table row.
+struct SocketEnd {
+    var address: Address?
+    /// -1 for `*`.
+    var port: Int32
+    /// As written, when the tool printed a name rather than numbers (`netstat` without -n:
+    /// `ec2-3-218-125-188:https`).
+    var written: String?
+}
+
 enum SocketRow {
-    /// `10.95.0.1:50792`, `0.0.0.0:*`, `*:*`, `[::]:135`, `[fe80::1%12]:5000`, `:::22` → address and port
-    /// (-1 for `*`); nil for the wildcard address.
-    static func endpoint(_ s: Substring) -> (Address?, Int32)? {
-        var text = s
+    /// `10.95.0.1:50792`, `0.0.0.0:*`, `*:*`, `[::]:135`, `[fe80::1%12]:5000`, `:::22`, and without -n
+    /// `LAPTOP-7:49712`, `20.54.232.160:https` (names a loaded capture or `services` resolve).
+    static func endpoint(_ text: Substring, _ context: ParseContext) -> SocketEnd? {
+        var host: Substring, port: Substring
         if text.hasPrefix("["), let close = text.lastIndex(of: "]") {
-            var host = text[text.index(after: text.startIndex)..<close]
-            if let pct = host.firstIndex(of: "%") { host = host[..<pct] }
-            let port = text[text.index(after: close)...].dropFirst()
-            return (Address(ip: String(host)), Int32(port) ?? -1)
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(after: close)...].dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
         }
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = text[..<colon]
-        let port = text[text.index(after: colon)...]
         if let pct = host.firstIndex(of: "%") { host = host[..<pct] }
-        text = host
-        let wildcard = text == "*" || text == "0.0.0.0" || text == "::" || text.isEmpty
-        return (wildcard ? nil : Address(ip: String(text)), Int32(port) ?? -1)
+        let number: Int32 = port == "*" ? -1 : (context.services.port(port) ?? -1)
+        let wildcard = host == "*" || host == "0.0.0.0" || host == "::" || host.isEmpty
+        if wildcard { return SocketEnd(address: nil, port: number, written: nil) }
+        if let a = Address(ip: String(host)) {
+            return SocketEnd(address: a, port: number, written: Int32(port) != nil || port == "*" ? nil : String(text))
+        }
+        // A name: an address only if a loaded capture named that host.
+        guard host.contains(where: { $0.isLetter }) else { return nil }
+        return SocketEnd(address: context.hostAddresses[host.lowercased()], port: number, written: String(text))
     }
 
     /// A row as an event: the socket's tuple (so it joins its connection), state, process in attrs.
-    static func event(line: Line, ordinal: Int64, ts: Int64, proto: UInt8, local: (Address?, Int32), remote: (Address?, Int32),
+    static func event(line: Int, offset: Int64, length: Int, ordinal: Int64, ts: Int64, proto: UInt8, local: SocketEnd, remote: SocketEnd,
                       state: String?, pid: Int64?, process: String?, snapshot: Int, extra: [String] = []) -> EventRecord {
-        var r = EventRecord(line: line.number, ordinal: ordinal, ts: ts, kind: .socketSnapshot, rawAt: line.offset, rawLen: line.bytes.count, summaryAt: 0)
+        var r = EventRecord(line: line, ordinal: ordinal, ts: ts, kind: .socketSnapshot, rawAt: offset, rawLen: length, summaryAt: 0)
         r.proto = proto
         r.label = proto == IPProto.udp ? "UDP" : "TCP"
-        r.src = local.0; r.srcPort = local.1
-        r.dst = remote.0; r.dstPort = remote.1
+        r.src = local.address; r.srcPort = local.port
+        r.dst = remote.address; r.dstPort = remote.port
         var a: [String] = []
         if let state { a.append("\"state\":" + jsonString(state)) }
         if let pid { a.append("\"pid\":\(pid)") }
         if let process { a.append("\"process\":" + jsonString(process)) }
-        if local.0 == nil { a.append("\"local\":" + jsonString("*:" + (local.1 >= 0 ? String(local.1) : "*"))) }
+        if local.address == nil { a.append("\"local\":" + jsonString("*:" + (local.port >= 0 ? String(local.port) : "*"))) }
+        else if let w = local.written { a.append("\"local\":" + jsonString(w)) }
+        if let w = remote.written { a.append("\"remote\":" + jsonString(w)) }
         a.append("\"snapshot\":\(snapshot)")
         r.attrs = "{" + (a + extra).joined(separator: ",") + "}"
         return r
+    }
+}
+
+/// A row the console cut at its width (a table copied from a window 80 or 120 columns wide wraps rows
+/// with long IPv6 addresses): it waits for the next line, which continues it when it starts at column 0
+/// and is nothing else the table has.
+struct CutRow {
+    let number: Int
+    let offset: Int64
+    let bytes: [UInt8]
+
+    /// Console widths a cut happens at, less the one column some copies lose.
+    static func mayBeCut(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        b.count >= 79
+    }
+
+    /// The row and its continuation as one line, joined as cut (mid-word) or at a space.
+    func joined(_ next: UnsafeBufferPointer<UInt8>, space: Bool) -> [UInt8] {
+        bytes + (space ? [ASCII.space] : []) + Array(next)
     }
 }

@@ -62,6 +62,19 @@ public struct InputFile: Sendable, Hashable {
         return out
     }
 
+    /// When the file was last written (UTC ns): for an archive member, the time the archive recorded for
+    /// it. A socket table with no date line was usually written when it was taken (`netstat -ano > x.txt`).
+    public var modificationTime: Int64? {
+        let date: Date?
+        switch container {
+        case .plain, .gzip:
+            date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        case .zipMember(let member):
+            date = (try? Archive(url: URL(fileURLWithPath: path), accessMode: .read))?[member]?.fileAttributes[.modificationDate] as? Date
+        }
+        return date.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+    }
+
     /// Byte size on disk (compressed size for archives), for progress.
     public var sizeOnDisk: Int64 {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0

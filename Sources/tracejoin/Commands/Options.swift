@@ -34,6 +34,11 @@ struct IngestArguments: ParsableArguments {
         valueName: "time"))
     var anchor: String?
 
+    @Option(help: ArgumentHelp(
+        "When socket tables (netstat, ss) that have no date line of their own were taken, in UTC (2013-01-06T09:53:40). Default: the file's modification time.",
+        valueName: "time"))
+    var at: String?
+
     @Argument(help: ArgumentHelp("Files or folders (recursively); .gz files and .zip archives are read inside.", valueName: "path"))
     var paths: [String] = []
 
@@ -46,10 +51,13 @@ struct IngestArguments: ParsableArguments {
         if let anchor, TimeArgument.parse(anchor) == nil || anchor.hasPrefix("+") {
             throw ValidationError("--anchor wants a UTC date or date and time, e.g. 2013-01-06T09:52:10; got \(anchor)")
         }
+        if let at, TimeArgument.parse(at) == nil || at.hasPrefix("+") {
+            throw ValidationError("--at wants a UTC date and time, e.g. 2013-01-06T09:53:40; got \(at)")
+        }
     }
 
     var options: IngestOptions {
-        IngestOptions(host: host, zoneOffset: tz.flatMap(CivilTime.parseZoneOffset), format: format)
+        IngestOptions(host: host, zoneOffset: tz.flatMap(CivilTime.parseZoneOffset), format: format, takenAt: at.flatMap(TimeArgument.parse))
     }
 }
 

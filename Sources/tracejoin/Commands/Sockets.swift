@@ -29,7 +29,7 @@ struct Sockets: ParsableCommand {
         let fmt = try EventFormatter(store: s)
         var rows = try s.socketRows()
         if let host { rows = rows.filter { fmt.sources[$0.source]?.host == host } }
-        let wanted = state.map { NetstatStateName.normalized($0) }
+        let wanted = state.map { SocketState.userName($0) }
         if let wanted { rows = rows.filter { $0.state == wanted } }
         if rows.isEmpty { throw CLIError("no socket-table rows\(host.map { " of host \($0)" } ?? "")\(state.map { " in state \($0)" } ?? "") in \(store.store)") }
         // (source, snapshot) → group → count, and each snapshot's time.
@@ -53,8 +53,10 @@ struct Sockets: ParsableCommand {
         var previous: [Int64: [String: Int]] = [:]
         var t = TextTable(header: ["host", "source", "snapshot", "time", by.rawValue, "sockets", "change"])
         for snap in counts.keys.sorted() {
-            let groups = counts[snap]!
+            var groups = counts[snap]!
             let before = previous[snap.source]
+            // A group the previous snapshot had and this one lacks went to 0.
+            for (g, _) in before ?? [:] where groups[g] == nil { groups[g] = 0 }
             for (g, n) in groups.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
                 let change = before.map { n - ($0[g] ?? 0) }
                 let host = fmt.sources[snap.source]?.host ?? "?"
@@ -68,19 +70,8 @@ struct Sockets: ParsableCommand {
                     t.add([host, fmt.sourceName(snap.source), String(snap.snapshot), time, g, String(n), change.map { $0 > 0 ? "+\($0)" : String($0) } ?? "-"])
                 }
             }
-            previous[snap.source] = groups
+            previous[snap.source] = groups.filter { $0.value > 0 }
         }
         if !json { Swift.print(t.render()) }
-    }
-}
-
-/// The state names the views use (ss's), whichever tool the user thinks in.
-enum NetstatStateName {
-    static func normalized(_ s: String) -> String {
-        switch s.uppercased() {
-        case "LISTENING", "LISTEN": return "LISTEN"
-        case "ESTABLISHED", "ESTAB": return "ESTAB"
-        default: return s.uppercased().replacingOccurrences(of: "_", with: "-")
-        }
     }
 }
