@@ -49,8 +49,8 @@ final class CLITests: XCTestCase {
         let q = try run(["sql", "--store", store, "SELECT sport FROM events WHERE kind = 'socket_snapshot' AND raw LIKE 'FIN-WAIT-2%' LIMIT 1"])
         let port = try XCTUnwrap(q.split(separator: "\n").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) })
         let b = try run(["conn", "--store", store, "10.95.0.1:\(port)", "10.95.0.2:8000"])
-        XCTAssertTrue(b.contains("socket at ss-server: CLOSE-WAIT (3 snapshot rows"), b)
-        XCTAssertTrue(b.contains("socket at ss-client: FIN-WAIT-2 (3 snapshot rows"), b)
+        XCTAssertTrue(b.contains("socket 10.95.0.2:8000 at ss-server (ss-server.txt, 3 snapshots): CLOSE-WAIT at"), b)
+        XCTAssertTrue(b.contains("socket 10.95.0.1:\(port) at ss-client (ss-client.txt, 3 snapshots): FIN-WAIT-2 at"), b)
         XCTAssertTrue(b.contains("ss-server.txt shows 10.95.0.2:8000 listening"), b)
     }
 
@@ -65,6 +65,87 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(rows[0].contains("\"process\":\"python3\",\"sockets\":3"), rows[0])
         XCTAssertTrue(rows[1].contains("\"sockets\":4,\"change\":1"), rows[1])
         XCTAssertTrue(rows[2].contains("\"sockets\":5,\"change\":1"), rows[2])
+    }
+
+    /// The `date` lines of a collection loop's file, as ISO times.
+    func dateLines(_ file: String) throws -> [String] {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "EEE MMM d HH:mm:ss 'UTC' yyyy"
+        let iso = ISO8601DateFormatter()
+        return try String(contentsOf: CorpusTests.corpus.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
+            .compactMap { f.date(from: String($0)) }.map { iso.string(from: $0) }
+    }
+
+    func testSocketsLivesOverTheSnapshotsAgreeWithTheCapture() throws {
+        // corpus/sockets-netns, port 8001: the server closes F 3 s after it opened (FIN-WAIT-2 there, CLOSE-WAIT
+        // at the client), the client closes it at 4 s (TIME-WAIT at the server, gone at the client); the client
+        // resets G at 3 s (gone at both). Snapshots come about 2.5, 3.5 and 4.5 s after the client started.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/sockets-netns"])
+        let server = try String(contentsOf: CorpusTests.corpus.appendingPathComponent("sockets-netns/ss-server.txt"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let peer = { (row: [String]) in row[4].split(separator: ":")[1] }
+        let f = try XCTUnwrap(server.first { $0.first == "FIN-WAIT-2" && $0[3].hasSuffix(":8001") }.map(peer))
+        let g = try XCTUnwrap(server.first { $0.first == "ESTAB" && $0[3].hasSuffix(":8001") && peer($0) != f }.map(peer))
+        let t = try dateLines("sockets-netns/ss-client.txt")
+        XCTAssertEqual(t.count, 3)
+        func sockets(_ port: Substring) throws -> ([String: [String: Any]], [[String: Any]]) {
+            let out = try run(["conn", "--store", store, "--json", "10.95.0.1:\(port)", "10.95.0.2:8001"])
+            let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+            let list = obj["sockets"] as! [[String: Any]]
+            return (Dictionary(list.map { ($0["host"] as! String, $0) }, uniquingKeysWith: { a, _ in a }), obj["events"] as! [[String: Any]])
+        }
+        let states = { (s: [String: Any]?) in (s?["states"] as? [[String: Any]])?.map { $0["state"] as! String } ?? [] }
+        let (fs, _) = try sockets(f)
+        for host in ["ss-server", "netstat-server", "netstat-server-de"] {
+            XCTAssertEqual(states(fs[host]), ["ESTAB", "FIN-WAIT-2", "TIME-WAIT"], host)
+            XCTAssertNil(fs[host]?["gone_by"], host)
+        }
+        for host in ["ss-client", "netstat-client", "netstat-client-cs"] {
+            XCTAssertEqual(states(fs[host]), ["ESTAB", "CLOSE-WAIT"], host)
+            XCTAssertEqual(fs[host]?["last_seen"] as? String, t[1], host)
+            XCTAssertEqual(fs[host]?["gone_by"] as? String, t[2], host)
+        }
+        let (gs, events) = try sockets(g)
+        for host in ["ss-client", "ss-server"] {
+            XCTAssertEqual(states(gs[host]), ["ESTAB"], host)
+            XCTAssertEqual(gs[host]?["last_seen"] as? String, t[0], host)
+            XCTAssertEqual(gs[host]?["gone_by"] as? String, t[1], host)
+        }
+        // The capture's RST ending G lies between the last table that listed G and the first that did not
+        // (the date lines are whole seconds, so up to a second after the second one's).
+        let rst = try XCTUnwrap(events.first { ($0["flags"] as? String)?.contains("RST") == true }?["ts"] as? String)
+        XCTAssertGreaterThanOrEqual(rst, t[0])
+        XCTAssertLessThan(rst, String(t[1].dropLast(1)) + ".999999999Z")
+    }
+
+    func testSnapshotTimeFromAtOrTheFileModificationTime() throws {
+        // The RDP seed's table has no date line. Copied with the time it was taken as its modification time,
+        // the table sits at that time; --at places it the same way and wins over the file's time.
+        let dir = NSTemporaryDirectory() + "tj-at-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = dir + "/ts-server-netstat.txt"
+        try FileManager.default.copyItem(atPath: CorpusTests.corpus.appendingPathComponent("rdp-reset/ts-server-netstat.txt").path, toPath: table)
+        let taken = ISO8601DateFormatter().date(from: "2013-01-06T09:55:00Z")!
+        try FileManager.default.setAttributes([.modificationDate: taken], ofItemAtPath: table)
+        let store = dir + "/s.db"
+        let out = try run(["ingest", "--store", store, "--host", "ts-server", table, "corpus/rdp-reset/ts-server.txt"])
+        XCTAssertTrue(out.contains("2013-01-06T09:55:00Z … 2013-01-06T09:55:00Z"), out)
+        XCTAssertTrue(out.contains("timed by the file's modification time, 2013-01-06T09:55:00Z"), out)
+        let json = try run(["sources", "--store", store, "--json"])
+        XCTAssertTrue(json.contains("\"snapshot time\":\"the file's modification time (no date line, no --at)\""), json)
+        // Taken 80 s after the reset: near enough to say nothing listens, and no caution about its time.
+        let conn = try run(["conn", "--store", store, "10.0.107.58:59193", "10.7.3.187:3389"])
+        XCTAssertTrue(conn.contains("no socket listens on 10.7.3.187:3389 in ts-server-netstat.txt (snapshot at 2013-01-06T09:55:00Z)"), conn)
+        XCTAssertFalse(conn.contains("modification time"), conn)
+        let store2 = dir + "/s2.db"
+        let out2 = try run(["ingest", "--store", store2, "--at", "2013-01-06T09:53:41", table])
+        XCTAssertTrue(out2.contains("2013-01-06T09:53:41Z … 2013-01-06T09:53:41Z"), out2)
+        XCTAssertFalse(out2.contains("modification time"), out2)
+        _ = try run(["ingest", "--store", store2, "--at", "yesterday", table], status: 64)
     }
 
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {

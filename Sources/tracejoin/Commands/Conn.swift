@@ -65,6 +65,9 @@ struct Conn: ParsableCommand {
                 }
                 o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
                 o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
+                let tables = SnapshotText.json(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
+                o.add("sockets", raw: tables.sockets)
+                o.add("listeners", raw: tables.listeners)
                 Swift.print(o.text)
                 continue
             }
@@ -85,10 +88,13 @@ struct Conn: ParsableCommand {
                       + elsewhere + [(e.label.map { $0 + " " } ?? "") + e.summary])
             }
             Swift.print(t.render())
+            let tables = SnapshotText.lines(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
+            if life != nil || !tables.isEmpty { Swift.print("") }
             if let life {
-                Swift.print("")
                 for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
-                for l in try SnapshotText.lines(c, events: events, store: s, fmt: fmt) { Swift.print("  " + l) }
+            }
+            for l in tables { Swift.print("  " + l) }
+            if life != nil {
                 for v in try s.captureViews(key: c.key) {
                     Swift.print("  at \(fmt.sources[v.source]?.host ?? "?") (\(fmt.sourceName(v.source))): \(v.packets) packets, conn_state \(v.connState), history \(v.history)")
                 }
@@ -231,37 +237,103 @@ enum TwinText {
     }
 }
 
-/// What socket tables (netstat, ss) say about a connection: its sockets' states over the snapshots, and
-/// whether anything listened on its server port on the host that owns that address.
+/// What socket tables (netstat, ss) say about a connection: each socket's life over the snapshots of
+/// its table, and whether anything listened on its server port on the host that owns that address.
 enum SnapshotText {
-    static func lines(_ c: ConnectionRow, events: [StoredEvent], store: Store, fmt: EventFormatter) throws -> [String] {
-        var out: [String] = []
-        // The sockets' states, per table, in time order, each change once.
-        var bySource: [Int64: [(Int64, String)]] = [:]
-        for e in events where e.kind == .socketSnapshot {
-            let state = e.attrs.flatMap { a in a.range(of: "\"state\":\"").map { String(a[$0.upperBound...].prefix { $0 != "\"" }) } } ?? "?"
-            bySource[e.source, default: []].append((e.ts, state))
-        }
-        for (source, rows) in bySource.sorted(by: { $0.key < $1.key }) {
-            var changes: [String] = []
-            for (_, st) in rows.sorted(by: { $0.0 < $1.0 }) where changes.last != st { changes.append(st) }
-            let first = rows.map(\.0).min()!, last = rows.map(\.0).max()!
-            out.append("socket at \(fmt.sources[source]?.host ?? "?"): \(changes.joined(separator: " → ")) (\(rows.count) snapshot rows, \(fmt.isoTime(first, source: source)) … \(fmt.isoTime(last, source: source)))")
-        }
-        // The responder's port: did its host have a listening socket in the tables taken there?
-        guard let life = c.lifecycle, let responder = Endpoint(userText: life.responder) else { return out }
+    struct Facts {
+        var sockets: [SocketHistory]
+        var listeners: [ListenerCheck]
+        var responder: String?
+    }
+
+    static func facts(_ c: ConnectionRow, aliases: [ConnectionRow], store: Store) throws -> Facts {
         let rows = try store.socketRows()
-        let owner = Set(rows.filter { $0.local == responder.address.text }.map(\.source))
-        for source in owner.sorted() {
-            let listening = rows.filter { $0.source == source && $0.state == "LISTEN" && Int32($0.port) == responder.port
-                && ($0.local == nil || $0.local == responder.address.text) }
-            let name = fmt.sourceName(source)
-            if listening.isEmpty {
-                out.append("no socket listens on \(life.responder) in \(name): the host's own table says nothing accepts connections there")
-            } else {
-                out.append("\(name) shows \(life.responder) listening" + (listening[0].pid.map { " (pid \($0))" } ?? ""))
+        var sockets: [SocketHistory] = []
+        for row in [c] + aliases {
+            guard let a = Endpoint(userText: row.aEndpoint), let b = Endpoint(userText: row.bEndpoint) else { continue }
+            sockets += SocketHistory.of(a, b, rows: rows)
+        }
+        // The server side: the responder of the lifecycle, else the end whose port is the lower.
+        let responder = c.lifecycle?.responder ?? (c.aport < c.bport ? c.aEndpoint : c.bEndpoint)
+        let at = c.lifecycle.map { $0.synAt ?? $0.first }
+        let listeners = Endpoint(userText: responder).map { ListenerCheck.check($0, at: at, rows: rows) } ?? []
+        return Facts(sockets: sockets, listeners: listeners, responder: responder)
+    }
+
+    /// A table whose time is its file's modification time (no date line, no --at).
+    static func timedByFile(_ source: Int64, _ fmt: EventFormatter) -> Bool {
+        fmt.sources[source]?.notes?.contains("modification time") ?? false
+    }
+
+    static func lines(_ f: Facts, fmt: EventFormatter) -> [String] {
+        var out: [String] = []
+        for h in f.sockets {
+            let t = { fmt.isoTime($0, source: h.source) }
+            let local = (h.local ?? "*") + ":" + String(h.port)
+            var line = "socket \(local) at \(fmt.sources[h.source]?.host ?? "?") (\(fmt.sourceName(h.source)), \(h.snapshots) snapshot\(h.snapshots == 1 ? "" : "s")): "
+            line += h.changes.map { "\($0.state ?? "?") at \(t($0.ts))" }.joined(separator: " → ")
+            if let p = h.pid { line += "; pid \(p)" + (h.process.map { " (\($0))" } ?? "") }
+            if h.snapshots > 1 {
+                line += h.absentBefore.map { "; appeared after \(t($0))" } ?? "; there from the first snapshot"
+                line += "; last seen \(t(h.sightings[h.sightings.count - 1].ts))"
+                line += h.goneBy.map { ", gone by \(t($0))" } ?? ", still there in the last snapshot"
             }
+            out.append(line)
+        }
+        for l in f.listeners {
+            let name = fmt.sourceName(l.source)
+            var line: String
+            if let pids = l.listening {
+                line = "\(name) shows \(f.responder ?? "?") listening" + (pids.first.map { " (pid \($0))" } ?? "") + " in its snapshot at \(fmt.isoTime(l.ts, source: l.source))"
+            } else {
+                line = "no socket listens on \(f.responder ?? "?") in \(name) (snapshot at \(fmt.isoTime(l.ts, source: l.source))): the host's own table says nothing accepts connections there"
+            }
+            if let d = l.distance, abs(d) > 600 * CivilTime.nsPerSecond {
+                line += "; taken \(Duration.text(abs(d))) \(d > 0 ? "after" : "before") the connection"
+                if timedByFile(l.source, fmt) { line += " (that is the file's modification time: --at says when it was taken)" }
+            }
+            out.append(line)
         }
         return out
+    }
+
+    static func json(_ f: Facts, fmt: EventFormatter) -> (sockets: String, listeners: String) {
+        let sockets = f.sockets.map { h -> String in
+            var o = JSONObject()
+            o.add("host", fmt.sources[h.source]?.host); o.add("source", fmt.sources[h.source]?.path)
+            o.add("local", (h.local ?? "*") + ":" + String(h.port)); o.add("pid", h.pid); o.add("process", h.process)
+            o.add("snapshots", h.snapshots)
+            o.add("states", raw: "[" + h.changes.map { c in
+                var j = JSONObject(); j.add("state", c.state); j.add("time", fmt.isoTime(c.ts, source: h.source)); j.add("snapshot", c.snapshot); return j.text
+            }.joined(separator: ",") + "]")
+            o.add("first_seen", fmt.isoTime(h.sightings[0].ts, source: h.source))
+            o.add("last_seen", fmt.isoTime(h.sightings[h.sightings.count - 1].ts, source: h.source))
+            o.add("absent_before", h.absentBefore.map { fmt.isoTime($0, source: h.source) })
+            o.add("gone_by", h.goneBy.map { fmt.isoTime($0, source: h.source) })
+            return o.text
+        }
+        let listeners = f.listeners.map { l -> String in
+            var o = JSONObject()
+            o.add("host", fmt.sources[l.source]?.host); o.add("source", fmt.sources[l.source]?.path); o.add("endpoint", f.responder)
+            o.add("snapshot", l.snapshot); o.add("time", fmt.isoTime(l.ts, source: l.source))
+            o.add("listening", l.listening != nil)
+            if let pids = l.listening { o.add("pids", raw: "[" + pids.map(String.init).joined(separator: ",") + "]") }
+            o.add("seconds_from_connection", l.distance.map { Double($0) / 1e9 })
+            o.add("time_from_file", timedByFile(l.source, fmt))
+            return o.text
+        }
+        return ("[" + sockets.joined(separator: ",") + "]", "[" + listeners.joined(separator: ",") + "]")
+    }
+}
+
+/// Spans as people say them: 45 s, 12 min, 3.5 h, 13.9 years.
+enum Duration {
+    static func text(_ ns: Int64) -> String {
+        let s = Double(ns) / 1e9
+        if s < 120 { return String(format: "%.0f s", s) }
+        if s < 7200 { return String(format: "%.0f min", s / 60) }
+        if s < 3 * 86400 { return String(format: "%.1f h", s / 3600) }
+        if s < 730 * 86400 { return String(format: "%.0f days", s / 86400) }
+        return String(format: "%.1f years", s / (365.25 * 86400))
     }
 }
