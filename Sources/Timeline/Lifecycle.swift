@@ -75,9 +75,11 @@ public struct LifecycleBuilder {
                 sides[side].finAt = nil
             }
             if let o = sides[side].offset(seq) {
-                let end = o + max(0, e.len ?? 0)
-                sides[side].dataEnd = max(sides[side].dataEnd, end)
+                var end = o + max(0, e.len ?? 0)
                 if flags.contains(.fin) && sides[side].finAt == nil { sides[side].finAt = end }
+                // Segments after the FIN (its ACKs) number one past it: that byte is the FIN, not data.
+                if let f = sides[side].finAt { end = min(end, f) }
+                sides[side].dataEnd = max(sides[side].dataEnd, end)
             }
         }
         if let ack = e.ack, flags.contains(.ack) {

@@ -113,5 +113,24 @@ final class CorpusTests: XCTestCase {
                 XCTAssertEqual(actual, pair[0], accuracy: pair[1], "\(label): \(k)")
             }
         }
+
+        // Socket tables: each socket's states over its table's snapshots, and whether a port had a listener.
+        let rows = try store.socketRows()
+        let hostOf = { (source: Int64) in hosts[source] ?? "" }
+        for f in expected["sockets"] as? [[String: Any]] ?? [] {
+            let eps = (f["endpoints"] as! [String]).map { Endpoint(userText: $0)! }
+            let host = f["host"] as! String
+            let label = "\(name): socket \(eps[0].text)–\(eps[1].text) at \(host)"
+            guard let h = SocketHistory.of(eps[0], eps[1], rows: rows).first(where: { hostOf($0.source) == host }) else { XCTFail("\(label): not in the tables"); continue }
+            XCTAssertEqual(h.changes.map { $0.state ?? "?" }, f["states"] as? [String], label)
+            if let t = f["last_seen"] as? String { XCTAssertEqual(CivilTime.iso8601(h.sightings[h.sightings.count - 1].ts, digits: 0), t, "\(label): last seen") }
+            if f.keys.contains("gone_by") { XCTAssertEqual(h.goneBy.map { CivilTime.iso8601($0, digits: 0) }, f["gone_by"] as? String, "\(label): gone by") }
+        }
+        for f in expected["listeners"] as? [[String: Any]] ?? [] {
+            let ep = Endpoint(userText: f["endpoint"] as! String)!
+            let host = f["host"] as! String
+            let check = ListenerCheck.check(ep, at: nil, rows: rows).first { hostOf($0.source) == host }
+            XCTAssertEqual(check.map { $0.listening != nil }, f["listening"] as? Bool, "\(name): listener on \(ep.text) at \(host)")
+        }
     }
 }
