@@ -6,8 +6,10 @@ import EventStore
 /// a connection inherited its port from, and the Winsock endpoint bound to the connection's local address,
 /// follow it. So `conn` of the tuple lists socket → bind → connect → SYN → timers → failure → closesocket.
 ///
-/// A pointer is reused once its object is freed: an event takes the tuple of the nearest line (in the
-/// file's order) that names its pointer with a tuple.
+/// A pointer is reused once its object is freed, so a pointer's events are cut into lives: one ends with
+/// the object's `released port number` (the last thing TCPIP says of it), or when a connection that went to
+/// ClosedState comes back from it. An event takes the tuple of the nearest line (in the file's order) of
+/// the same life that names its pointer with a tuple; a life without one stays unbound.
 public enum StackBinding {
     public static func run(_ store: Store) throws {
         var rows: [(event: Int64, conn: Int64, via: String)] = []
@@ -27,8 +29,9 @@ public enum StackBinding {
 
     /// One source's stack events, in file order.
     static func bind(_ events: [StackEvent]) -> [(event: Int64, conn: Int64, via: String)] {
-        // Tuple lines per pointer, and what connections inherited from which endpoint.
-        var tupleLines: [String: [(ordinal: Int64, conn: Int64)]] = [:]
+        let life = PointerLives(events)
+        // Tuple lines per pointer and life, and what connections inherited from which endpoint.
+        var tupleLines: [PointerLives.Life: [(ordinal: Int64, conn: Int64)]] = [:]
         var local: [String: Int64] = [:]            // local endpoint text → connection
         var endpointOf: [String: String] = [:]      // endpoint pointer → connection pointer
         for e in events {
@@ -36,11 +39,11 @@ public enum StackBinding {
                 if let p = e.attr("pointer"), let ep = e.attr("endpoint") { endpointOf[ep] = p }
                 continue
             }
-            if let p = e.attr("pointer") { tupleLines[p, default: []].append((e.ordinal, c)) }
+            if let p = e.attr("pointer") { tupleLines[life.of(p, e.id), default: []].append((e.ordinal, c)) }
             if let l = e.local { local[l] = c }
         }
-        func nearest(_ p: String, _ ordinal: Int64) -> Int64? {
-            tupleLines[p]?.min { abs($0.ordinal - ordinal) < abs($1.ordinal - ordinal) }?.conn
+        func nearest(_ p: String, _ e: StackEvent) -> Int64? {
+            tupleLines[life.of(p, e.id)]?.min { abs($0.ordinal - e.ordinal) < abs($1.ordinal - e.ordinal) }?.conn
         }
         // Winsock endpoints: the local address a bind gave them, once it has a port.
         var afdLocal: [String: String] = [:]
@@ -50,12 +53,39 @@ public enum StackBinding {
         var out: [(event: Int64, conn: Int64, via: String)] = []
         for e in events where e.conn == nil {
             if let p = e.attr("pointer") {
-                if let c = nearest(p, e.ordinal) { out.append((e.id, c, "pointer \(p)")); continue }
-                if let cp = endpointOf[p], let c = nearest(cp, e.ordinal) { out.append((e.id, c, "endpoint \(p) of \(cp)")); continue }
+                if let c = nearest(p, e) { out.append((e.id, c, "pointer \(p)")); continue }
+                if let cp = endpointOf[p], let c = nearest(cp, e) { out.append((e.id, c, "endpoint \(p) of \(cp)")); continue }
             }
             if let w = e.attr("afd_endpoint"), let a = afdLocal[w], let c = local[a] { out.append((e.id, c, "Winsock endpoint \(w) bound to \(a)")); continue }
             if let a = e.attr("address"), e.attr("call") == nil, let c = local[a] { out.append((e.id, c, "address \(a)")); continue }
         }
         return out
+    }
+}
+
+/// Which life of its pointer each stack event belongs to (see `StackBinding`).
+struct PointerLives {
+    struct Life: Hashable { let pointer: String; let index: Int }
+    /// Per pointer, the event ids (in file order) that begin its second, third … life.
+    private var starts: [String: [Int64]] = [:]
+
+    init(_ events: [StackEvent]) {
+        var closed: Set<String> = []     // went to ClosedState in its current life
+        var ended: Set<String> = []      // released its port: the next event of it begins a new life
+        for e in events {
+            guard let p = e.attr("pointer") else { continue }
+            let reopened = closed.contains(p) && e.attr("state_from") == "ClosedState"
+            if ended.contains(p) || reopened {
+                starts[p, default: []].append(e.id)
+                ended.remove(p); closed.remove(p)
+            }
+            if e.attr("state_to") == "ClosedState" { closed.insert(p) }
+            if e.attr("port_event") == "released" { ended.insert(p) }
+        }
+    }
+
+    /// The life of `pointer` that event `id` (a rowid, in file order) falls in.
+    func of(_ pointer: String, _ id: Int64) -> Life {
+        Life(pointer: pointer, index: starts[pointer]?.reduce(0) { $0 + ($1 <= id ? 1 : 0) } ?? 0)
     }
 }

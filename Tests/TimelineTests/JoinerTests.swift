@@ -154,6 +154,37 @@ extension LyncEdgeTests {
     }
 }
 
+extension LyncEdgeTests {
+    func testAReusedPointerDoesNotLendItsFirstLifesTuple() throws {
+        // The Edge trace, then the same Tcb pointer 0x000000000829C860 used again a minute later for a
+        // connection whose tuple lines the trace does not have (its SYN state change, a timer, its port
+        // release, taken from the first life's lines with frame numbers +5000 and times +60 s).
+        let text = try String(contentsOf: JoinerTests.corpus.appendingPathComponent("lync-edge/edge-etl.txt"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var again: [String] = []
+        for frame in ["106623", "106630", "107785"] {
+            var t = try XCTUnwrap(lines.first { $0.hasPrefix(frame + " ") }).split(separator: " ", maxSplits: 5).map(String.init)
+            t[0] = String(Int(t[0])! + 5000)
+            let hms = t[1].split(separator: ":").map { Int($0)! }
+            t[1] = String(format: "%d:%02d:%02d", hms[0], hms[1] + 1, hms[2])
+            t[4] = String(format: "%.7f", Double(t[4])! + 60)
+            again.append(t.joined(separator: " "))
+        }
+        let path = NSTemporaryDirectory() + "tj-reuse-\(UUID().uuidString).txt"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try (text.hasSuffix("\n") ? text : text + "\n").appending(again.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let conn = try XCTUnwrap(try store.connections(address: "192.168.1.1", port: 50357).first)
+        let ordinals = try store.events(conn: conn.key).map(\.ordinal)
+        // The first life is still all there …
+        for o: Int64 in [106623, 106630, 107785] { XCTAssertTrue(ordinals.contains(o), "\(o)") }
+        // … and nothing of the second joined it.
+        XCTAssertEqual(ordinals.filter { $0 > 110000 }, [])
+    }
+}
+
 /// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
 enum TimeISO {
     static func parse(_ s: String) -> Int64? {
