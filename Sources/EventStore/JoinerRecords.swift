@@ -169,5 +169,4 @@ public struct SocketRowFacts: Sendable {
     public var snapshot: Int
     /// Aligned ns.
     public var ts: Int64
-    public var attrs: String
 }

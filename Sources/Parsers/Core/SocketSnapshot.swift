@@ -35,6 +35,18 @@ struct SocketSnapshotClock {
         }
     }
 
+    static let weekdays: [[UInt8]] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map { Array($0.utf8) }
+
+    /// Whether a line can be a `date` line at all (a weekday or, for `date -Is`, a digit first): most lines
+    /// are rows, and reading them as dates first would cost more than the rows themselves.
+    static func mayBeTimeLine(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < b.count, ASCII.isSpace(b[i]) { i += 1 }
+        guard i + 3 <= b.count else { return false }
+        if ASCII.isDigit(b[i]) { return true }
+        return weekdays.contains { $0[0] == b[i] && $0[1] == b[i + 1] && $0[2] == b[i + 2] }
+    }
+
     /// Reads a `date` line; true when the line was one.
     mutating func timeLine(_ text: String) -> Bool {
         let t = text.split(separator: " ", omittingEmptySubsequences: true)
@@ -114,6 +126,17 @@ struct SocketEnd {
 }
 
 enum SocketRow {
+    /// The same from a row's token, reading the common `a.b.c.d:port` without making strings.
+    static func endpoint(_ b: UnsafeBufferPointer<UInt8>, _ t: Token, _ context: ParseContext) -> SocketEnd? {
+        var colon = t.end - 1
+        while colon > t.start, b[colon] != UInt8(ascii: ":") { colon -= 1 }
+        if colon > t.start, b[t.start] != UInt8(ascii: "["), let port = b.uint(colon + 1, t.end), port <= 65535,
+           let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[t.start..<colon])) {
+            return SocketEnd(address: v4 == 0 ? nil : .v4(v4), port: Int32(port), written: nil)
+        }
+        return endpoint(Substring(b.string(t)), context)
+    }
+
     /// `10.95.0.1:50792`, `0.0.0.0:*`, `*:*`, `[::]:135`, `[fe80::1%12]:5000`, `:::22`, and without -n
     /// `LAPTOP-7:49712`, `20.54.232.160:https` (names a loaded capture or `services` resolve).
     static func endpoint(_ text: Substring, _ context: ParseContext) -> SocketEnd? {

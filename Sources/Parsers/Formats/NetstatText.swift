@@ -133,8 +133,8 @@ public struct NetstatText: LineParser {
         // Linux rows carry Recv-Q and Send-Q before the addresses.
         let linux = first == first.lowercased()
         let a = linux ? 3 : 1
-        guard tokens.count >= a + 2, let local = SocketRow.endpoint(Substring(b.string(tokens[a])), context),
-              let remote = SocketRow.endpoint(Substring(b.string(tokens[a + 1])), context) else {
+        guard tokens.count >= a + 2, let local = SocketRow.endpoint(b, tokens[a], context),
+              let remote = SocketRow.endpoint(b, tokens[a + 1], context) else {
             return .bad(tokens.count < a + 2 ? "netstat row cut short: no remote address" : "netstat row without its two addresses")
         }
         var k = a + 2
