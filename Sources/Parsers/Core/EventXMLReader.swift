@@ -209,8 +209,14 @@ struct EventXMLReader {
         } else {
             feed(window: Int(start - state.windowBase) - min(Int(gap), 2), sink)
         }
+        if state.open != nil && state.window.count > EventXMLReader.maxEvent {
+            // The bytes of an open event are kept until it ends: a start tag that never closes would take them all.
+            fail(sink, message: "an <Event> longer than \(EventXMLReader.maxEvent >> 20) MiB (no end tag?)")
+        }
         return collect(sink)
     }
+
+    static let maxEvent = 64 << 20
 
     /// End of input: the rest of the document, then what it ended.
     mutating func finish(into sink: RecordSink) -> [EventXML] {
@@ -381,7 +387,8 @@ struct EventXMLReader {
 
     /// Stops at libxml2's first error: the unfinished event's lines and every later one are unparsed.
     private mutating func fail(_ sink: RecordSink, message: String? = nil) {
-        let err = state.ctxt.flatMap { xmlCtxtGetLastError($0) }
+        // A message of our own is not libxml2's error (whose record then says nothing).
+        let err = message != nil ? nil : state.ctxt.flatMap { xmlCtxtGetLastError($0) }.flatMap { $0.pointee.code != 0 ? $0 : nil }
         var text = message ?? err.flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "malformed XML"
         while text.last == "\n" || text.last == " " { text.removeLast() }
         let line = err.map { Int($0.pointee.line) } ?? pending.last ?? 0
