@@ -124,7 +124,7 @@ final class ProcessNameTests: XCTestCase {
         var merge = try TimelineMerge(store: store, filter: EventFilter())
         var summaries: [String] = []
         while let e = merge.next() { summaries.append(fmt.summary(e)) }
-        XCTAssertEqual(summaries.count, 4)
+        XCTAssertEqual(summaries.count, 8, "the four rows of dumpfile.txt and their XML rendering, dumpfile.xml")
         XCTAssertTrue(summaries.allSatisfy { $0.contains("[store.exe (2136)]") }, "\(summaries)")
     }
 }

@@ -10,7 +10,7 @@ final class ParserConformanceTests: XCTestCase {
     func corpusFiles() throws -> [URL] {
         let fm = FileManager.default
         let files = fm.enumerator(at: corpus, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        return files.filter { ["txt", "csv"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
+        return files.filter { ["txt", "csv", "xml"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
     }
 
     func testEveryParserKeepsTheContractOnEveryCorpusFileItClaims() throws {

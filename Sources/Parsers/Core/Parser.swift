@@ -126,7 +126,12 @@ public protocol LineParser {
 public struct SniffHead: Sendable {
     public let lines: [String]
 
-    public init(bytes: [UInt8], maxLines: Int = 200) {
+    public init(bytes raw: [UInt8], maxLines: Int = 200) {
+        // Decoded as the parser will read it: Windows tools write UTF-16 with a BOM.
+        var bytes: [UInt8] = []
+        var splitter = LineSplitter()
+        splitter.onDecoded = { bytes.append(contentsOf: $0) }
+        raw.withUnsafeBufferPointer { splitter.feed($0) { _ in } }
         var out: [String] = []
         var start = 0
         var i = 0

@@ -28,6 +28,8 @@ public enum Registry {
         TracerptCSV.self,
         TasklistText.self,
         EventlogText.self,
+        TracerptXML.self,
+        EventlogXML.self,
         SsText.self,
         NetstatText.self,
     ]
