@@ -71,12 +71,12 @@ extension Store {
         var out: [StoredEvent] = []
         try CRow.step(st, db) { c in
             let source = c.int64(1)
-            let raw = try text?.text(db, source: source, at: c.int64(24), len: Int(c.int64(25))) ?? ""
-            let at = Int(c.int64(26))
-            // summary_at counts bytes.
-            let u = raw.utf8
-            let start = u.index(u.startIndex, offsetBy: min(at, u.count))
-            let end = u[start...].firstIndex(of: 0x0A) ?? u.endIndex
+            // summary_at counts bytes of the text as stored, CRs included; both are shown without them.
+            let bytes = try text?.bytes(db, source: source, at: c.int64(24), len: Int(c.int64(25))) ?? []
+            let start = min(Int(c.int64(26)), bytes.count)
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            let noCR = { (b: ArraySlice<UInt8>) in String(decoding: b.filter { $0 != 0x0D }, as: UTF8.self) }
+            let raw = noCR(bytes[...]), summary = noCR(bytes[start..<end])
             let ts = c.int64(4)
             out.append(StoredEvent(
                 id: c.int64(0), source: source, ordinal: c.int64(2), line: Int(c.int64(3)),
@@ -84,7 +84,7 @@ extension Store {
                 proto: c.int(6).map(Int.init), src: c.str(7), sport: c.int(8).map(Int.init), dst: c.str(9), dport: c.int(10).map(Int.init),
                 conn: c.int(11), flags: c.int(12).map(Int.init), seq: c.int(13), ack: c.int(14), len: c.int(15), win: c.int(16), ipid: c.int(17),
                 tsval: c.int(18), tsecr: c.int(19), mss: c.int(20), expert: Int(c.int64(21)), frameLen: c.int(22),
-                label: c.str(23), summary: String(raw[start..<end]), raw: raw, attrs: c.str(27), seqRaw: c.int(28), ackRaw: c.int(29)))
+                label: c.str(23), summary: summary, raw: raw, attrs: c.str(27), seqRaw: c.int(28), ackRaw: c.int(29)))
         }
         return out
     }

@@ -26,7 +26,14 @@ final class TextReader {
 
     /// The bytes `[at, at + len)` of a source's text as a String (CR before LF dropped, as the parsers saw it).
     func text(_ db: Database, source: Int64, at: Int64, len: Int) throws -> String {
-        guard len > 0 else { return "" }
+        var out = try bytes(db, source: source, at: at, len: len)
+        out.removeAll { $0 == 0x0D }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes `[at, at + len)` as stored (CRs kept: offsets into them are the parsers' offsets).
+    func bytes(_ db: Database, source: Int64, at: Int64, len: Int) throws -> [UInt8] {
+        guard len > 0 else { return [] }
         let size = Int64(TextChunk.size)
         var out: [UInt8] = []
         out.reserveCapacity(len)
@@ -41,7 +48,6 @@ final class TextReader {
             out.append(contentsOf: p[from..<to])
             pos = n * size + Int64(to)
         }
-        out.removeAll { $0 == 0x0D }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

@@ -62,6 +62,20 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try store.eventCount(), 3)
     }
 
+    func testASummaryBelowItsEntryLineStartsAtItsFirstCharacterInCRLFFiles() throws {
+        // The RDP seed's event-log entry saved with Windows line ends: the message line under the entry is the
+        // event's summary, and it starts with "The", CRs or not.
+        let seed = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("corpus/rdp-reset/ts-server-eventlog.txt"), encoding: .utf8)
+        let crlf = try write("eventlog-crlf.txt", seed.split(separator: "\n").joined(separator: "\r\n") + "\r\n")
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([crlf]), options: IngestOptions())
+        let events = try store.eventPage(source: try store.sources()[0], filter: EventFilter(), after: nil, limit: 10).events
+        XCTAssertEqual(events.count, 1)
+        XCTAssertEqual(events.first?.summary, "The Remote Desktop Services service terminated unexpectedly. It has done this 3 time(s).")
+        XCTAssertFalse(events.first?.raw.contains("\r") ?? true)
+    }
+
     func testGzipAndZipMembersAreRead() throws {
         let plain = try write("client.txt", IngestTests.rows)
         let gz = dir.appendingPathComponent("client2.txt.gz").path

@@ -50,6 +50,7 @@ public struct EventlogXML: LineParser {
         facts.timeBasis = .absolute
         facts.timeDigits = digits
         facts.notes["zone"] = "UTC (SystemTime)"
+        facts.zoneKnown = true
         if zoneGiven { facts.warnings.append("event log XML times are UTC (SystemTime …Z); --tz was not applied to them") }
         return facts
     }

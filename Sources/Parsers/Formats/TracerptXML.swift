@@ -64,6 +64,7 @@ public struct TracerptXML: LineParser {
         facts.timeDigits = digits
         facts.notes["header_events"] = String(headerEvents)
         facts.notes["zone"] = "UTC (SystemTime)"
+        facts.zoneKnown = true
         if zoneGiven { facts.warnings.append("tracerpt XML times are UTC (SystemTime …Z); --tz was not applied to them") }
         return facts
     }
