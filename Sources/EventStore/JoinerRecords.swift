@@ -148,10 +148,21 @@ public struct StackEvent: Sendable {
     public var local: String?
     public var attrs: String
 
-    /// A string attribute (`"pointer":"0x…"`), read without a JSON parser: the parser writes these flat.
-    public func attr(_ key: String) -> String? {
+    /// A string attribute (`"pointer":"0x…"`).
+    public func attr(_ key: String) -> String? { Attr.string(attrs, key) }
+}
+
+/// Values from the flat attrs JSON the parsers write (`"key":"text"` or `"key":123`), read without a JSON
+/// parser: these are flat by construction, and this runs once per stack event.
+public enum Attr {
+    public static func string(_ attrs: String, _ key: String) -> String? {
         guard let r = attrs.range(of: "\"\(key)\":\"") else { return nil }
         return String(attrs[r.upperBound...].prefix { $0 != "\"" })
+    }
+
+    public static func int(_ attrs: String, _ key: String) -> Int64? {
+        guard let r = attrs.range(of: "\"\(key)\":") else { return nil }
+        return Int64(attrs[r.upperBound...].prefix { $0.isNumber || $0 == "-" })
     }
 }
 

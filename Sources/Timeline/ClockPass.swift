@@ -102,10 +102,23 @@ public enum ClockPass {
         // The reference keeps whatever placed it (the user's anchor, its own wall clock).
         let base = byID[reference].map { $0.clockMethod != nil && !SolvedClock.isSolved($0.clockMethod) ? $0.clock : SourceClock() } ?? SourceClock()
         report.placements = ClockGraph.solve(reference: reference, base: base, pairs: report.pairs, fixed: fixed)
+        // Sources that share packets with each other but not with the reference's group (the Edge and its
+        // Front End beside a client capture of another connection) are still placed against each other,
+        // from a reference of their own group chosen the same way.
+        var groupReference: [Int64: Int64] = [:]
+        var placed = Set(report.placements.keys).union([reference]).union(fixed.keys)
+        while true {
+            let paired = Set(report.pairs.flatMap { [$0.a, $0.b] }).subtracting(placed)
+            guard let sub = defaultReference(sources.filter { paired.contains($0.id) }) else { break }
+            let subBase = byID[sub].map { $0.clockMethod != nil && !SolvedClock.isSolved($0.clockMethod) ? $0.clock : SourceClock() } ?? SourceClock()
+            let group = ClockGraph.solve(reference: sub, base: subBase, pairs: report.pairs, fixed: fixed)
+            for (id, p) in group where !placed.contains(id) && id != sub { report.placements[id] = p; groupReference[id] = sub }
+            placed.formUnion(group.keys); placed.insert(sub)
+        }
 
         var solved: [SolvedClock] = []
         for (id, p) in report.placements.sorted(by: { $0.key < $1.key }) where id != reference && fixed[id] == nil {
-            var c = SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: p.matched,
+            var c = SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: groupReference[id] ?? reference, matched: p.matched,
                                 peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin)
             c.oneWay = p.oneWay
             solved.append(c)

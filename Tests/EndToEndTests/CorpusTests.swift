@@ -43,6 +43,8 @@ final class CorpusTests: XCTestCase {
         let named = (expected["inputs"] as? [String])?.map { dir.appendingPathComponent($0).path }
         let inputs = try InputDiscovery.expand(named ?? [dir.path]).filter { !$0.path.hasSuffix(".json") && !$0.path.hasSuffix(".md") }
         let reports = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
+        // As `conn` does: clocks solved and stack events bound to their connections, then the lifecycles.
+        try ClockPass.run(store)
         try LifecyclePass.run(store)
 
         for (file, facts) in expected["files"] as? [String: [String: Any]] ?? [:] {
@@ -73,7 +75,9 @@ final class CorpusTests: XCTestCase {
                 same.originatorSide = stored?.originatorSide ?? -1
                 XCTAssertEqual(stored, same, "\(label): stored lifecycle")
             }
-            let time: (Int64) -> String = { CivilTime.iso8601($0, digits: digitsOverride ?? digits[life.vantageSource] ?? 9) }
+            // Times as the counting source wrote them (a person reads them in that file), not as aligned.
+            let clock = sources.first { $0.id == life.vantageSource }?.clock ?? SourceClock()
+            let time: (Int64) -> String = { CivilTime.iso8601(clock.sourceTime($0), digits: digitsOverride ?? digits[life.vantageSource] ?? 9) }
             for (k, v) in c["expect"] as? [String: String] ?? [:] {
                 // (keys other than these are facts for people, like "notes")
                 let actual: String?
@@ -104,6 +108,10 @@ final class CorpusTests: XCTestCase {
                 case "synack_to_ack_ms": actual = life.synAckToAckNS.map { Double($0) / 1e6 }
                 case "synack_mss":
                     actual = packets.first { $0.tcpFlags == [.syn, .ack] }?.mss.map(Double.init)
+                case "syn_retransmissions": actual = Double(life.synRetransmissions)
+                case "stack_tried_for_s":
+                    // The host's own stack: from its first SYN to the status that ended the attempt.
+                    actual = StackStory.of(events).first { $0.failure != nil }?.triedFor.map { Double($0) / 1e9 }
                 case "end_after_last_retransmission_s":
                     let last = packets.last { $0.tcpExpert.contains(.retransmission) && $0.srcEndpoint == life.originator }
                     actual = last.flatMap { l in life.endAt.map { Double($0 - l.ts) / 1e9 } }

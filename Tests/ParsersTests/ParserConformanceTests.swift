@@ -27,6 +27,31 @@ final class ParserConformanceTests: XCTestCase {
         for p in Registry.parsers { XCTAssertGreaterThan(claimedBy[p.id] ?? 0, 0, "\(p.id) claims no corpus file") }
     }
 
+    func testEachSeedFileGoesToItsOwnParserAndProseToNone() throws {
+        // What each file is, by reading it (the folders' READMEs say where it comes from).
+        let expected: [String: String] = [
+            "sccm-client-push/sccm-server-netmon.txt": "netmon_text", "lync-edge/edge-etl.txt": "netmon_text",
+            "lync-edge/frontend-etl.txt": "netmon_text", "directaccess-outlook/outlook-etl.txt": "netmon_text",
+            "rdp-reset/ts-server-etl.txt": "netmon_text", "lync-edge/client.txt": "wireshark_text", "rdp-reset/ts-server.txt": "wireshark_text",
+            "exchange-udp/dumpfile.txt": "tracerpt_csv", "exchange-udp/dumpfile.xml": "tracerpt_xml", "exchange-udp/tasklist.txt": "tasklist_text",
+            "rdp-reset/ts-server-netstat.txt": "netstat_text", "rdp-reset/ts-server-eventlog.txt": "eventlog_text",
+            "rdp-reset/ts-server-eventlog.xml": "eventlog_xml", "stun-edge/netstat-find.txt": "netstat_text",
+            "sockets-netns/ss-server.txt": "ss_text", "sockets-netns/netstat-server-de.txt": "netstat_text",
+        ]
+        for (file, id) in expected {
+            let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
+            XCTAssertEqual(Registry.detect(SniffHead(bytes: Array(bytes.prefix(64 << 10))))?.parser.id, id, file)
+        }
+        // Prose about these formats (the READMEs quote their lines) is none of them.
+        let readmes = (FileManager.default.enumerator(at: corpus, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { $0.lastPathComponent == "README.md" }
+        XCTAssertGreaterThan(readmes.count, 10)
+        for url in readmes {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            XCTAssertNil(Registry.detect(SniffHead(bytes: Array(bytes.prefix(64 << 10))))?.parser.id, url.path)
+        }
+    }
+
     func check(_ type: any LineParser.Type, _ bytes: [UInt8], _ name: String) throws {
         func run(_ chunk: Int) -> Parsed {
             func go<P: LineParser>(_ t: P.Type) -> Parsed { parse(t, bytes: bytes, chunk: chunk) }

@@ -20,7 +20,10 @@ public struct TracerptCSV: LineParser {
         var hits = 0, n = 0
         for line in head.lines.prefix(100) where !line.isEmpty {
             n += 1
-            if line.contains("UdpIp, ") || line.contains("TcpIp, ") || line.hasPrefix("EventTrace,") || line.hasPrefix("Event Name, Type") { hits += 1 }
+            // A row starts the line (after the `...` a paste may leave): prose that names rows is not one.
+            let start = line.drop { $0 == " " || $0 == "." || $0 == "\t" }
+            if start.hasPrefix("UdpIp, ") || start.hasPrefix("TcpIp, ") || start.hasPrefix("EventTrace,") || start.hasPrefix("SystemConfig,")
+                || start.hasPrefix("Event Name, Type") { hits += 1 }
         }
         return n > 0 && hits > 0 ? 0.6 + 0.3 * Double(hits) / Double(n) : 0
     }

@@ -69,6 +69,9 @@ public struct WiresharkText: LineParser {
         for line in head.lines.prefix(200) {
             // Empty tab-separated fields: a `-T fields` dump (its own format), not a packet list.
             if line.contains("\t\t") { return 0 }
+            // Network Monitor's descriptions (`TCP:Flags=......S.`, its ETL providers): its frame lines look
+            // like a packet list's, but they are netmon_text's.
+            if line.contains("TCP:Flags=") || line.contains("_MicrosoftWindowsTCPIP:") || line.contains("_MicrosoftWindowsWinsockAFD:") { return 0 }
             var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBufferPointer { mb in
                 let b = UnsafeBufferPointer(mb)

@@ -68,6 +68,7 @@ struct Conn: ParsableCommand {
                 let tables = SnapshotText.json(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
                 o.add("sockets", raw: tables.sockets)
                 o.add("listeners", raw: tables.listeners)
+                o.add("stack", raw: StackText.json(StackStory.of(events), fmt: fmt))
                 Swift.print(o.text)
                 continue
             }
@@ -89,6 +90,7 @@ struct Conn: ParsableCommand {
             }
             Swift.print(t.render())
             let tables = SnapshotText.lines(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
+                + StackText.lines(StackStory.of(events), fmt: fmt)
             if life != nil || !tables.isEmpty { Swift.print("") }
             if let life {
                 for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
