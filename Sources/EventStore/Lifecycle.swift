@@ -3,8 +3,8 @@ import TraceModel
 /// What happened to one connection, from one vantage point: who opened it, the handshake, what each
 /// direction carried, how it ended. Words as in Zeek's conn.log (originator/responder, `conn_state`,
 /// `history`) because users already read those.
-public struct Lifecycle: Sendable, Equatable {
-    public struct Direction: Sendable, Equatable {
+public struct Lifecycle: Sendable, Equatable, Codable {
+    public struct Direction: Sendable, Equatable, Codable {
         public var packets = 0
         /// Payload bytes sent: the sequence space covered (by the side's own segments and by the ACKs
         /// of its peer) when sequence numbers are shown, else the sum of the lengths the source shows.
@@ -93,8 +93,11 @@ public struct PacketFacts: Sendable {
     public var ack: Int64?
     public var len: Int64?
     public var expert: Int
+    /// The sequence number as sent, when the source shows it (captures, exports with raw numbers): a new
+    /// ISN on the same tuple is a new connection.
+    public var seqRaw: Int64?
 
-    public init(source: Int64, ts: Int64, side: Int, flags: Int, seq: Int64?, ack: Int64?, len: Int64?, expert: Int) {
+    public init(source: Int64, ts: Int64, side: Int, flags: Int, seq: Int64?, ack: Int64?, len: Int64?, expert: Int, seqRaw: Int64? = nil) {
         self.source = source
         self.ts = ts
         self.side = side
@@ -103,5 +106,6 @@ public struct PacketFacts: Sendable {
         self.ack = ack
         self.len = len
         self.expert = expert
+        self.seqRaw = seqRaw
     }
 }

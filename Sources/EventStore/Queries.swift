@@ -247,7 +247,7 @@ extension Store {
         try db.read { db in
             // A million rows: stepped on GRDB's statement handle with the C API, as the writer binds.
             let st = try db.makeStatement(sql: """
-                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.len, e.expert
+                SELECT e.conn, e.source, e.ts, e.src = c.a AND e.sport = c.aport, e.flags, e.seq, e.ack, e.len, e.expert, e.seq_raw
                 FROM event e JOIN connection c ON c.key = e.conn
                 WHERE e.conn IS NOT NULL AND e.kind = \(EventKind.packet.rawValue)
                 ORDER BY e.conn, e.source, e.ts, e.rowid
@@ -261,7 +261,7 @@ extension Store {
                 }
                 let source = c.int64(1)
                 let p = PacketFacts(source: source, ts: clocks[source]?.aligned(c.int64(2)) ?? c.int64(2), side: c.int64(3) != 0 ? 0 : 1,
-                                    flags: Int(c.int(4) ?? -1), seq: c.int(5), ack: c.int(6), len: c.int(7), expert: Int(c.int64(8)))
+                                    flags: Int(c.int(4) ?? -1), seq: c.int(5), ack: c.int(6), len: c.int(7), expert: Int(c.int64(8)), seqRaw: c.int(9))
                 try body(conn!, p)
             }
         }
@@ -290,6 +290,28 @@ extension Store {
                 ]
                 try st.execute(arguments: StatementArguments(values))
             }
+        }
+    }
+
+    /// Each connection a reused tuple carried, in order (only for tuples that carried more than one).
+    public func saveInstances(_ items: [(key: Int64, lifecycles: [Lifecycle])]) throws {
+        let encoder = JSONEncoder()
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM connection_instance")
+            let st = try db.makeStatement(sql: "INSERT INTO connection_instance(key, n, lifecycle) VALUES (?, ?, ?)")
+            for (key, lives) in items {
+                for (n, l) in lives.enumerated() { try st.execute(arguments: [key, n + 1, String(decoding: try encoder.encode(l), as: UTF8.self)]) }
+            }
+        }
+    }
+
+    /// The connections a tuple carried one after the other (empty: just one).
+    public func instances(key: Int64) throws -> [Lifecycle] {
+        let decoder = JSONDecoder()
+        return try db.read { db in
+            guard try db.tableExists("connection_instance") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT lifecycle FROM connection_instance WHERE key = ? ORDER BY n", arguments: [key])
+                .map { try decoder.decode(Lifecycle.self, from: Data($0.utf8)) }
         }
     }
 

@@ -261,6 +261,18 @@ enum Schema {
             ) WITHOUT ROWID;
             """)
         }
+        m.registerMigration("v11: the connections a reused tuple carried") { db in
+            // One row per connection when a tuple carried several in turn (a new ISN after the last ended);
+            // the lifecycle as JSON, derived by the lifecycle pass like the connection's columns.
+            try db.execute(sql: """
+                CREATE TABLE connection_instance (
+                  key INTEGER NOT NULL,
+                  n INTEGER NOT NULL,
+                  lifecycle TEXT NOT NULL,
+                  PRIMARY KEY (key, n)
+                ) WITHOUT ROWID
+                """)
+        }
         return m
     }
 

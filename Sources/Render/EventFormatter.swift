@@ -27,6 +27,9 @@ public final class EventFormatter {
     /// Each capture point's view of a connection (several saw it).
     public func captureViews(_ key: Int64) throws -> [CaptureView] { try store.captureViews(key: key) }
 
+    /// The connections a reused tuple carried in turn (empty: one).
+    public func instances(_ key: Int64) throws -> [Lifecycle] { try store.instances(key: key) }
+
     /// Names sources gave for addresses (pcapng name blocks, tcpdump's resolved names), by address text.
     public let names: [String: [String]]
 

@@ -197,27 +197,52 @@ public enum LifecyclePass {
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         var batch: [(Int64, Lifecycle)] = []
         var views: [CaptureView] = []
+        var instances: [(key: Int64, lifecycles: [Lifecycle])] = []
         var current: ConnectionRow? = nil
-        var builders: [Int64: LifecycleBuilder] = [:]
-        func flush() {
-            if let c = current, let l = LifecycleBuilder.choose(Array(builders.values), endpoints: (c.aEndpoint, c.bEndpoint), hosts: hosts) {
-                batch.append((c.key, l))
-                // Seen at several points: each one's own account (a SYN lost between them reads S0 at one, SF at the other).
-                if builders.count > 1 {
-                    for b in builders.values.sorted(by: { $0.source < $1.source }) {
-                        guard let v = b.finish(endpoints: (c.aEndpoint, c.bEndpoint), host: hosts[b.source] ?? "", seenBy: [:], seenBySource: [:]) else { continue }
-                        views.append(CaptureView(key: c.key, source: b.source, packets: b.count, first: v.first, last: v.last, connState: v.connState, history: v.history))
-                    }
+        var packets: [Int64: [PacketFacts]] = [:]
+        func lifecycle(_ bySource: [Int64: [PacketFacts]], _ c: ConnectionRow, views: inout [CaptureView]) -> Lifecycle? {
+            var builders: [LifecycleBuilder] = []
+            for (source, ps) in bySource.sorted(by: { $0.key < $1.key }) {
+                var b = LifecycleBuilder(source: source)
+                for p in ps { b.add(p) }
+                builders.append(b)
+            }
+            // Seen at several points: each one's own account (a SYN lost between them reads S0 at one, SF at the other).
+            if builders.count > 1 {
+                for b in builders {
+                    guard let v = b.finish(endpoints: (c.aEndpoint, c.bEndpoint), host: hosts[b.source] ?? "", seenBy: [:], seenBySource: [:]) else { continue }
+                    views.append(CaptureView(key: c.key, source: b.source, packets: b.count, first: v.first, last: v.last, connState: v.connState, history: v.history))
                 }
             }
-            builders.removeAll(keepingCapacity: true)
+            return LifecycleBuilder.choose(builders, endpoints: (c.aEndpoint, c.bEndpoint), hosts: hosts)
+        }
+        func flush() {
+            guard let c = current else { return }
+            defer { packets.removeAll(keepingCapacity: true) }
+            let split = packets.mapValues(ConnectionInstances.split)
+            if split.values.allSatisfy({ $0.count <= 1 }) {
+                if let l = lifecycle(packets, c, views: &views) { batch.append((c.key, l)) }
+                return
+            }
+            // The tuple carried several connections: one lifecycle each, the same connection at every capture
+            // point found by its SYN's number; the tuple's row keeps the first.
+            var groups: [String: [Int64: [PacketFacts]]] = [:]
+            let names = ConnectionInstances.identities(split)
+            for (source, parts) in split {
+                for (i, part) in parts.enumerated() { groups[names[source]![i], default: [:]][source] = part }
+            }
+            var unused: [CaptureView] = []
+            let lives = groups.values.compactMap { lifecycle($0, c, views: &unused) }.sorted { $0.first < $1.first }
+            if let first = lives.first { batch.append((c.key, first)) }
+            instances.append((c.key, lives))
         }
         // Packets arrive grouped by connection and, within it, by source and time; side 0 is endpoint a.
         try store.forEachConnectionPacket { conn, p in
             if conn.key != current?.key { flush(); current = conn }
-            builders[p.source, default: LifecycleBuilder(source: p.source)].add(p)
+            packets[p.source, default: []].append(p)
         }
         flush()
+        try store.saveInstances(instances)
         try store.saveLifecycles(batch, views: views)
         try store.setStale(name, false)
     }

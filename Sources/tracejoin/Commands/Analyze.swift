@@ -32,7 +32,7 @@ struct Analyze: ParsableCommand {
         let fmt = try EventFormatter(store: s)
         let conns = try s.allConnections()
         Swift.print("\n== connections" + (conns.count > connections ? " (first \(connections) of \(conns.count); `tracejoin connections` for all)" : ""))
-        try ConnectionsPrinter.print(ConnectionsPrinter.sorted(conns).prefix(connections).map { $0.0 }, formatter: fmt, json: false)
+        try ConnectionsPrinter.print(ConnectionsPrinter.sorted(conns, fmt, expand: false).prefix(connections).map { $0.0 }, formatter: fmt, json: false)
         Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
         try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
         try IngestRunner.exit(for: reports)

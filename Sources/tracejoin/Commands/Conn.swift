@@ -65,6 +65,8 @@ struct Conn: ParsableCommand {
                 }
                 o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
                 o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
+                let lives = try s.instances(key: c.key)
+                if !lives.isEmpty { o.add("connections_on_tuple", raw: "[" + lives.map { LifecycleText.json($0, time: time) }.joined(separator: ",") + "]") }
                 let tables = SnapshotText.json(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
                 o.add("sockets", raw: tables.sockets)
                 o.add("listeners", raw: tables.listeners)
@@ -92,7 +94,14 @@ struct Conn: ParsableCommand {
             let tables = SnapshotText.lines(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
                 + StackText.lines(StackStory.of(events), fmt: fmt)
             if life != nil || !tables.isEmpty { Swift.print("") }
-            if let life {
+            let lives = try s.instances(key: c.key)
+            if lives.count > 1 {
+                // A reused tuple: each connection it carried, told apart by its new initial sequence number.
+                for (n, l) in lives.enumerated() {
+                    Swift.print("  connection \(n + 1) of \(lives.count) on this tuple:")
+                    for line in LifecycleText.lines(l, time: time) { Swift.print("    " + line) }
+                }
+            } else if let life {
                 for l in LifecycleText.lines(life, time: time) { Swift.print("  " + l) }
             }
             for l in tables { Swift.print("  " + l) }
@@ -134,9 +143,13 @@ struct Connections: ParsableCommand {
 }
 
 enum ConnectionsPrinter {
-    static func sorted(_ rows: [ConnectionRow]) -> [(ConnectionRow, Lifecycle?)] {
-        rows.map { ($0, $0.lifecycle) }
-            .sorted { ($0.1?.first ?? Int64.max, $0.0.key) < ($1.1?.first ?? Int64.max, $1.0.key) }
+    /// Rows in time order; a tuple that carried several connections in turn gives one row each.
+    static func sorted(_ rows: [ConnectionRow], _ fmt: EventFormatter, expand: Bool = true) -> [(ConnectionRow, Lifecycle?)] {
+        rows.flatMap { c -> [(ConnectionRow, Lifecycle?)] in
+            let lives = expand ? (try? fmt.instances(c.key)) ?? [] : []
+            return lives.isEmpty ? [(c, c.lifecycle)] : lives.map { l in var one = c; one.lifecycle = l; return (one, l) }
+        }
+        .sorted { ($0.1?.first ?? Int64.max, $0.0.key) < ($1.1?.first ?? Int64.max, $1.0.key) }
     }
 
     static func json(_ c: ConnectionRow, formatter fmt: EventFormatter, time: ((Int64) -> String)? = nil) -> String {
@@ -184,7 +197,7 @@ enum ConnectionsPrinter {
     }
 
     static func print(_ rows: [ConnectionRow], formatter fmt: EventFormatter, json: Bool) throws {
-        let items = sorted(rows)
+        let items = sorted(rows, fmt)
         if json {
             for (c, _) in items { Swift.print(self.json(c, formatter: fmt)) }
             return
