@@ -76,7 +76,14 @@ extension Store {
             let start = min(Int(c.int64(26)), bytes.count)
             let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
             let noCR = { (b: ArraySlice<UInt8>) in String(decoding: b.filter { $0 != 0x0D }, as: UTF8.self) }
-            let raw = noCR(bytes[...]), summary = noCR(bytes[start..<end])
+            let raw = noCR(bytes[...])
+            var summary = noCR(bytes[start..<end])
+            // A record its parser joined from several lines (a log wrapped at 80 columns) names its whole
+            // message: that reads better than the first line's piece.
+            if let a = c.str(27), a.contains("\"summary\":\""), let data = a.data(using: .utf8),
+               let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let joined = o["summary"] as? String {
+                summary = joined
+            }
             let ts = c.int64(4)
             out.append(StoredEvent(
                 id: c.int64(0), source: source, ordinal: c.int64(2), line: Int(c.int64(3)),

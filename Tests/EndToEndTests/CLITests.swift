@@ -148,6 +148,36 @@ final class CLITests: XCTestCase {
         _ = try run(["ingest", "--store", store2, "--at", "yesterday", table], status: 64)
     }
 
+    func testHandshakesOfTheTivoliProxies() throws {
+        // corpus/tivoli-proxy: the child (gwp.log) received WHO at 17:38:06 and the parent (epp.log) its reply at
+        // 17:53:34; the parent received TELL [l=ascotti_gwp1] at 17:51:27 and the child its reply at 17:40:16;
+        // both logs say "cannot open connection (-1)" at 17:43:07. Five routed-session failures for nti281-gwp.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/tivoli-proxy"])
+        let rows = try run(["handshakes", "--store", store, "--json"]).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.count, 2)
+        let pair = rows[0]
+        XCTAssertEqual(pair["label"] as? String, "ascotti_gwp1")
+        XCTAssertEqual(pair["parent"] as? String, "corpus/tivoli-proxy/epp.log")
+        XCTAssertEqual(pair["child"] as? String, "corpus/tivoli-proxy/gwp.log")
+        XCTAssertEqual(pair["who_received"] as? String, "2001-12-18T17:38:06Z")
+        XCTAssertEqual(pair["who_reply_received"] as? String, "2001-12-18T17:53:34Z")
+        XCTAssertEqual(pair["tell_received"] as? String, "2001-12-18T17:51:27Z")
+        XCTAssertEqual(pair["tell_reply_received"] as? String, "2001-12-18T17:40:16Z")
+        XCTAssertEqual(pair["who_completed"] as? Bool, true); XCTAssertEqual(pair["tell_completed"] as? Bool, true)
+        XCTAssertEqual((pair["failures_between"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual(rows[1]["target"] as? String, "nti281-gwp")
+        XCTAssertEqual(rows[1]["failures"] as? Int, 5)
+        XCTAssertEqual(rows[1]["gateways"] as? [Int], [8, 9, 11])
+        // Without the parent's log the child's steps are shown but no pair can be told.
+        let alone = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: alone + s) } }
+        try run(["ingest", "--store", alone, "corpus/tivoli-proxy/gwp.log"])
+        XCTAssertTrue(try run(["handshakes", "--store", alone]).contains("handshake steps without a parent's label"))
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

@@ -10,7 +10,7 @@ final class ParserConformanceTests: XCTestCase {
     func corpusFiles() throws -> [URL] {
         let fm = FileManager.default
         let files = fm.enumerator(at: corpus, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        return files.filter { ["txt", "csv", "xml"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
+        return files.filter { ["txt", "csv", "xml", "log"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
     }
 
     func testEveryParserKeepsTheContractOnEveryCorpusFileItClaims() throws {
@@ -37,6 +37,8 @@ final class ParserConformanceTests: XCTestCase {
             "rdp-reset/ts-server-netstat.txt": "netstat_text", "rdp-reset/ts-server-eventlog.txt": "eventlog_text",
             "rdp-reset/ts-server-eventlog.xml": "eventlog_xml", "stun-edge/netstat-find.txt": "netstat_text",
             "sockets-netns/ss-server.txt": "ss_text", "sockets-netns/netstat-server-de.txt": "netstat_text",
+            "tivoli-proxy/gwp.log": "tivoli_proxy_log", "tivoli-proxy/epp-routed.log": "tivoli_proxy_log",
+            "tivoli-proxy/epp-apar.log": "tivoli_proxy_log", "tivoli-proxy/gwproxy-version.txt": "tivoli_proxy_log",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
