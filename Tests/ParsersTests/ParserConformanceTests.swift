@@ -37,6 +37,7 @@ final class ParserConformanceTests: XCTestCase {
             "rdp-reset/ts-server-netstat.txt": "netstat_text", "rdp-reset/ts-server-eventlog.txt": "eventlog_text",
             "rdp-reset/ts-server-eventlog.xml": "eventlog_xml", "stun-edge/netstat-find.txt": "netstat_text",
             "sockets-netns/ss-server.txt": "ss_text", "sockets-netns/netstat-server-de.txt": "netstat_text",
+            "lync-edge/edge-sipstack.txt": "sipstack_text",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))

@@ -32,6 +32,7 @@ public enum Registry {
         EventlogXML.self,
         SsText.self,
         NetstatText.self,
+        SIPStackText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
