@@ -223,9 +223,21 @@ final class CLITests: XCTestCase {
         try run(["ingest", "--store", ":memory:", dir + "/missing.txt"], status: 1)
     }
 
+    func testSIPListsTheEdgesRegisterWithoutAFinalResponseAndThe504Apart() throws {
+        let store = NSTemporaryDirectory() + "tj-cli-sip-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/lync-edge/edge-sipstack.txt"])
+        let lines = try run(["sip", "--store", store]).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertEqual(lines.count, 3, lines.joined(separator: "\n"))
+        XCTAssertEqual(lines[1], "20d82282a7d94f4fb66a0a6df0c0377f REGISTER 2013-01-08T09:18:57.600Z none - 1 edge-sipstack.txt:1")
+        XCTAssertEqual(lines[2], "(no Call-ID) - 2013-01-08T09:19:18.613Z 504 Server time-out - 1 edge-sipstack.txt:32")
+        let json = try run(["sip", "--store", store, "--json"]).split(separator: "\n")
+        XCTAssertEqual(json.first, #"{"call_id":"20d82282a7d94f4fb66a0a6df0c0377f","method":"REGISTER","at":"2013-01-08T09:18:57.600Z","where":"edge-sipstack.txt:1","messages":1}"#)
+    }
+
     func testHelpListsTheCommands() throws {
         let out = try run(["--help"])
-        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql"] {
+        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip"] {
             XCTAssertTrue(out.contains("  \(c)"), "help lacks \(c)")
         }
         XCTAssertTrue(try run(["formats"]).contains("wireshark_csv"))

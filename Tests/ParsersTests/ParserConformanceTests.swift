@@ -39,6 +39,7 @@ final class ParserConformanceTests: XCTestCase {
             "sockets-netns/ss-server.txt": "ss_text", "sockets-netns/netstat-server-de.txt": "netstat_text",
             "tivoli-proxy/gwp.log": "tivoli_proxy_log", "tivoli-proxy/epp-routed.log": "tivoli_proxy_log",
             "tivoli-proxy/epp-apar.log": "tivoli_proxy_log", "tivoli-proxy/gwproxy-version.txt": "tivoli_proxy_log",
+            "lync-edge/edge-sipstack.txt": "sipstack_text",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))

@@ -33,6 +33,7 @@ public enum Registry {
         SsText.self,
         NetstatText.self,
         TivoliProxyLog.self,
+        SIPStackText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
