@@ -254,8 +254,7 @@ public final class Ingestor {
                 Ingestor.readCapture(type, input, context, sink, text, queue, progress, total)
                 return
             }
-            guard case .lines(let type) = boxed.kind else { return }
-            var parser = type.init(context: context)
+            guard var parser = boxed.kind.lineParser(context: context) else { return }
             var splitter = LineSplitter()
             splitter.onDecoded = { text.append($0) }
             var lines = 0

@@ -178,6 +178,30 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try run(["handshakes", "--store", alone]).contains("handshake steps without a parent's label"))
     }
 
+    func testFormatFilesFromTheCommandLine() throws {
+        // The shipped format files load; a folder given with --parsers adds its own and reports its bad one.
+        let list = try run(["formats"])
+        XCTAssertTrue(list.contains("syslog_rfc5424") && list.contains("parsers/nginx_error.json"), list)
+        let dir = NSTemporaryDirectory() + "tj-fmt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"name":"broken","patterns":["("],"time":{"group":"t","formats":["epoch"]}}"#.write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
+        try #"{"name":"stamped","patterns":["^(?<t>\\d{10}) (?<m>.*)$"],"time":{"group":"t","formats":["epoch"]},"fields":{"message":"m"}}"#
+            .write(toFile: dir + "/stamped.json", atomically: true, encoding: .utf8)
+        try "1795812789 backup started\n1795812850 backup done\n".write(toFile: dir + "/app.log", atomically: true, encoding: .utf8)
+        let test = try run(["formats", "test", "--parsers", dir, dir + "/app.log"])
+        XCTAssertTrue(test.contains("app.log: stamped (detected)"), test)
+        XCTAssertTrue(test.contains("1: 2026-11-27T20:53:09.000000Z") && test.contains("“backup started”"), test)
+        // Ingest with the folder: two events at their epoch times, the bad file reported and skipped.
+        let store = dir + "/s.db"
+        let out = try run(["ingest", "--store", store, "--parsers", dir, dir + "/app.log"])
+        XCTAssertTrue(out.contains("app.log: stamped, host app, 2 events, 0 lines not understood, 2026-11-27T20:53:09Z … 2026-11-27T20:54:10Z"), out)
+        // The nginx corpus through the shipped files: line 8 is the refused upstream connection.
+        try run(["ingest", "--store", store + "2", "corpus/declarative/nginx-error.log"])
+        let tl = try run(["timeline", "--store", store + "2", "--grep", "upstream"])
+        XCTAssertTrue(tl.contains("nginx-error.log:8") && tl.contains("connect() failed (111: Connection refused)"), tl)
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

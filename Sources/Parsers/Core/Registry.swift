@@ -2,11 +2,14 @@
 public enum ParserKind {
     case lines(any LineParser.Type)
     case capture(any CaptureParser.Type)
+    /// A format described in a JSON file (`parsers/*.json`, the user's folder, `--parsers DIR`).
+    case declarative(DeclarativeFormat)
 
     public var id: String {
         switch self {
         case .lines(let p): return p.id
         case .capture(let p): return p.id
+        case .declarative(let f): return f.id
         }
     }
 
@@ -14,6 +17,16 @@ public enum ParserKind {
         switch self {
         case .lines(let p): return p.summary
         case .capture(let p): return p.summary
+        case .declarative(let f): return f.summary
+        }
+    }
+
+    /// A line parser ready to read one file.
+    public func lineParser(context: ParseContext) -> (any LineParser)? {
+        switch self {
+        case .lines(let p): return p.init(context: context)
+        case .declarative(let f): return f.parser(context: context)
+        case .capture: return nil
         }
     }
 }
@@ -42,8 +55,11 @@ public enum Registry {
         PDML.self,
     ]
 
+    /// Formats loaded from JSON files at start (`FormatLoader`); set once, before any ingest runs.
+    nonisolated(unsafe) public static var declarative: [DeclarativeFormat] = []
+
     /// Every parser, for `tracejoin formats` and `--format`.
-    public static var all: [ParserKind] { parsers.map { .lines($0) } + captureParsers.map { .capture($0) } }
+    public static var all: [ParserKind] { parsers.map { .lines($0) } + captureParsers.map { .capture($0) } + declarative.map { .declarative($0) } }
 
     public static func parser(id: String) -> ParserKind? {
         all.first { $0.id == id }
@@ -64,6 +80,14 @@ public enum Registry {
         for p in captureParsers where p.sniff(head) > 0 { return .capture(p) }
         let looksBinary = head.prefix(4096).contains(0) && !(head.count >= 2 && (head[0] == 0xFF || head[0] == 0xFE))
         if looksBinary { return nil }
-        return detect(SniffHead(bytes: head)).map { .lines($0.parser) }
+        let sniffed = SniffHead(bytes: head)
+        let builtIn = detect(sniffed)
+        // A format from a file wins only where it is surer than every built-in one.
+        var best: (ParserKind, Double)? = builtIn.map { (.lines($0.parser), $0.confidence) }
+        for f in declarative {
+            let c = f.sniff(sniffed)
+            if c > (best?.1 ?? 0) { best = (.declarative(f), c) }
+        }
+        return best?.0
     }
 }

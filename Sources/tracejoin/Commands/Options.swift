@@ -39,10 +39,13 @@ struct IngestArguments: ParsableArguments {
         valueName: "time"))
     var at: String?
 
+    @OptionGroup var formats: ParsersOption
+
     @Argument(help: ArgumentHelp("Files or folders (recursively); .gz files and .zip archives are read inside.", valueName: "path"))
     var paths: [String] = []
 
     func validate() throws {
+        formats.load()
         if let tz, CivilTime.parseZoneOffset(tz) == nil { throw ValidationError("--tz wants ±HH:MM, e.g. +02:00 or -05:00; got \(tz)") }
         if let format, Registry.parser(id: format) == nil {
             throw ValidationError("unknown format \(format); known: \(Registry.all.map { $0.id }.joined(separator: ", "))")
@@ -58,6 +61,21 @@ struct IngestArguments: ParsableArguments {
 
     var options: IngestOptions {
         IngestOptions(host: host, zoneOffset: tz.flatMap(CivilTime.parseZoneOffset), format: format, takenAt: at.flatMap(TimeArgument.parse))
+    }
+}
+
+/// `--parsers DIR`: folders of declarative format files beside the shipped ones and the user's.
+struct ParsersOption: ParsableArguments {
+    @Option(name: .customLong("parsers"), help: ArgumentHelp(
+        "A folder of format files (JSON, see docs/declarative-formats.md) to load besides parsers/ and ~/.config/tracejoin/parsers; repeatable.",
+        valueName: "dir"))
+    var dirs: [String] = []
+
+    /// Loads every format file once; the ones that do not compile are reported on stderr and skipped.
+    func load() {
+        let r = FormatLoader.load(folders: FormatLoader.folders(extra: dirs))
+        Registry.declarative = r.formats
+        for e in r.errors { FileHandle.standardError.write(Data("tracejoin: format file \(e)\n".utf8)) }
     }
 }
 
