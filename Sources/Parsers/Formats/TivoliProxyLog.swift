@@ -76,7 +76,6 @@ public struct TivoliProxyLog: LineParser {
     public mutating func consume(_ line: Line, into sink: RecordSink) {
         if line.isBlank { return }
         let bytes = Array(line.bytes)
-        let text = line.string
         if let h = Self.header(bytes) {
             release(sink)
             count += 1
@@ -87,6 +86,7 @@ public struct TivoliProxyLog: LineParser {
             held = (r, String(decoding: bytes[h.message...], as: UTF8.self), bytes.count)
             return
         }
+        let text = line.string
         if var (r, message, last) = held {
             // The rest of a record the proxy wrapped at 80 columns.
             let piece = text.drop { $0 == " " || $0 == "\t" }
@@ -128,48 +128,61 @@ public struct TivoliProxyLog: LineParser {
 }
 
 /// What a TFST message says, as attrs: the whole (joined) message as `summary`, its component, the handshake step,
-/// routed-session ids, the error code and text, the target.
+/// routed-session ids, the error code and text, the target. Read from the message's bytes (Foundation's
+/// string search had been most of the parser's time).
 enum TivoliMessage {
     static func attrs(_ message: String) -> [String] {
-        // The whole message (joined from its wrapped lines) is what views show.
         var out = ["\"summary\":" + jsonString(message)]
-        var rest = Substring(message)
-        if rest.hasPrefix("ERROR ") { out.append("\"error\":true"); rest = rest.dropFirst(6) }
+        let all = Array(message.utf8)
+        var m = all[...]
+        if m.starts(with: "ERROR ".utf8) { out.append("\"error\":true"); m = m.dropFirst(6) }
+        func str(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UTF8.self) }
+        func find(_ needle: String, in hay: ArraySlice<UInt8>) -> Int? {
+            let n = Array(needle.utf8)
+            guard n.count <= hay.count else { return nil }
+            var i = hay.startIndex
+            while i + n.count <= hay.endIndex {
+                if hay[i] == n[0], hay[i..<(i + n.count)].elementsEqual(n) { return i }
+                i += 1
+            }
+            return nil
+        }
         // The component: the first word (`routingManager:`, `gatewayProxySender`, `multiplex.newsessopen:`).
-        let component = rest.prefix { $0 != " " && $0 != ":" && $0 != "[" }
-        if !component.isEmpty { out.append("\"component\":" + jsonString(String(component))) }
+        let component = m.prefix { $0 != ASCII.space && $0 != ASCII.colon && $0 != UInt8(ascii: "[") }
+        if !component.isEmpty { out.append("\"component\":" + jsonString(str(component))) }
         for cmd in ["WHO", "TELL"] {
-            if rest.contains("\(cmd) reply command received") { out.append("\"handshake\":\"\(cmd)\",\"step\":\"reply received\"") }
-            else if rest.contains("\(cmd) command received") { out.append("\"handshake\":\"\(cmd)\",\"step\":\"command received\"") }
+            if find("\(cmd) reply command received", in: m) != nil { out.append("\"handshake\":\"\(cmd)\",\"step\":\"reply received\"") }
+            else if find("\(cmd) command received", in: m) != nil { out.append("\"handshake\":\"\(cmd)\",\"step\":\"command received\"") }
         }
         // [l=label], [rs=8130], [gw=9], [id=92,rs=8130], [line=3505]
-        var search = rest[...]
-        while let open = search.firstIndex(of: "[") , let close = search[open...].firstIndex(of: "]") {
-            for pair in search[search.index(after: open)..<close].split(separator: ",") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { continue }
-                let key = kv[0] == "l" ? "label" : String(kv[0])
-                out.append(jsonString(key) + ":" + (Int64(kv[1]) != nil ? String(kv[1]) : jsonString(String(kv[1]))))
+        var rest = m
+        while let open = rest.firstIndex(of: UInt8(ascii: "[")), let close = rest[open...].firstIndex(of: UInt8(ascii: "]")) {
+            for pair in rest[(open + 1)..<close].split(separator: ASCII.comma) {
+                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let k = str(pair[..<eq]), v = str(pair[(eq + 1)...])
+                out.append(jsonString(k == "l" ? "label" : k) + ":" + (Int64(v) != nil ? v : jsonString(v)))
             }
-            search = search[search.index(after: close)...]
+            rest = rest[(close + 1)...]
         }
-        // (e=-2), (-1), (e=24 - Too many open files)
-        if let open = rest.lastIndex(of: "("), rest.hasSuffix(")") || rest.hasSuffix(")."),
-           let close = rest[open...].firstIndex(of: ")") {
-            var inside = rest[rest.index(after: open)..<close]
-            if inside.hasPrefix("e=") { inside = inside.dropFirst(2) }
-            let code = inside.prefix { $0 == "-" || $0.isNumber }
-            if !code.isEmpty, let c = Int64(code) {
+        // (e=-2), (-1), (e=24 - Too many open files): the last parenthesis, closing the message.
+        var tail = m
+        while tail.last == UInt8(ascii: ".") || tail.last == ASCII.space { tail = tail.dropLast() }
+        if tail.last == UInt8(ascii: ")"), let open = tail.lastIndex(of: UInt8(ascii: "(")) {
+            var inside = tail[(open + 1)..<(tail.endIndex - 1)]
+            if inside.starts(with: "e=".utf8) { inside = inside.dropFirst(2) }
+            let code = inside.prefix { $0 == UInt8(ascii: "-") || ASCII.isDigit($0) }
+            if !code.isEmpty, let c = Int64(str(code)) {
                 out.append("\"code\":\(c)")
-                let why = inside.dropFirst(code.count).drop { $0 == " " || $0 == "-" }
-                if !why.isEmpty { out.append("\"error_text\":" + jsonString(String(why))) }
+                let why = inside.dropFirst(code.count).drop { $0 == ASCII.space || $0 == UInt8(ascii: "-") }
+                if !why.isEmpty { out.append("\"error_text\":" + jsonString(str(why))) }
             }
         }
-        if rest.contains("failed") || rest.contains("failure") || rest.contains("cannot") { out.append("\"failed\":true") }
+        if find("failed", in: m) != nil || find("failure", in: m) != nil || find("cannot", in: m) != nil { out.append("\"failed\":true") }
         // `… routed session for nti281-gwp.`
-        if let r = rest.range(of: "routed session for ") {
-            let target = rest[r.upperBound...].prefix { $0 != " " }
-            out.append("\"target\":" + jsonString(String(target.hasSuffix(".") ? target.dropLast() : target)))
+        if let at = find("routed session for ", in: m) {
+            var target = m[(at + 19)...].prefix { $0 != ASCII.space }
+            if target.last == UInt8(ascii: ".") { target = target.dropLast() }
+            out.append("\"target\":" + jsonString(str(target)))
         }
         return out
     }
