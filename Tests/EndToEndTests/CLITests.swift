@@ -202,6 +202,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(tl.contains("nginx-error.log:8") && tl.contains("connect() failed (111: Connection refused)"), tl)
     }
 
+    func testASolvedOffsetOfWholeQuarterHoursIsTheSourcesZone() throws {
+        // server.shifted.pcapng = editcap -t 7200.5 of the server's capture: read like a machine two hours east
+        // of UTC whose clock is also half a second fast.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/tshark-netns/client.pcap", "corpus/tshark-netns/server.shifted.pcapng"])
+        let rows = try run(["clocks", "--store", store, "--json"]).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let server = try XCTUnwrap(rows.first { ($0["source"] as? String)?.hasSuffix("server.shifted.pcapng") == true })
+        XCTAssertEqual(server["zone"] as? String, "+02:00")
+        XCTAssertEqual(server["zone_solved"] as? Bool, true)
+        XCTAssertEqual(try XCTUnwrap(server["skew_s"] as? Double), -0.5, accuracy: 0.011)
+        XCTAssertTrue(try run(["clocks", "--store", store]).contains("written in +02:00 (solved), skew -0.49"))
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

@@ -100,7 +100,10 @@ enum ClocksPrinter {
                 o.add("source", s.path)
                 o.add("id", s.id)
                 o.add("host", s.host)
-                o.add("zone", s.zoneGiven ? CivilTime.formatZoneOffset(s.zoneOffset) : nil)
+                // A zone the user gave, else the one the solved offset shows (whole quarter hours, see zoneGuess).
+                let solvedZone = zoneGuess(s)
+                o.add("zone", s.zoneGiven ? CivilTime.formatZoneOffset(s.zoneOffset) : solvedZone?.zone)
+                if solvedZone != nil { o.add("zone_solved", true) }
                 o.add("offset_s", Double(s.offsetNS) / 1e9)
                 if let u = s.uncertaintyNS { o.add("uncertainty_s", Double(u) / 1e9) } else { o.addNull("uncertainty_s") }
                 // Parts per million the source's clock ran fast against the reference; the offset holds at
@@ -131,7 +134,7 @@ enum ClocksPrinter {
             } else if SolvedClock.isSolved(s.clockMethod) {
                 var h = "packets with \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?")"
                 if s.clockMethod == SolvedClock.oneWayMethod { h += " (all one way: a bound)" }
-                if let g = zoneGuess(s) { h += "; written in \(g.zone)? skew \(seconds(g.skew)) s" }
+                if let g = zoneGuess(s) { h += "; written in \(g.zone) (solved), skew \(seconds(g.skew)) s" }
                 if s.timeBasis == .timeOfDay { h += "; placed on \(CivilTime.iso8601((s.offsetNS + CivilTime.nsPerDay / 2) / CivilTime.nsPerDay * CivilTime.nsPerDay, digits: 0).prefix(10))" }
                 if s.timeBasis == .relative { h += "; starts \(CivilTime.iso8601(s.offsetNS + (s.firstTS ?? 0), digits: s.timeDigits))" }
                 how = h
