@@ -19,6 +19,7 @@ public struct ProxyHandshakes: Sendable {
 
     public struct Failure: Sendable {
         public var source: Int64
+        public var line: Int = 0
         public var ts: Int64
         public var summary: String
         public var target: String?
@@ -75,7 +76,7 @@ public struct ProxyHandshakes: Sendable {
         let (_, rows) = try store.query("""
             SELECT e.source, e.ts, json_extract(e.attrs, '$.handshake'), json_extract(e.attrs, '$.step'), json_extract(e.attrs, '$.label'),
                    json_extract(e.attrs, '$.failed'), json_extract(e.attrs, '$.summary'), json_extract(e.attrs, '$.target'),
-                   json_extract(e.attrs, '$.gw'), json_extract(e.attrs, '$.code')
+                   json_extract(e.attrs, '$.gw'), json_extract(e.attrs, '$.code'), e.line
             FROM event e WHERE e.label = 'TFST' ORDER BY e.source, e.rowid
             """)
         let clocks = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.clock) })
@@ -86,7 +87,7 @@ public struct ProxyHandshakes: Sendable {
                 steps.append(Step(source: source, ts: ts, handshake: h, step: s, label: String.fromDatabaseValue(r[4])))
             }
             if Int64.fromDatabaseValue(r[5]) == 1 {
-                failures.append(Failure(source: source, ts: ts, summary: String.fromDatabaseValue(r[6]) ?? "", target: String.fromDatabaseValue(r[7]),
+                failures.append(Failure(source: source, line: Int.fromDatabaseValue(r[10]) ?? 0, ts: ts, summary: String.fromDatabaseValue(r[6]) ?? "", target: String.fromDatabaseValue(r[7]),
                                         gw: Int64.fromDatabaseValue(r[8]), code: Int64.fromDatabaseValue(r[9])))
             }
         }

@@ -35,6 +35,8 @@ struct Analyze: ParsableCommand {
         try ConnectionsPrinter.print(ConnectionsPrinter.sorted(conns, fmt, expand: false).prefix(connections).map { $0.0 }, formatter: fmt, json: false)
         Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
         try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
+        Swift.print("\n== findings (`tracejoin findings --json` for the evidence as data)")
+        try FindingsPrinter.print(try Findings.run(s), store: s, json: false)
         try IngestRunner.exit(for: reports)
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import TraceModel
+import EventStore
+
+/// Findings from logs: SIP requests without a final response and SIP errors (5xx/6xx), proxy handshakes
+/// that never completed and routed-session failures (Tivoli Firewall Security Toolbox).
+enum LogFindings {
+    static func run(_ ctx: FindingContext) throws -> [Finding] {
+        var out: [Finding] = []
+        let sip = try ctx.store.sipDialogs()
+        func ev(_ m: SIPMessage, _ text: String) -> Finding.Evidence { Finding.Evidence(source: m.source, line: m.line, ts: m.ts, text: text) }
+        for d in sip.dialogs {
+            let what = d.request.method ?? "request"
+            if let f = d.final, let s = f.status, s >= 500 {
+                out.append(Finding(kind: "sip_error", severity: .critical, ts: f.ts, hosts: [ctx.host(f.source)], connection: nil,
+                                   explanation: "\(what) (Call-ID \(d.callID)) was answered \(s) \(f.reason ?? "") \(FindingContext.span(f.ts - d.request.ts)) after it",
+                                   evidence: [ev(d.request, what), ev(f, "\(s) \(f.reason ?? "")")]))
+            } else if d.final == nil {
+                var text = "\(what) (Call-ID \(d.callID)) got no final response in the logs"
+                var evidence = [ev(d.request, what)]
+                // A final error with no Call-ID of its own (a record cut short) after the request, from the same source.
+                if let orphan = sip.withoutCallID.first(where: { $0.source == d.request.source && $0.ts >= d.request.ts && ($0.status ?? 0) >= 300 }) {
+                    text += "; the same log sends \(orphan.status ?? 0) \(orphan.reason ?? "") \(FindingContext.span(orphan.ts - d.request.ts)) later without naming it"
+                    evidence.append(ev(orphan, "\(orphan.status ?? 0) \(orphan.reason ?? "")"))
+                }
+                out.append(Finding(kind: "sip_no_final_response", severity: .warning, ts: d.request.ts, hosts: [ctx.host(d.request.source)], connection: nil,
+                                   explanation: text, evidence: evidence))
+            }
+        }
+        let proxies = try ProxyHandshakes.load(ctx.store)
+        for p in proxies.pairs where !p.whoCompleted || !p.tellCompleted {
+            let halves = [(!p.whoCompleted, "WHO"), (!p.tellCompleted, "TELL")].filter(\.0).map(\.1).joined(separator: " and ")
+            let ts = [p.whoReceived, p.whoReplyReceived, p.tellReceived, p.tellReplyReceived].compactMap { $0 }.min() ?? 0
+            out.append(Finding(kind: "proxy_handshake_incomplete", severity: .critical, ts: ts, hosts: [ctx.host(p.parent)] + (p.child.map { [ctx.host($0)] } ?? []),
+                               connection: nil, explanation: "the \(halves) half of the handshake with \(p.label) never completed" + (p.failures.isEmpty ? "" : "; in between: " + p.failures.map(\.summary).joined(separator: "; ")),
+                               evidence: p.failures.map { Finding.Evidence(source: $0.source, line: $0.line, ts: $0.ts, text: $0.summary) }))
+        }
+        for (target, fs) in proxies.byTarget {
+            let gws = Set(fs.compactMap(\.gw)).sorted().map { "gw=\($0)" }.joined(separator: ", ")
+            out.append(Finding(kind: "routed_session_failures", severity: .warning, ts: fs[0].ts, hosts: Array(Set(fs.map { ctx.host($0.source) })).sorted(), connection: nil,
+                               explanation: "\(fs.count) failures creating a routed session for \(target) in \(FindingContext.span(fs[fs.count - 1].ts - fs[0].ts))" + (gws.isEmpty ? "" : " (\(gws))"),
+                               evidence: fs.map { Finding.Evidence(source: $0.source, line: $0.line, ts: $0.ts, text: $0.summary) }))
+        }
+        return out
+    }
+}

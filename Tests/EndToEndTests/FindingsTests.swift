@@ -1,0 +1,78 @@
+import XCTest
+import Foundation
+import TraceModel
+import Parsers
+import EventStore
+import Timeline
+
+/// Each detector on the seed scenario that shows it, on real namespace traffic, and on one where it must stay silent.
+final class FindingsTests: XCTestCase {
+    func findings(_ paths: [String]) throws -> [Finding] {
+        let store = try Store(path: ":memory:")
+        let inputs = try InputDiscovery.expand(paths.map { CorpusTests.corpus.appendingPathComponent($0).path })
+            .filter { !$0.path.hasSuffix(".json") && !$0.path.hasSuffix(".md") }
+        _ = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
+        try ClockPass.run(store)
+        try LifecyclePass.run(store)
+        return try Findings.run(store)
+    }
+
+    func testLyncEdge() throws {
+        let f = try findings(["lync-edge"])
+        // The Edge's SYNs to 5061: resent after 3 s and 6 s, never answered there; its stack gave up 21 s after the first.
+        let syn = try XCTUnwrap(f.first { $0.kind == "syn_unanswered" })
+        XCTAssertEqual(syn.connection, "tcp 192.168.1.1:50357 → 192.168.3.10:5061")
+        XCTAssertTrue(syn.explanation.contains("sent 3 SYNs") && syn.explanation.contains("resent after 3.0 s, then 6.0 s"), syn.explanation)
+        XCTAssertTrue(syn.explanation.contains("STATUS_IO_TIMEOUT 21.0 s after the first SYN"), syn.explanation)
+        XCTAssertTrue(syn.explanation.contains("retransmission timers 3000, 6000, 12000 ms"), syn.explanation)
+        XCTAssertTrue(syn.explanation.contains("frontend-etl saw the SYNs and answered 3 with a SYN/ACK that never reached edge-etl"), syn.explanation)
+        XCTAssertEqual(syn.severity, .critical)
+        // The Front End's three RSTs never passed the Edge.
+        let rst = try XCTUnwrap(f.first { $0.kind == "rst_injected" })
+        XCTAssertEqual(rst.evidence.count, 3)
+        XCTAssertTrue(rst.explanation.hasPrefix("3 RSTs seen at frontend-etl in the name of 192.168.1.1:50357 never passed edge-etl"), rst.explanation)
+        // The REGISTER without a final response, the 504 21 s later.
+        let sip = try XCTUnwrap(f.first { $0.kind == "sip_no_final_response" })
+        XCTAssertTrue(sip.explanation.contains("20d82282a7d94f4fb66a0a6df0c0377f") && sip.explanation.contains("504 Server time-out 21.0 s later"), sip.explanation)
+        // The client's own connection to the Edge ended normally from its side: nothing about it.
+        XCTAssertFalse(f.contains { $0.connection?.contains("10.1.1.1:62973") == true })
+    }
+
+    func testRDPResetAndTheMissingListener() throws {
+        let f = try findings(["rdp-reset"])
+        let refused = try XCTUnwrap(f.first { $0.kind == "connection_refused" })
+        XCTAssertEqual(refused.connection, "tcp 10.0.107.58:59210 → 10.7.3.187:3389")
+        XCTAssertTrue(refused.explanation.contains("ts-server-netstat.txt) shows no listener on that port"), refused.explanation)
+        let idle = try XCTUnwrap(f.first { $0.kind == "rst_after_idle" })
+        XCTAssertEqual(idle.connection, "tcp 10.0.107.58:59193 → 10.7.3.187:3389")
+        XCTAssertTrue(idle.explanation.contains("after 48.2 s"), idle.explanation)
+        XCTAssertEqual(idle.evidence.map(\.line), [26, 27])
+    }
+
+    func testRealSocketsAndDroppedSYNs() throws {
+        // corpus/sockets-netns: the server's firewall drops port 9999 (five SYNs, one a second), and the server
+        // never closes what the client half-closes (CLOSE-WAIT 3 → 4 → 5).
+        let f = try findings(["sockets-netns"])
+        let syn = try XCTUnwrap(f.first { $0.kind == "syn_unanswered" })
+        XCTAssertTrue(syn.connection?.hasSuffix("→ 10.95.0.2:9999") == true)
+        XCTAssertTrue(syn.explanation.contains("sent 5 SYNs"), syn.explanation)
+        let cw = f.filter { $0.kind == "close_wait_growing" }
+        XCTAssertEqual(Set(cw.flatMap(\.hosts)), ["ss-server", "netstat-server", "netstat-server-de"])
+        XCTAssertTrue(cw.allSatisfy { $0.explanation.contains("grew 3 → 4 → 5 over 3 snapshots") })
+        // The client's CLOSE-WAIT (F, 1 then gone) does not grow: no finding for the client's tables.
+        XCTAssertFalse(cw.contains { $0.hosts.contains { $0.contains("client") } })
+    }
+
+    func testTivoliRoutedSessionsAndACompletedHandshake() throws {
+        let f = try findings(["tivoli-proxy"])
+        let routed = try XCTUnwrap(f.first { $0.kind == "routed_session_failures" })
+        XCTAssertTrue(routed.explanation.hasPrefix("5 failures creating a routed session for nti281-gwp"), routed.explanation)
+        XCTAssertEqual(routed.evidence.map(\.line), [1, 8, 10, 14, 16])
+        XCTAssertFalse(f.contains { $0.kind == "proxy_handshake_incomplete" }, "both halves completed")
+    }
+
+    func testSilentOnCleanConnections() throws {
+        // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
+        XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])
+    }
+}
