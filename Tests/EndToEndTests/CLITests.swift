@@ -217,6 +217,49 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try run(["clocks", "--store", store]).contains("written in +02:00 (solved), skew -0.49"))
     }
 
+    func testZeekConnLogReadByPythonsCSVWithZeeksHeaderRules() throws {
+        // corpus/tuple-reuse: three connections on 10.96.0.1:45000 → 10.96.0.2:7000 ("one", "two" reset by the
+        // client; "three" closed with FINs), read back by a reader we did not write.
+        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("no python3 to read the conn.log with")
+        }
+        let dir = NSTemporaryDirectory() + "tj-zeek-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["ingest", "--store", dir + "/s.db", "corpus/tuple-reuse/client.pcap"])
+        try run(["export", "--store", dir + "/s.db", "--format", "zeek-conn", "--out", dir + "/conn.log"])
+        let reader = """
+        import csv, json, sys
+        fields, rows = None, []
+        with open(sys.argv[1], newline="") as f:
+            for line in f:
+                line = line.rstrip("\\n")
+                if line.startswith("#fields\\t"): fields = line.split("\\t")[1:]
+                elif line.startswith("#"): continue
+                else: rows.append(dict(zip(fields, next(csv.reader([line], delimiter="\\t")))))
+        print(json.dumps(rows))
+        """
+        try reader.write(toFile: dir + "/read.py", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [dir + "/read.py", dir + "/conn.log"]
+        let pipe = Pipe(); p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: String]])
+        XCTAssertEqual(rows.count, 3)
+        XCTAssertEqual(rows.map { $0["conn_state"] }, ["RSTO", "RSTO", "SF"])
+        XCTAssertEqual(rows.map { $0["orig_bytes"] }, ["3", "3", "5"])
+        XCTAssertTrue(rows.allSatisfy { $0["id.orig_h"] == "10.96.0.1" && $0["id.orig_p"] == "45000" && $0["id.resp_p"] == "7000" && $0["proto"] == "tcp" })
+        XCTAssertEqual(Set(rows.compactMap { $0["uid"] }).count, 3, "one uid per connection")
+        XCTAssertTrue(rows.allSatisfy { $0["community_id"]?.hasPrefix("1:") == true })
+        // NDJSON: one object per event, 26 packets.
+        let nd = try run(["export", "--store", dir + "/s.db", "--format", "ndjson"]).split(separator: "\n")
+        XCTAssertEqual(nd.count, 26)
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(nd[0].utf8)))
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
@@ -276,7 +319,7 @@ final class CLITests: XCTestCase {
 
     func testHelpListsTheCommands() throws {
         let out = try run(["--help"])
-        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip"] {
+        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip", "findings", "export", "handshakes", "sockets", "clocks"] {
             XCTAssertTrue(out.contains("  \(c)"), "help lacks \(c)")
         }
         XCTAssertTrue(try run(["formats"]).contains("wireshark_csv"))
