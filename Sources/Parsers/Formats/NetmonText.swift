@@ -31,6 +31,8 @@ public struct NetmonText: LineParser {
     /// Bounds of the capture's start on the wall clock, from lines that show both clocks.
     private var startLow = Int64.min, startHigh = Int64.max
     private var held: EventRecord? = nil
+    /// The current record's attrs, built in place (reused: no String per field).
+    private var attrs = AttrsBuilder()
 
     public init(context: ParseContext) {
         services = context.services
@@ -120,10 +122,11 @@ public struct NetmonText: LineParser {
         }
 
         // Process `Name (pid)`.
-        var attrs: [String] = []
+        attrs.reset()
         if k + 1 < tokens.count, b[tokens[k + 1].start] == UInt8(ascii: "("), b[tokens[k + 1].end - 1] == UInt8(ascii: ")"),
            let pid = b.uint(tokens[k + 1].start + 1, tokens[k + 1].end - 1) {
-            attrs.append("\"process\":" + jsonString(b.string(tokens[k])) + ",\"pid\":\(pid)")
+            attrs.string("process", UnsafeBufferPointer(rebasing: b[tokens[k].start..<tokens[k].end]))
+            attrs.number("pid", pid)
             k += 2
         }
         // The description starts at the first token `PROTO:…` whose PROTO ends the token before it.
@@ -159,17 +162,17 @@ public struct NetmonText: LineParser {
         } else if proto.hasSuffix("_MicrosoftWindowsTCPIP") || proto.hasSuffix("_MicrosoftWindowsWinsockAFD") {
             r.kind = .log
             r.label = proto.hasSuffix("TCPIP") ? "TCPIP" : "AFD"
-            stackEvent(text, &r, &attrs)
+            NetmonText.stackEvent(text, &r, &attrs)
         }
         // Conversation ids `{TCP:861, IPv4:843}` that Network Monitor appends.
         var end = b.count
         while end > 0 && ASCII.isSpace(b[end - 1]) { end -= 1 }
         if end > 0, b[end - 1] == UInt8(ascii: "}"), let open = (tokens[d].start..<end).last(where: { b[$0] == UInt8(ascii: "{") }),
            (open..<end).contains(where: { b[$0] == ASCII.colon }) {
-            attrs.append("\"conversation\":" + jsonString(b.string(open + 1, end - 1)))
+            attrs.string("conversation", UnsafeBufferPointer(rebasing: b[(open + 1)..<(end - 1)]))
         }
-        if day == nil, seconds != nil { attrs.append("\"wall_time\":" + jsonString(CivilTime.timeOfDay(wall.ns, digits: wall.digits))) }
-        if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
+        if day == nil, seconds != nil { attrs.string("wall_time", text: CivilTime.timeOfDay(wall.ns, digits: wall.digits)) }
+        r.attrs = attrs.make()
         held = r
     }
 
@@ -248,21 +251,21 @@ public struct NetmonText: LineParser {
     }
 
     /// A TCPIP or AFD event: its pointer, the tuple it names, its state change, status and numbers.
-    private func stackEvent(_ t: Desc, _ r: inout EventRecord, _ attrs: inout [String]) {
+    private static func stackEvent(_ t: Desc, _ r: inout EventRecord, _ attrs: inout AttrsBuilder) {
         if r.label == "AFD" {
             // `bind: 1 (0x1): Process 0x…, Endpoint 0x…, Address 192.168.1.1:50357, Seq 7022 (0x1B6E), Status Success`
-            if let colon = t.b.firstIndex(of: ASCII.colon) { attrs.append("\"call\":" + jsonString(t.string(0, colon))) }
-            if let e = t.find("Endpoint 0x") { attrs.append("\"afd_endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
-            if let a = t.find("Address ") { attrs.append("\"address\":" + jsonString(t.run(a) { $0 != ASCII.comma && !ASCII.isSpace($0) })) }
-            if let st = t.find("Status ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.comma && $0 != ASCII.dot })) }
+            if let colon = t.b.firstIndex(of: ASCII.colon) { attrs.string("call", t.bytes(0, colon)) }
+            if let e = t.find("Endpoint 0x") { attrs.plain("afd_endpoint", prefix: "0x", t.span(e, while: ASCII.isHexDigit)) }
+            if let a = t.find("Address ") { attrs.string("address", t.span(a) { $0 != ASCII.comma && !ASCII.isSpace($0) }) }
+            if let st = t.find("Status ") { attrs.string("status", t.span(st) { $0 != ASCII.comma && $0 != ASCII.dot }) }
             return
         }
         // The object the event is about comes first (`connection 0x…`, `Tcb 0x…`, `endpoint 0x…`).
-        if let p = t.pointer() { attrs.append("\"pointer\":\"0x\(p)\"") }
-        if let e = t.find("inherited from endpoint 0x") { attrs.append("\"endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
-        if let a = t.find("sockaddr=") { attrs.append("\"address\":" + jsonString(t.run(a) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) }
-        if let p = t.find("acquired port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"acquired\"") }
-        if let p = t.find("released port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"released\"") }
+        if let p = t.pointer() { attrs.plain("pointer", prefix: "0x", p) }
+        if let e = t.find("inherited from endpoint 0x") { attrs.plain("endpoint", prefix: "0x", t.span(e, while: ASCII.isHexDigit)) }
+        if let a = t.find("sockaddr=") { attrs.string("address", t.span(a) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }) }
+        if let p = t.find("acquired port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"acquired\"") }
+        if let p = t.find("released port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"released\"") }
         if let l = t.find("local="), let rm = t.find("remote="),
            let le = NetmonText.endpoint(Substring(t.run(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })),
            let re = NetmonText.endpoint(Substring(t.run(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) {
@@ -272,15 +275,15 @@ public struct NetmonText: LineParser {
             r.proto = IPProto.tcp
         }
         if let f = t.find("transition from ") {
-            let from = t.run(f) { !ASCII.isSpace($0) }
             if let to = t.find(" to ", from: f) {
-                attrs.append("\"state_from\":" + jsonString(from) + ",\"state_to\":" + jsonString(t.run(to) { !ASCII.isSpace($0) && $0 != ASCII.comma && $0 != ASCII.dot }))
+                attrs.string("state_from", t.span(f) { !ASCII.isSpace($0) })
+                attrs.string("state_to", t.span(to) { !ASCII.isSpace($0) && $0 != ASCII.comma && $0 != ASCII.dot })
             }
         }
-        if let st = t.find("status = ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.dot && $0 != ASCII.comma })) }
-        if let p = t.find("ISN = "), let n = t.number(p) { attrs.append("\"isn\":\(n)") }
-        if let p = t.find("expire in "), let n = t.number(p) { attrs.append("\"timer_ms\":\(n)") }
-        if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.append("\"rexmit_count\":\(n)") }
+        if let st = t.find("status = ") { attrs.string("status", t.span(st) { $0 != ASCII.dot && $0 != ASCII.comma }) }
+        if let p = t.find("ISN = "), let n = t.number(p) { attrs.number("isn", n) }
+        if let p = t.find("expire in "), let n = t.number(p) { attrs.number("timer_ms", n) }
+        if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.number("rexmit_count", n) }
     }
 
     static func endpoint(_ text: Substring) -> Endpoint? {
@@ -312,14 +315,18 @@ struct Desc {
         return nil
     }
 
-    func string(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self) }
+    func string(_ s: Int, _ e: Int) -> String { String(decoding: bytes(s, e), as: UTF8.self) }
+
+    func bytes(_ s: Int, _ e: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[s..<e]) }
 
     /// The run of bytes from `at` that satisfy `pred`.
-    func run(_ at: Int, while pred: (UInt8) -> Bool) -> String {
+    func span(_ at: Int, while pred: (UInt8) -> Bool) -> UnsafeBufferPointer<UInt8> {
         var e = at
         while e < b.count && pred(b[e]) { e += 1 }
-        return string(at, e)
+        return bytes(at, e)
     }
+
+    func run(_ at: Int, while pred: (UInt8) -> Bool) -> String { String(decoding: span(at, while: pred), as: UTF8.self) }
 
     /// A field value up to the next `, ` (ports may be names with spaces: `MS WBT Server(3389)`).
     func field(_ at: Int) -> Substring {
@@ -334,13 +341,13 @@ struct Desc {
         return b.uint(at, e)
     }
 
-    /// The first `0x` with 16 hex digits: a kernel pointer.
-    func pointer() -> String? {
+    /// The first `0x` with 16 hex digits: a kernel pointer (the digits).
+    func pointer() -> UnsafeBufferPointer<UInt8>? {
         var from = 0
         while let p = find("0x", from: from) {
             var e = p
             while e < b.count && ASCII.isHexDigit(b[e]) { e += 1 }
-            if e - p == 16 { return string(p, e) }
+            if e - p == 16 { return bytes(p, e) }
             from = p
         }
         return nil
