@@ -143,26 +143,37 @@ public struct NetmonText: LineParser {
             return
         }
         let colon = (tokens[d].start..<tokens[d].end).first { b[$0] == ASCII.colon }!
-        let proto = b.string(tokens[d].start, colon)
-        // What precedes the protocol name: no address (stack events), one, two, or two glued.
-        var addressText = (k..<(d - 1)).map { b.string(tokens[$0]) }
-        let last = b.string(tokens[d - 1])
-        if last.count > proto.count { addressText.append(String(last.dropLast(proto.count))) }
-        let (src, dst) = NetmonText.addresses(addressText)
+        // The protocol's name compared as bytes: the three names that have rules get literal labels (no
+        // String made per line); equal bytes are equal Strings here, as the names are ASCII.
+        let proto = Token(tokens[d].start, colon)
+        let label: String
+        let rule: Rule
+        if b.equals(proto, "TCP") {
+            label = "TCP"; rule = .tcp
+        } else if b.hasSuffix(proto, "_MicrosoftWindowsTCPIP") {
+            label = "TCPIP"; rule = .stack
+        } else if b.hasSuffix(proto, "_MicrosoftWindowsWinsockAFD") {
+            label = "AFD"; rule = .stack
+        } else {
+            label = b.string(proto); rule = .none
+        }
+        let (src, dst) = addresses(b, from: k, protocolAt: d, protocolLength: proto.count)
 
         var r = EventRecord(line: line.number, ordinal: number, ts: ts, kind: .packet, rawAt: line.offset, rawLen: b.count,
                             summaryAt: tokens[d].start)
-        r.label = proto
+        r.label = label
         r.src = src
         r.dst = dst
         // The description after `PROTO:`, searched as bytes (Foundation's string search cost half the parse).
         let text = Desc(UnsafeBufferPointer(rebasing: b[(colon + 1)...]))
-        if proto == "TCP" {
+        switch rule {
+        case .tcp:
             tcp(text, &r)
-        } else if proto.hasSuffix("_MicrosoftWindowsTCPIP") || proto.hasSuffix("_MicrosoftWindowsWinsockAFD") {
+        case .stack:
             r.kind = .log
-            r.label = proto.hasSuffix("TCPIP") ? "TCPIP" : "AFD"
             NetmonText.stackEvent(text, &r, &attrs)
+        case .none:
+            break
         }
         // Conversation ids `{TCP:861, IPv4:843}` that Network Monitor appends.
         var end = b.count
@@ -194,7 +205,63 @@ public struct NetmonText: LineParser {
         return facts
     }
 
+    private enum Rule { case tcp, stack, none }
+
     // MARK: - Fields
+
+    /// Source and destination from the tokens between the process and the protocol (`from ..< at - 1`,
+    /// and the head of token `at - 1` when the protocol is glued to it). Read from bytes when that text is
+    /// ASCII without colons (IPv4 addresses, host names), the same as `addresses(_:)` reads it from Strings;
+    /// otherwise (IPv6, names not in ASCII) through `addresses(_:)` itself.
+    private func addresses(_ b: UnsafeBufferPointer<UInt8>, from k: Int, protocolAt d: Int, protocolLength n: Int) -> (Address?, Address?) {
+        let last = tokens[d - 1]
+        var plain = true
+        for i in tokens[k].start..<(tokens[d].start + n) where b[i] >= 0x80 || (b[i] == ASCII.colon && i < last.end - n) {
+            plain = false
+            break
+        }
+        guard plain else {
+            var addressText = (k..<(d - 1)).map { b.string(tokens[$0]) }
+            let lastText = b.string(last)
+            let proto = b.string(tokens[d].start, tokens[d].start + n)
+            if lastText.count > proto.count { addressText.append(String(lastText.dropLast(proto.count))) }
+            return NetmonText.addresses(addressText)
+        }
+        var parts = (first: Token(0, 0), second: Token(0, 0), count: 0)
+        func add(_ t: Token) {
+            if parts.count == 0 { parts.first = t } else if parts.count == 1 { parts.second = t }
+            parts.count += 1
+        }
+        for i in k..<(d - 1) { add(tokens[i]) }
+        if last.count > n { add(Token(last.start, last.end - n)) }
+        func one(_ t: Token) -> Address {
+            if let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[t.start..<t.end])) { return .v4(v4) }
+            return .name(b.string(t))
+        }
+        switch parts.count {
+        case 0: return (nil, nil)
+        case 1:
+            let s = parts.first
+            // `192.168.1.1192.168.3.10`: the split where both halves are IPv4 addresses; tried from just after
+            // the first dot, as `addresses(_:)` does.
+            guard let firstDot = (s.start..<s.end).first(where: { b[$0] == ASCII.dot }) else { return (one(s), nil) }
+            let dots = (s.start..<s.end).reduce(0) { $0 + (b[$1] == ASCII.dot ? 1 : 0) }
+            var before = 1 // dots in s[..<j]
+            var j = firstDot + 1
+            while j < s.end {
+                if before == 3, dots - before == 3,
+                   let x = Address.parseV4(UnsafeBufferPointer(rebasing: b[s.start..<j])),
+                   let y = Address.parseV4(UnsafeBufferPointer(rebasing: b[j..<s.end])) {
+                    return (.v4(x), .v4(y))
+                }
+                if b[j] == ASCII.dot { before += 1 }
+                j += 1
+            }
+            return (one(s), nil)
+        default:
+            return (one(parts.first), one(parts.second))
+        }
+    }
 
     /// Source and destination from what precedes the protocol: none, one, two, or two IPv4 glued together.
     static func addresses(_ parts: [String]) -> (Address?, Address?) {
@@ -232,8 +299,8 @@ public struct NetmonText: LineParser {
             for i in 0..<8 where t.b[f + i] != ASCII.dot { flags |= 1 << (7 - i) }
             r.flags = flags
         }
-        if let p = t.find("SrcPort=") { r.srcPort = NetmonText.port(t.field(p), services) }
-        if let p = t.find("DstPort=") { r.dstPort = NetmonText.port(t.field(p), services) }
+        if let p = t.find("SrcPort=") { r.srcPort = port(t, p) }
+        if let p = t.find("DstPort=") { r.dstPort = port(t, p) }
         if let p = t.find("PayloadLen=") { r.len = t.number(p) ?? EventRecord.none }
         // `Seq=2250996924 - 2250997793` for segments with data: the first number.
         if let p = t.find("Seq="), let v = t.number(p) { r.seqRaw = v; r.seq = v }
@@ -241,6 +308,14 @@ public struct NetmonText: LineParser {
         if let p = t.find("Win="), let v = t.number(p) { r.win = v }
         // A SYN's acknowledgment field means nothing without the ACK bit (the Front End trace shows junk there).
         if r.flags >= 0, r.flags & TCPFlags.ack.rawValue == 0 { r.ackRaw = EventRecord.none; r.ack = EventRecord.none }
+    }
+
+    /// The port field at `at`: digits read in place (nearly every line), anything else as `port(_:_:)` reads it.
+    private func port(_ t: Desc, _ at: Int) -> Int32 {
+        var e = at
+        while e < t.b.count && t.b[e] != ASCII.comma { e += 1 }
+        if e - at <= 9, let n = t.b.uint(at, e) { return Int32(n) }
+        return NetmonText.port(Substring(t.string(at, e)), services)
     }
 
     /// `MS WBT Server(3389)` → 3389, `5061` → 5061, a service name → its port.
@@ -267,8 +342,8 @@ public struct NetmonText: LineParser {
         if let p = t.find("acquired port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"acquired\"") }
         if let p = t.find("released port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"released\"") }
         if let l = t.find("local="), let rm = t.find("remote="),
-           let le = NetmonText.endpoint(Substring(t.run(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })),
-           let re = NetmonText.endpoint(Substring(t.run(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) {
+           let le = NetmonText.endpoint(t.span(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }),
+           let re = NetmonText.endpoint(t.span(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }) {
             // The connection the event is about, seen from this host: local sends.
             r.src = le.address; r.srcPort = le.port
             r.dst = re.address; r.dstPort = re.port
@@ -284,6 +359,15 @@ public struct NetmonText: LineParser {
         if let p = t.find("ISN = "), let n = t.number(p) { attrs.number("isn", n) }
         if let p = t.find("expire in "), let n = t.number(p) { attrs.number("timer_ms", n) }
         if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.number("rexmit_count", n) }
+    }
+
+    /// `192.168.1.1:50357` read from bytes; anything else (IPv6) as `endpoint(_: Substring)` reads it.
+    static func endpoint(_ b: UnsafeBufferPointer<UInt8>) -> Endpoint? {
+        if let colon = b.lastIndex(of: ASCII.colon), b.count - colon - 1 <= 9, let port = b.uint(colon + 1, b.count),
+           let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[..<colon])) {
+            return Endpoint(address: .v4(v4), port: Int32(port))
+        }
+        return endpoint(Substring(String(decoding: b, as: UTF8.self)))
     }
 
     static func endpoint(_ text: Substring) -> Endpoint? {
