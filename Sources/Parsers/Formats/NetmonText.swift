@@ -24,6 +24,8 @@ public struct NetmonText: LineParser {
     public static let summary = "Network Monitor / Message Analyzer text exports of captures and netsh ETL traces (frames, TCPIP and Winsock-AFD events)"
 
     private var tokens: [Token] = []
+    /// Where cutting tokens stopped on the current line.
+    private var scanned = 0
     private let services: ServiceNames
     private let zoneOffsetNs: Int64
     private var basis: TimeBasis? = nil
@@ -82,8 +84,11 @@ public struct NetmonText: LineParser {
             return
         }
         release(sink)
-        b.tokenize(into: &tokens)
-        guard tokens.count >= 4, let number = b.uint(tokens[0]) else {
+        // Tokens are cut only as far as the description's start: the rest of the line (most of it) is
+        // searched for its fields, never split.
+        tokens.removeAll(keepingCapacity: true)
+        scanned = 0
+        guard have(3, b), let number = b.uint(tokens[0]) else {
             sink.unparsed(UnparsedLine(line: line.number, reason: "not a Network Monitor frame line (no frame number)", raw: line.string))
             return
         }
@@ -94,14 +99,14 @@ public struct NetmonText: LineParser {
             return
         }
         k += 1
-        if k < tokens.count, b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
+        if have(k, b), b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
             wall.ns = CivilTime.meridiem(wall.ns, pm: b.equals(tokens[k], "PM"))
             k += 1
         }
         var day: Int64? = nil
-        if k < tokens.count, let d = b.date(tokens[k].start, tokens[k].end) { day = d; k += 1 }
+        if have(k, b), let d = b.date(tokens[k].start, tokens[k].end) { day = d; k += 1 }
         var seconds: (ns: Int64, digits: Int)? = nil
-        if k < tokens.count, b[tokens[k].start..<tokens[k].end].contains(ASCII.dot), let s = b.decimalSeconds(tokens[k].start, tokens[k].end) {
+        if have(k, b), b[tokens[k].start..<tokens[k].end].contains(ASCII.dot), let s = b.decimalSeconds(tokens[k].start, tokens[k].end) {
             seconds = s; k += 1
         }
         let wallNs = (day ?? 0) * CivilTime.nsPerDay + wall.ns - zoneOffsetNs
@@ -123,7 +128,7 @@ public struct NetmonText: LineParser {
 
         // Process `Name (pid)`.
         attrs.reset()
-        if k + 1 < tokens.count, b[tokens[k + 1].start] == UInt8(ascii: "("), b[tokens[k + 1].end - 1] == UInt8(ascii: ")"),
+        if have(k + 1, b), b[tokens[k + 1].start] == UInt8(ascii: "("), b[tokens[k + 1].end - 1] == UInt8(ascii: ")"),
            let pid = b.uint(tokens[k + 1].start + 1, tokens[k + 1].end - 1) {
             attrs.string("process", UnsafeBufferPointer(rebasing: b[tokens[k].start..<tokens[k].end]))
             attrs.number("pid", pid)
@@ -131,14 +136,14 @@ public struct NetmonText: LineParser {
         }
         // The description starts at the first token `PROTO:…` whose PROTO ends the token before it.
         var d = k
-        while d < tokens.count {
+        while have(d, b) {
             if d > k, let colon = (tokens[d].start..<tokens[d].end).first(where: { b[$0] == ASCII.colon }) {
                 let n = colon - tokens[d].start, prev = tokens[d - 1]
                 if n > 0, prev.count >= n, (0..<n).allSatisfy({ b[prev.end - n + $0] == b[tokens[d].start + $0] }) { break }
             }
             d += 1
         }
-        guard d < tokens.count else {
+        guard have(d, b) else {
             sink.unparsed(UnparsedLine(line: line.number, reason: "Network Monitor frame line without a protocol description", raw: line.string))
             return
         }
@@ -185,6 +190,21 @@ public struct NetmonText: LineParser {
         if day == nil, seconds != nil { attrs.string("wall_time", text: CivilTime.timeOfDay(wall.ns, digits: wall.digits)) }
         r.attrs = attrs.make()
         held = r
+    }
+
+    /// Whether the line has a token `i`, cutting tokens up to it if not done yet.
+    @inline(__always)
+    private mutating func have(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        while tokens.count <= i {
+            var s = scanned
+            while s < b.count && ASCII.isSpace(b[s]) { s += 1 }
+            if s == b.count { scanned = s; return false }
+            var e = s + 1
+            while e < b.count && !ASCII.isSpace(b[e]) { e += 1 }
+            tokens.append(Token(s, e))
+            scanned = e
+        }
+        return true
     }
 
     private mutating func release(_ sink: RecordSink) {
@@ -393,7 +413,8 @@ struct Desc {
         while i + n <= b.count {
             guard let hit = memchr(base + i, Int32(p[0]), b.count - n + 1 - i) else { return nil }
             let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if memcmp(base + at, p, n) == 0 { return at + n }
+            // The last byte first: most candidates fail there, and a compare is cheaper than a call.
+            if base[at + n - 1] == p[n - 1], memcmp(base + at, p, n) == 0 { return at + n }
             i = at + 1
         }
         return nil
