@@ -66,6 +66,14 @@ public extension UnsafeBufferPointer where Element == UInt8 {
         return true
     }
 
+    func hasSuffix(_ t: Token, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard t.count >= n else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where self[t.end - n + k] != p[k] { return false }
+        return true
+    }
+
     func string(_ t: Token) -> String { String(decoding: UnsafeBufferPointer(rebasing: self[t.start..<t.end]), as: UTF8.self) }
     func string(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: self[s..<e]), as: UTF8.self) }
     func substring(_ t: Token) -> Substring { Substring(string(t)) }

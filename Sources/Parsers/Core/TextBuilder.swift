@@ -15,6 +15,8 @@ struct TextBuilder {
 
     mutating func appendBytes(_ b: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: b) }
 
+    mutating func append(byte b: UInt8) { bytes.append(b) }
+
     mutating func append(_ v: Int64) {
         if v < 0 { bytes.append(UInt8(ascii: "-")); append(UInt64(-v)); return }
         append(UInt64(v))

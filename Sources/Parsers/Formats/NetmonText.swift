@@ -24,6 +24,8 @@ public struct NetmonText: LineParser {
     public static let summary = "Network Monitor / Message Analyzer text exports of captures and netsh ETL traces (frames, TCPIP and Winsock-AFD events)"
 
     private var tokens: [Token] = []
+    /// Where cutting tokens stopped on the current line.
+    private var scanned = 0
     private let services: ServiceNames
     private let zoneOffsetNs: Int64
     private var basis: TimeBasis? = nil
@@ -31,6 +33,8 @@ public struct NetmonText: LineParser {
     /// Bounds of the capture's start on the wall clock, from lines that show both clocks.
     private var startLow = Int64.min, startHigh = Int64.max
     private var held: EventRecord? = nil
+    /// The current record's attrs, built in place (reused: no String per field).
+    private var attrs = AttrsBuilder()
 
     public init(context: ParseContext) {
         services = context.services
@@ -80,8 +84,11 @@ public struct NetmonText: LineParser {
             return
         }
         release(sink)
-        b.tokenize(into: &tokens)
-        guard tokens.count >= 4, let number = b.uint(tokens[0]) else {
+        // Tokens are cut only as far as the description's start: the rest of the line (most of it) is
+        // searched for its fields, never split.
+        tokens.removeAll(keepingCapacity: true)
+        scanned = 0
+        guard have(3, b), let number = b.uint(tokens[0]) else {
             sink.unparsed(UnparsedLine(line: line.number, reason: "not a Network Monitor frame line (no frame number)", raw: line.string))
             return
         }
@@ -92,14 +99,14 @@ public struct NetmonText: LineParser {
             return
         }
         k += 1
-        if k < tokens.count, b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
+        if have(k, b), b.equals(tokens[k], "AM") || b.equals(tokens[k], "PM") {
             wall.ns = CivilTime.meridiem(wall.ns, pm: b.equals(tokens[k], "PM"))
             k += 1
         }
         var day: Int64? = nil
-        if k < tokens.count, let d = b.date(tokens[k].start, tokens[k].end) { day = d; k += 1 }
+        if have(k, b), let d = b.date(tokens[k].start, tokens[k].end) { day = d; k += 1 }
         var seconds: (ns: Int64, digits: Int)? = nil
-        if k < tokens.count, b[tokens[k].start..<tokens[k].end].contains(ASCII.dot), let s = b.decimalSeconds(tokens[k].start, tokens[k].end) {
+        if have(k, b), b[tokens[k].start..<tokens[k].end].contains(ASCII.dot), let s = b.decimalSeconds(tokens[k].start, tokens[k].end) {
             seconds = s; k += 1
         }
         let wallNs = (day ?? 0) * CivilTime.nsPerDay + wall.ns - zoneOffsetNs
@@ -120,57 +127,84 @@ public struct NetmonText: LineParser {
         }
 
         // Process `Name (pid)`.
-        var attrs: [String] = []
-        if k + 1 < tokens.count, b[tokens[k + 1].start] == UInt8(ascii: "("), b[tokens[k + 1].end - 1] == UInt8(ascii: ")"),
+        attrs.reset()
+        if have(k + 1, b), b[tokens[k + 1].start] == UInt8(ascii: "("), b[tokens[k + 1].end - 1] == UInt8(ascii: ")"),
            let pid = b.uint(tokens[k + 1].start + 1, tokens[k + 1].end - 1) {
-            attrs.append("\"process\":" + jsonString(b.string(tokens[k])) + ",\"pid\":\(pid)")
+            attrs.string("process", UnsafeBufferPointer(rebasing: b[tokens[k].start..<tokens[k].end]))
+            attrs.number("pid", pid)
             k += 2
         }
         // The description starts at the first token `PROTO:…` whose PROTO ends the token before it.
         var d = k
-        while d < tokens.count {
+        while have(d, b) {
             if d > k, let colon = (tokens[d].start..<tokens[d].end).first(where: { b[$0] == ASCII.colon }) {
                 let n = colon - tokens[d].start, prev = tokens[d - 1]
                 if n > 0, prev.count >= n, (0..<n).allSatisfy({ b[prev.end - n + $0] == b[tokens[d].start + $0] }) { break }
             }
             d += 1
         }
-        guard d < tokens.count else {
+        guard have(d, b) else {
             sink.unparsed(UnparsedLine(line: line.number, reason: "Network Monitor frame line without a protocol description", raw: line.string))
             return
         }
         let colon = (tokens[d].start..<tokens[d].end).first { b[$0] == ASCII.colon }!
-        let proto = b.string(tokens[d].start, colon)
-        // What precedes the protocol name: no address (stack events), one, two, or two glued.
-        var addressText = (k..<(d - 1)).map { b.string(tokens[$0]) }
-        let last = b.string(tokens[d - 1])
-        if last.count > proto.count { addressText.append(String(last.dropLast(proto.count))) }
-        let (src, dst) = NetmonText.addresses(addressText)
+        // The protocol's name compared as bytes: the three names that have rules get literal labels (no
+        // String made per line); equal bytes are equal Strings here, as the names are ASCII.
+        let proto = Token(tokens[d].start, colon)
+        let label: String
+        let rule: Rule
+        if b.equals(proto, "TCP") {
+            label = "TCP"; rule = .tcp
+        } else if b.hasSuffix(proto, "_MicrosoftWindowsTCPIP") {
+            label = "TCPIP"; rule = .stack
+        } else if b.hasSuffix(proto, "_MicrosoftWindowsWinsockAFD") {
+            label = "AFD"; rule = .stack
+        } else {
+            label = b.string(proto); rule = .none
+        }
+        let (src, dst) = addresses(b, from: k, protocolAt: d, protocolLength: proto.count)
 
         var r = EventRecord(line: line.number, ordinal: number, ts: ts, kind: .packet, rawAt: line.offset, rawLen: b.count,
                             summaryAt: tokens[d].start)
-        r.label = proto
+        r.label = label
         r.src = src
         r.dst = dst
         // The description after `PROTO:`, searched as bytes (Foundation's string search cost half the parse).
         let text = Desc(UnsafeBufferPointer(rebasing: b[(colon + 1)...]))
-        if proto == "TCP" {
+        switch rule {
+        case .tcp:
             tcp(text, &r)
-        } else if proto.hasSuffix("_MicrosoftWindowsTCPIP") || proto.hasSuffix("_MicrosoftWindowsWinsockAFD") {
+        case .stack:
             r.kind = .log
-            r.label = proto.hasSuffix("TCPIP") ? "TCPIP" : "AFD"
-            stackEvent(text, &r, &attrs)
+            NetmonText.stackEvent(text, &r, &attrs)
+        case .none:
+            break
         }
         // Conversation ids `{TCP:861, IPv4:843}` that Network Monitor appends.
         var end = b.count
         while end > 0 && ASCII.isSpace(b[end - 1]) { end -= 1 }
         if end > 0, b[end - 1] == UInt8(ascii: "}"), let open = (tokens[d].start..<end).last(where: { b[$0] == UInt8(ascii: "{") }),
            (open..<end).contains(where: { b[$0] == ASCII.colon }) {
-            attrs.append("\"conversation\":" + jsonString(b.string(open + 1, end - 1)))
+            attrs.string("conversation", UnsafeBufferPointer(rebasing: b[(open + 1)..<(end - 1)]))
         }
-        if day == nil, seconds != nil { attrs.append("\"wall_time\":" + jsonString(CivilTime.timeOfDay(wall.ns, digits: wall.digits))) }
-        if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
+        if day == nil, seconds != nil { attrs.string("wall_time", text: CivilTime.timeOfDay(wall.ns, digits: wall.digits)) }
+        r.attrs = attrs.make()
         held = r
+    }
+
+    /// Whether the line has a token `i`, cutting tokens up to it if not done yet.
+    @inline(__always)
+    private mutating func have(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        while tokens.count <= i {
+            var s = scanned
+            while s < b.count && ASCII.isSpace(b[s]) { s += 1 }
+            if s == b.count { scanned = s; return false }
+            var e = s + 1
+            while e < b.count && !ASCII.isSpace(b[e]) { e += 1 }
+            tokens.append(Token(s, e))
+            scanned = e
+        }
+        return true
     }
 
     private mutating func release(_ sink: RecordSink) {
@@ -191,7 +225,63 @@ public struct NetmonText: LineParser {
         return facts
     }
 
+    private enum Rule { case tcp, stack, none }
+
     // MARK: - Fields
+
+    /// Source and destination from the tokens between the process and the protocol (`from ..< at - 1`,
+    /// and the head of token `at - 1` when the protocol is glued to it). Read from bytes when that text is
+    /// ASCII without colons (IPv4 addresses, host names), the same as `addresses(_:)` reads it from Strings;
+    /// otherwise (IPv6, names not in ASCII) through `addresses(_:)` itself.
+    private func addresses(_ b: UnsafeBufferPointer<UInt8>, from k: Int, protocolAt d: Int, protocolLength n: Int) -> (Address?, Address?) {
+        let last = tokens[d - 1]
+        var plain = true
+        for i in tokens[k].start..<(tokens[d].start + n) where b[i] >= 0x80 || (b[i] == ASCII.colon && i < last.end - n) {
+            plain = false
+            break
+        }
+        guard plain else {
+            var addressText = (k..<(d - 1)).map { b.string(tokens[$0]) }
+            let lastText = b.string(last)
+            let proto = b.string(tokens[d].start, tokens[d].start + n)
+            if lastText.count > proto.count { addressText.append(String(lastText.dropLast(proto.count))) }
+            return NetmonText.addresses(addressText)
+        }
+        var parts = (first: Token(0, 0), second: Token(0, 0), count: 0)
+        func add(_ t: Token) {
+            if parts.count == 0 { parts.first = t } else if parts.count == 1 { parts.second = t }
+            parts.count += 1
+        }
+        for i in k..<(d - 1) { add(tokens[i]) }
+        if last.count > n { add(Token(last.start, last.end - n)) }
+        func one(_ t: Token) -> Address {
+            if let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[t.start..<t.end])) { return .v4(v4) }
+            return .name(b.string(t))
+        }
+        switch parts.count {
+        case 0: return (nil, nil)
+        case 1:
+            let s = parts.first
+            // `192.168.1.1192.168.3.10`: the split where both halves are IPv4 addresses; tried from just after
+            // the first dot, as `addresses(_:)` does.
+            guard let firstDot = (s.start..<s.end).first(where: { b[$0] == ASCII.dot }) else { return (one(s), nil) }
+            let dots = (s.start..<s.end).reduce(0) { $0 + (b[$1] == ASCII.dot ? 1 : 0) }
+            var before = 1 // dots in s[..<j]
+            var j = firstDot + 1
+            while j < s.end {
+                if before == 3, dots - before == 3,
+                   let x = Address.parseV4(UnsafeBufferPointer(rebasing: b[s.start..<j])),
+                   let y = Address.parseV4(UnsafeBufferPointer(rebasing: b[j..<s.end])) {
+                    return (.v4(x), .v4(y))
+                }
+                if b[j] == ASCII.dot { before += 1 }
+                j += 1
+            }
+            return (one(s), nil)
+        default:
+            return (one(parts.first), one(parts.second))
+        }
+    }
 
     /// Source and destination from what precedes the protocol: none, one, two, or two IPv4 glued together.
     static func addresses(_ parts: [String]) -> (Address?, Address?) {
@@ -229,8 +319,8 @@ public struct NetmonText: LineParser {
             for i in 0..<8 where t.b[f + i] != ASCII.dot { flags |= 1 << (7 - i) }
             r.flags = flags
         }
-        if let p = t.find("SrcPort=") { r.srcPort = NetmonText.port(t.field(p), services) }
-        if let p = t.find("DstPort=") { r.dstPort = NetmonText.port(t.field(p), services) }
+        if let p = t.find("SrcPort=") { r.srcPort = port(t, p) }
+        if let p = t.find("DstPort=") { r.dstPort = port(t, p) }
         if let p = t.find("PayloadLen=") { r.len = t.number(p) ?? EventRecord.none }
         // `Seq=2250996924 - 2250997793` for segments with data: the first number.
         if let p = t.find("Seq="), let v = t.number(p) { r.seqRaw = v; r.seq = v }
@@ -238,6 +328,14 @@ public struct NetmonText: LineParser {
         if let p = t.find("Win="), let v = t.number(p) { r.win = v }
         // A SYN's acknowledgment field means nothing without the ACK bit (the Front End trace shows junk there).
         if r.flags >= 0, r.flags & TCPFlags.ack.rawValue == 0 { r.ackRaw = EventRecord.none; r.ack = EventRecord.none }
+    }
+
+    /// The port field at `at`: digits read in place (nearly every line), anything else as `port(_:_:)` reads it.
+    private func port(_ t: Desc, _ at: Int) -> Int32 {
+        var e = at
+        while e < t.b.count && t.b[e] != ASCII.comma { e += 1 }
+        if e - at <= 9, let n = t.b.uint(at, e) { return Int32(n) }
+        return NetmonText.port(Substring(t.string(at, e)), services)
     }
 
     /// `MS WBT Server(3389)` → 3389, `5061` → 5061, a service name → its port.
@@ -248,39 +346,48 @@ public struct NetmonText: LineParser {
     }
 
     /// A TCPIP or AFD event: its pointer, the tuple it names, its state change, status and numbers.
-    private func stackEvent(_ t: Desc, _ r: inout EventRecord, _ attrs: inout [String]) {
+    private static func stackEvent(_ t: Desc, _ r: inout EventRecord, _ attrs: inout AttrsBuilder) {
         if r.label == "AFD" {
             // `bind: 1 (0x1): Process 0x…, Endpoint 0x…, Address 192.168.1.1:50357, Seq 7022 (0x1B6E), Status Success`
-            if let colon = t.b.firstIndex(of: ASCII.colon) { attrs.append("\"call\":" + jsonString(t.string(0, colon))) }
-            if let e = t.find("Endpoint 0x") { attrs.append("\"afd_endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
-            if let a = t.find("Address ") { attrs.append("\"address\":" + jsonString(t.run(a) { $0 != ASCII.comma && !ASCII.isSpace($0) })) }
-            if let st = t.find("Status ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.comma && $0 != ASCII.dot })) }
+            if let colon = t.b.firstIndex(of: ASCII.colon) { attrs.string("call", t.bytes(0, colon)) }
+            if let e = t.find("Endpoint 0x") { attrs.plain("afd_endpoint", prefix: "0x", t.span(e, while: ASCII.isHexDigit)) }
+            if let a = t.find("Address ") { attrs.string("address", t.span(a) { $0 != ASCII.comma && !ASCII.isSpace($0) }) }
+            if let st = t.find("Status ") { attrs.string("status", t.span(st) { $0 != ASCII.comma && $0 != ASCII.dot }) }
             return
         }
         // The object the event is about comes first (`connection 0x…`, `Tcb 0x…`, `endpoint 0x…`).
-        if let p = t.pointer() { attrs.append("\"pointer\":\"0x\(p)\"") }
-        if let e = t.find("inherited from endpoint 0x") { attrs.append("\"endpoint\":\"0x" + t.run(e, while: ASCII.isHexDigit) + "\"") }
-        if let a = t.find("sockaddr=") { attrs.append("\"address\":" + jsonString(t.run(a) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) }
-        if let p = t.find("acquired port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"acquired\"") }
-        if let p = t.find("released port number "), let n = t.number(p) { attrs.append("\"port\":\(n),\"port_event\":\"released\"") }
+        if let p = t.pointer() { attrs.plain("pointer", prefix: "0x", p) }
+        if let e = t.find("inherited from endpoint 0x") { attrs.plain("endpoint", prefix: "0x", t.span(e, while: ASCII.isHexDigit)) }
+        if let a = t.find("sockaddr=") { attrs.string("address", t.span(a) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }) }
+        if let p = t.find("acquired port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"acquired\"") }
+        if let p = t.find("released port number "), let n = t.number(p) { attrs.number("port", n); attrs.literal("port_event", "\"released\"") }
         if let l = t.find("local="), let rm = t.find("remote="),
-           let le = NetmonText.endpoint(Substring(t.run(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })),
-           let re = NetmonText.endpoint(Substring(t.run(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") })) {
+           let le = NetmonText.endpoint(t.span(l) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }),
+           let re = NetmonText.endpoint(t.span(rm) { !ASCII.isSpace($0) && $0 != UInt8(ascii: ")") }) {
             // The connection the event is about, seen from this host: local sends.
             r.src = le.address; r.srcPort = le.port
             r.dst = re.address; r.dstPort = re.port
             r.proto = IPProto.tcp
         }
         if let f = t.find("transition from ") {
-            let from = t.run(f) { !ASCII.isSpace($0) }
             if let to = t.find(" to ", from: f) {
-                attrs.append("\"state_from\":" + jsonString(from) + ",\"state_to\":" + jsonString(t.run(to) { !ASCII.isSpace($0) && $0 != ASCII.comma && $0 != ASCII.dot }))
+                attrs.string("state_from", t.span(f) { !ASCII.isSpace($0) })
+                attrs.string("state_to", t.span(to) { !ASCII.isSpace($0) && $0 != ASCII.comma && $0 != ASCII.dot })
             }
         }
-        if let st = t.find("status = ") { attrs.append("\"status\":" + jsonString(t.run(st) { $0 != ASCII.dot && $0 != ASCII.comma })) }
-        if let p = t.find("ISN = "), let n = t.number(p) { attrs.append("\"isn\":\(n)") }
-        if let p = t.find("expire in "), let n = t.number(p) { attrs.append("\"timer_ms\":\(n)") }
-        if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.append("\"rexmit_count\":\(n)") }
+        if let st = t.find("status = ") { attrs.string("status", t.span(st) { $0 != ASCII.dot && $0 != ASCII.comma }) }
+        if let p = t.find("ISN = "), let n = t.number(p) { attrs.number("isn", n) }
+        if let p = t.find("expire in "), let n = t.number(p) { attrs.number("timer_ms", n) }
+        if let p = t.find("RexmitCount = "), let n = t.number(p) { attrs.number("rexmit_count", n) }
+    }
+
+    /// `192.168.1.1:50357` read from bytes; anything else (IPv6) as `endpoint(_: Substring)` reads it.
+    static func endpoint(_ b: UnsafeBufferPointer<UInt8>) -> Endpoint? {
+        if let colon = b.lastIndex(of: ASCII.colon), b.count - colon - 1 <= 9, let port = b.uint(colon + 1, b.count),
+           let v4 = Address.parseV4(UnsafeBufferPointer(rebasing: b[..<colon])) {
+            return Endpoint(address: .v4(v4), port: Int32(port))
+        }
+        return endpoint(Substring(String(decoding: b, as: UTF8.self)))
     }
 
     static func endpoint(_ text: Substring) -> Endpoint? {
@@ -306,20 +413,25 @@ struct Desc {
         while i + n <= b.count {
             guard let hit = memchr(base + i, Int32(p[0]), b.count - n + 1 - i) else { return nil }
             let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if memcmp(base + at, p, n) == 0 { return at + n }
+            // The last byte first: most candidates fail there, and a compare is cheaper than a call.
+            if base[at + n - 1] == p[n - 1], memcmp(base + at, p, n) == 0 { return at + n }
             i = at + 1
         }
         return nil
     }
 
-    func string(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self) }
+    func string(_ s: Int, _ e: Int) -> String { String(decoding: bytes(s, e), as: UTF8.self) }
+
+    func bytes(_ s: Int, _ e: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[s..<e]) }
 
     /// The run of bytes from `at` that satisfy `pred`.
-    func run(_ at: Int, while pred: (UInt8) -> Bool) -> String {
+    func span(_ at: Int, while pred: (UInt8) -> Bool) -> UnsafeBufferPointer<UInt8> {
         var e = at
         while e < b.count && pred(b[e]) { e += 1 }
-        return string(at, e)
+        return bytes(at, e)
     }
+
+    func run(_ at: Int, while pred: (UInt8) -> Bool) -> String { String(decoding: span(at, while: pred), as: UTF8.self) }
 
     /// A field value up to the next `, ` (ports may be names with spaces: `MS WBT Server(3389)`).
     func field(_ at: Int) -> Substring {
@@ -334,13 +446,13 @@ struct Desc {
         return b.uint(at, e)
     }
 
-    /// The first `0x` with 16 hex digits: a kernel pointer.
-    func pointer() -> String? {
+    /// The first `0x` with 16 hex digits: a kernel pointer (the digits).
+    func pointer() -> UnsafeBufferPointer<UInt8>? {
         var from = 0
         while let p = find("0x", from: from) {
             var e = p
             while e < b.count && ASCII.isHexDigit(b[e]) { e += 1 }
-            if e - p == 16 { return string(p, e) }
+            if e - p == 16 { return bytes(p, e) }
             from = p
         }
         return nil

@@ -390,13 +390,3 @@ extension String {
         return String(s)
     }
 }
-
-extension UnsafeBufferPointer where Element == UInt8 {
-    fileprivate func hasSuffix(_ t: Token, _ literal: StaticString) -> Bool {
-        let n = literal.utf8CodeUnitCount
-        guard t.count >= n else { return false }
-        let p = literal.utf8Start
-        for k in 0..<n where self[t.end - n + k] != p[k] { return false }
-        return true
-    }
-}
