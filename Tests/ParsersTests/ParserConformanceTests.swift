@@ -40,6 +40,8 @@ final class ParserConformanceTests: XCTestCase {
             "tivoli-proxy/gwp.log": "tivoli_proxy_log", "tivoli-proxy/epp-routed.log": "tivoli_proxy_log",
             "tivoli-proxy/epp-apar.log": "tivoli_proxy_log", "tivoli-proxy/gwproxy-version.txt": "tivoli_proxy_log",
             "lync-edge/edge-sipstack.txt": "sipstack_text",
+            "sip-sipp/uac-udp.log": "sip_dump_text", "sip-sipp/uas-udp.log": "sip_dump_text", "sip-sipp/uac-tcp.log": "sip_dump_text",
+            "sip-sipp/uas-tcp.log": "sip_dump_text", "sip-sipp/uac-busy.log": "sip_dump_text", "sip-sipp/uas-busy.log": "sip_dump_text",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
