@@ -317,6 +317,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(json.first, #"{"call_id":"20d82282a7d94f4fb66a0a6df0c0377f","method":"REGISTER","at":"2013-01-08T09:18:57.600Z","where":"edge-sipstack.txt:1","messages":1}"#)
     }
 
+    func testSIPListsTheSIPpCallsWithTheirOutcome() throws {
+        // corpus/sip-sipp: the UAC's and the UAS's traces, 3 UDP calls, 2 TCP calls, 1 answered 486; each
+        // message is in both traces, so each dialog has 12 messages (the failing one 6).
+        let store = NSTemporaryDirectory() + "tj-cli-sipp-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store] + ["uac-udp", "uas-udp", "uac-tcp", "uas-tcp", "uac-busy", "uas-busy"].map { "corpus/sip-sipp/\($0).log" }, status: 2)
+        let json = try run(["sip", "--store", store, "--json"]).split(separator: "\n")
+        let rows = try json.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["call_id"] as? String }, ["1-22891@10.94.0.1", "2-22891@10.94.0.1", "3-22891@10.94.0.1",
+                                                               "1-23167@10.94.0.1", "2-23167@10.94.0.1", "1-23259@10.94.0.1"])
+        XCTAssertEqual(Set(rows.map { $0["method"] as? String }), ["INVITE"])
+        XCTAssertEqual(rows.map { $0["status"] as? Int }, [200, 200, 200, 200, 200, 486])
+        XCTAssertEqual(rows.last?["reason"] as? String, "Busy Here")
+        XCTAssertEqual(rows.map { $0["messages"] as? Int }, [12, 12, 12, 12, 12, 6])
+        // The INVITE's first trace (either end: SIPp logs a send after it) to its final answer, on one clock.
+        for r in rows { XCTAssertLessThan(r["after_s"] as? Double ?? 1, 0.01, "\(r)") }
+        XCTAssertEqual(rows.first?["at"] as? String, "2026-11-27T21:41:40.802380Z", "the UAS's trace of receiving it")
+        XCTAssertEqual(rows.first?["where"] as? String, "uas-udp.log:1")
+    }
+
     func testHelpListsTheCommands() throws {
         let out = try run(["--help"])
         for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip", "findings", "export", "handshakes", "sockets", "clocks"] {

@@ -40,6 +40,8 @@ final class ParserConformanceTests: XCTestCase {
             "tivoli-proxy/gwp.log": "tivoli_proxy_log", "tivoli-proxy/epp-routed.log": "tivoli_proxy_log",
             "tivoli-proxy/epp-apar.log": "tivoli_proxy_log", "tivoli-proxy/gwproxy-version.txt": "tivoli_proxy_log",
             "lync-edge/edge-sipstack.txt": "sipstack_text",
+            "sip-sipp/uac-udp.log": "sip_dump_text", "sip-sipp/uas-udp.log": "sip_dump_text", "sip-sipp/uac-tcp.log": "sip_dump_text",
+            "sip-sipp/uas-tcp.log": "sip_dump_text", "sip-sipp/uac-busy.log": "sip_dump_text", "sip-sipp/uas-busy.log": "sip_dump_text",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
@@ -70,11 +72,13 @@ final class ParserConformanceTests: XCTestCase {
         }
         // Every line is a record's, inside a record's raw text, a fact about the host (tasklist), a line that
         // shapes the file (a table header, a snapshot's time), an unparsed line, blank, or a header.
-        let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Split as bytes: in a String "\r\n" is one Character, so splitting on "\n" misses CRLF line ends (SIP
+        // messages in SIPp's traces end their lines in CRLF, its banners in LF).
+        let raw = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let lines = raw.map { String(decoding: $0, as: UTF8.self) }
         var accounted = Set(whole.unparsed.map { $0.line }).union(whole.factLines).union(whole.structureLines)
         var lineStarts: [Int64] = [0]
-        for l in lines { lineStarts.append(lineStarts.last! + Int64(l.utf8.count) + 1) }
+        for l in raw { lineStarts.append(lineStarts.last! + Int64(l.count) + 1) }
         for r in whole.records {
             // Lines covered by the record's raw bytes.
             var n = r.line

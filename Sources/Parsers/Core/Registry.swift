@@ -47,6 +47,7 @@ public enum Registry {
         NetstatText.self,
         TivoliProxyLog.self,
         SIPStackText.self,
+        SIPDumpText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
