@@ -6,6 +6,7 @@ the page took to become usable, and whether it tried to fetch anything."""
 import json, sys, time
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.chrome.service import Service
 
 path, shot = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
 opts = webdriver.ChromeOptions()
@@ -13,7 +14,7 @@ for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400
     opts.add_argument(a)
 opts.binary_location = "/usr/bin/chromium"
 opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
+service = Service(executable_path="/usr/bin/chromedriver")
 d = webdriver.Chrome(options=opts, service=service)
 try:
     t0 = time.time()
@@ -32,6 +33,8 @@ try:
         "ladder_lines_seen": len(d.find_elements(By.CSS_SELECTOR, "div.ladder line.pkt")),
         "ladder_lines_one_side": len(d.find_elements(By.CSS_SELECTOR, "div.ladder line.alone")),
         "scripts_injected": len(d.find_elements(By.CSS_SELECTOR, "script")),
+        "images": len(d.find_elements(By.CSS_SELECTOR, "img")),
+        "alerts": d.execute_script("return window.__pwned === true"),
     }
     q = d.find_element(By.ID, "q")
     q.send_keys("RST")
@@ -46,7 +49,7 @@ try:
             fetched.add(msg["params"]["request"]["url"])
     out["fetched"] = sorted(u for u in fetched if not u.startswith("file://"))
     if shot:
-        q.clear(); time.sleep(0.2)
+        q.clear(); d.execute_script("window.scrollTo(0, 0)"); time.sleep(0.2)
         d.save_screenshot(shot)
     print(json.dumps(out))
 finally:
