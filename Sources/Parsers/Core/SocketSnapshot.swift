@@ -182,6 +182,26 @@ enum SocketRow {
     }
 }
 
+/// What netstat and ss parsers share about rows: one read strictly or not, and where a bad one goes.
+enum SocketRowResult { case row(EventRecord), bad(String) }
+
+protocol SocketTableParser {
+    /// The row read last, held for the lines that may still belong to it (-anob, -e/-i details).
+    var held: EventRecord? { get set }
+    /// One row; `strict`: only a whole one (deciding whether a console cut it).
+    mutating func row(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, strict: Bool) -> SocketRowResult
+}
+
+extension SocketTableParser {
+    /// A row held, or reported with why it is none.
+    mutating func finishRow(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, sink: RecordSink) {
+        switch row(b, number: number, offset: offset, length: length, strict: false) {
+        case .row(let r): held = r
+        case .bad(let why): sink.unparsed(UnparsedLine(line: number, reason: why, raw: String(decoding: b, as: UTF8.self)))
+        }
+    }
+}
+
 /// A row the console cut at its width (a table copied from a window 80 or 120 columns wide wraps rows
 /// with long IPv6 addresses): it waits for the next line, which continues it when it starts at column 0
 /// and is nothing else the table has.

@@ -12,7 +12,7 @@ import TraceModel
 ///   net-tools' translations (`Aktive Internetverbindungen`, `VERBUNDEN`, Czech `POSLEDNÍ ACK` in two words).
 /// Each row is a socket at the snapshot's time (`SocketSnapshotClock`). Rows the console cut at its width
 /// are joined back (`CutRow`).
-public struct NetstatText: LineParser {
+public struct NetstatText: LineParser, SocketTableParser {
     public static let id = "netstat_text"
     public static let summary = "netstat socket tables: Windows -an/-ano/-anob (offload state, find output, localized), Linux -tanp/-tunap; snapshots with date lines"
 
@@ -20,7 +20,7 @@ public struct NetstatText: LineParser {
     private let context: ParseContext
     private var tokens: [Token] = []
     private var count: Int64 = 0
-    private var held: EventRecord? = nil
+    var held: EventRecord? = nil
     private var cut: CutRow? = nil
     /// A line at column 0 that is no row: the table's title if a `Proto` header follows.
     private var title: (number: Int, raw: String)? = nil
@@ -115,18 +115,8 @@ public struct NetstatText: LineParser {
         return NetstatText.protocols.contains(String(first)) ? .row : .other
     }
 
-    private enum RowResult { case row(EventRecord), bad(String) }
-
-    /// Emits a row (held for the -anob lines that may follow) or reports why it is none.
-    private mutating func finishRow(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, sink: RecordSink) {
-        switch row(b, number: number, offset: offset, length: length, strict: false) {
-        case .row(let r): held = r
-        case .bad(let why): sink.unparsed(UnparsedLine(line: number, reason: why, raw: String(decoding: b, as: UTF8.self)))
-        }
-    }
-
     /// One row. `strict`: only a row whose state word is known (deciding where a cut row joins).
-    private mutating func row(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, strict: Bool) -> RowResult {
+    mutating func row(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, strict: Bool) -> SocketRowResult {
         b.tokenize(into: &tokens)
         let first = tokens.isEmpty ? "" : b.string(tokens[0])
         let proto = first.lowercased().hasPrefix("udp") ? IPProto.udp : IPProto.tcp

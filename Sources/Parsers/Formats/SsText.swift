@@ -4,7 +4,7 @@ import TraceModel
 /// lines — timer, uid, ino, cubic, rtt, cwnd, bytes_acked — under their socket). Process column
 /// `users:(("nginx",pid=12,fd=6),("nginx",pid=13,fd=6))`. Each row is a socket at the snapshot's time
 /// (`SocketSnapshotClock`).
-public struct SsText: LineParser {
+public struct SsText: LineParser, SocketTableParser {
     public static let id = "ss_text"
     public static let summary = "Linux ss socket tables (-tan, -tanp, -tunap, -tanpie), one or many snapshots with date lines"
 
@@ -13,7 +13,7 @@ public struct SsText: LineParser {
     private var tokens: [Token] = []
     private var netid = false
     private var count: Int64 = 0
-    private var held: EventRecord? = nil
+    var held: EventRecord? = nil
     private var cut: CutRow? = nil
 
     public init(context: ParseContext) {
@@ -80,17 +80,8 @@ public struct SsText: LineParser {
         String(decoding: b.prefix { !ASCII.isSpace($0) }, as: UTF8.self)
     }
 
-    private enum RowResult { case row(EventRecord), bad(String) }
-
-    private mutating func finishRow(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, sink: RecordSink) {
-        switch row(b, number: number, offset: offset, length: length, strict: false) {
-        case .row(let r): held = r
-        case .bad(let why): sink.unparsed(UnparsedLine(line: number, reason: why, raw: String(decoding: b, as: UTF8.self)))
-        }
-    }
-
     /// One row. `strict`: only a whole one (its process list closed), for deciding whether a row was cut.
-    private mutating func row(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, strict: Bool) -> RowResult {
+    mutating func row(_ b: UnsafeBufferPointer<UInt8>, number: Int, offset: Int64, length: Int, strict: Bool) -> SocketRowResult {
         b.tokenize(into: &tokens)
         var k = 0
         var proto = IPProto.tcp
