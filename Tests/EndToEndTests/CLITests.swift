@@ -260,6 +260,35 @@ final class CLITests: XCTestCase {
         XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(nd[0].utf8)))
     }
 
+    func testPcapngExportMergesCapturePointsOnTheAlignedClock() throws {
+        // tshark-netns: client.pcap and the server's capture shifted +7200.5 s. Merged on the aligned clock, the
+        // server's copy of the client's first SYN comes 10 ms (the bridge's one-way delay) after the client's.
+        let dir = NSTemporaryDirectory() + "tj-pcapng-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["ingest", "--store", dir + "/s.db", "corpus/tshark-netns/client.pcap", "corpus/tshark-netns/server.shifted.pcapng"])
+        try run(["export", "--store", dir + "/s.db", "--format", "pcapng", "--out", dir + "/merged.pcapng"])
+        _ = try run(["export", "--store", dir + "/s.db", "--format", "pcapng"], status: 64)
+        // Read back by tracejoin's own pcapng reader: every packet of both captures, in time order.
+        try run(["ingest", "--store", dir + "/m.db", dir + "/merged.pcapng"])
+        let q = try run(["sql", "--store", dir + "/m.db", "SELECT ts FROM events WHERE kind = 'packet' AND flags = 2 AND sport = 41001 ORDER BY rowid"])
+        let ts = q.split(separator: "\n").dropFirst().compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        XCTAssertEqual(ts.count, 2, q)
+        if ts.count == 2 { XCTAssertEqual(Double(ts[1] - ts[0]) / 1e6, 10, accuracy: 2, "ms from the client's SYN to the server's copy") }
+        let n = try run(["sql", "--store", dir + "/m.db", "SELECT count(*) FROM events WHERE kind = 'packet'"])
+        XCTAssertTrue(n.contains("105"), n)
+        // tshark reads it too, with one interface per capture point.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") {
+            let p = Process(); p.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+            p.arguments = ["-r", dir + "/merged.pcapng", "-T", "fields", "-e", "frame.interface_name"]
+            let pipe = Pipe(); p.standardOutput = pipe; p.standardError = Pipe()
+            try p.run(); let data = pipe.fileHandleForReading.readDataToEndOfFile(); p.waitUntilExit()
+            let names = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            XCTAssertEqual(names.count, 105)
+            XCTAssertEqual(Set(names), ["client (client.pcap)", "server (server.shifted.pcapng)"])
+        }
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }

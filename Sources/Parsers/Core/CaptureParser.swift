@@ -5,6 +5,12 @@ import TraceModel
 public protocol CaptureSink: RecordSink {
     /// Appends a packet's summary line (UTF-8) to the source's text; returns where it starts (the record's `rawAt`).
     func appendText(_ text: UnsafeBufferPointer<UInt8>) -> Int64
+    /// Every packet's bytes as captured, before decoding (`export --format pcapng` writes them again).
+    func rawPacket(ts: Int64, linkType: UInt32, data: UnsafeBufferPointer<UInt8>, wireLength: Int)
+}
+
+extension CaptureSink {
+    public func rawPacket(ts: Int64, linkType: UInt32, data: UnsafeBufferPointer<UInt8>, wireLength: Int) {}
 }
 
 /// The contract of a binary capture parser (pcap, pcapng).

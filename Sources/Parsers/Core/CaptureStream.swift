@@ -56,6 +56,7 @@ struct CaptureStream {
     /// Decodes one packet and hands its event to the sink.
     mutating func packet(_ data: UnsafeBufferPointer<UInt8>, linkType: UInt32, wireLength: Int, ts: Int64, offset: Int, sink: CaptureSink,
                          comment: String? = nil) {
+        sink.rawPacket(ts: ts, linkType: linkType, data: data, wireLength: wireLength)
         frames += 1
         expire(now: ts)
         var r = EventRecord(line: Int(frames), ordinal: frames, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)

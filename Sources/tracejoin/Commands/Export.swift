@@ -7,18 +7,24 @@ import Render
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Hand the store to the tools next door: events as NDJSON or CSV, connections as a Zeek conn.log.",
+        abstract: "Hand the store to the tools next door: events as NDJSON or CSV, connections as a Zeek conn.log, captures as one pcapng.",
         discussion: """
         ndjson and csv: every event on the aligned clock, as `timeline --json` and `--csv` print them. zeek-conn: \
         one row per connection (each connection of a reused tuple its own) in Zeek's conn.log TSV, with its \
-        #fields/#types header and a community_id column, for zeek-cut and the tools that read Zeek logs.
+        #fields/#types header and a community_id column, for zeek-cut and the tools that read Zeek logs. pcapng: \
+        every pcap/pcapng source read again from its file, merged on the aligned clock, one interface per \
+        capture point (needs --out).
         """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case ndjson, csv, zeekConn = "zeek-conn" }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case ndjson, csv, zeekConn = "zeek-conn", pcapng }
 
     @OptionGroup var store: StoreOptions
     @Option(help: "ndjson, csv or zeek-conn.") var format: Format
     @Option(help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var out: String?
+
+    func validate() throws {
+        if format == .pcapng && out == nil { throw ValidationError("--format pcapng writes a binary file: give --out FILE") }
+    }
 
     func run() throws {
         let s = try store.open()
@@ -35,6 +41,10 @@ struct Export: ParsableCommand {
             try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: try EventFormatter(store: s), json: format == .ndjson, csv: format == .csv, limit: nil)
         case .zeekConn:
             try ZeekConnLog.write(s)
+        case .pcapng:
+            let r = try PcapngExport.write(s, to: FileHandle.standardOutput)
+            for p in r.skipped { FileHandle.standardError.write(Data("tracejoin: \(p) cannot be read again (moved?): its packets are not in the pcapng\n".utf8)) }
+            FileHandle.standardError.write(Data("tracejoin: \(r.packets) packets from \(r.interfaces) capture points written to \(out ?? "-")\n".utf8))
         }
         fflush(stdout)
     }
