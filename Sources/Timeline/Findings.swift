@@ -28,13 +28,14 @@ public struct Finding: Sendable {
     public var evidence: [Evidence]
 }
 
-/// Runs every detector (`TCPFindings`, `TableFindings`, `LogFindings`) over a store whose clocks and
+/// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TableFindings`, `LogFindings`) over a store whose clocks and
 /// lifecycles are current, most severe and earliest first.
 public enum Findings {
     public static func run(_ store: Store) throws -> [Finding] {
         let context = try FindingContext(store)
         var out: [Finding] = []
         out += try TCPFindings.run(context)
+        out += try TCPStallFindings.run(context)
         out += try TableFindings.run(context)
         out += try LogFindings.run(context)
         return out.sorted { ($0.severity, $0.ts, $0.kind) < ($1.severity, $1.ts, $1.kind) }

@@ -71,6 +71,33 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(f.contains { $0.kind == "proxy_handshake_incomplete" }, "both halves completed")
     }
 
+    func testSMTPSegmentsAboveThePeersMSS() throws {
+        // The receiver offers MSS 512; the sender's 536-byte body goes out once and is resent four times; RST 9.6 s later.
+        let f = try findings(["smtp-mss"])
+        let mss = try XCTUnwrap(f.first { $0.kind == "mss_exceeded" })
+        XCTAssertEqual(mss.explanation, "10.1.1.1:28474 sent 5 segments of 536 bytes to a peer that announced MSS 512; 4 of them are retransmissions: they never got through (a path that drops what exceeds the MSS); the connection was reset 9.6 s after the last one")
+        XCTAssertEqual(mss.severity, .critical)
+        // Frame 11 is on the file's line 3, frames 12 to 17 on line 4 (the post pasted each packet list on one line).
+        XCTAssertEqual(mss.evidence.map(\.line), [3, 4, 4, 4, 4])
+    }
+
+    func testRealStallsStormsAndKeepAlives() throws {
+        // tcp-analysis/zerowindow: a 4 KiB receiver that stops reading (four zero windows, then open again).
+        let z = try findings(["tcp-analysis/zerowindow/client.pcap"])
+        let zero = try XCTUnwrap(z.first { $0.kind == "zero_window" })
+        XCTAssertTrue(zero.explanation.hasPrefix("10.98.0.2:5001 advertised a zero window 4 times"), zero.explanation)
+        XCTAssertTrue(zero.explanation.contains("open again"), zero.explanation)
+        // tcp-analysis/bulk: three keep-alives, all answered; a lossy transfer that is no storm (2 of thousands).
+        let b = try findings(["tcp-analysis/bulk/client.pcap"])
+        let ka = try XCTUnwrap(b.first { $0.kind == "keep_alive" })
+        XCTAssertTrue(ka.explanation.hasPrefix("3 keep-alives from 10.98.0.1:52388 (3 answered)"), ka.explanation)
+        XCTAssertFalse(b.contains { $0.kind == "retransmission_storm" || $0.kind == "zero_window" || $0.kind == "mss_exceeded" })
+        // sccm-packet-drop: the client resends the same segment five times in a 13-packet connection.
+        let s = try findings(["sccm-packet-drop"])
+        let storm = try XCTUnwrap(s.first { $0.kind == "retransmission_storm" })
+        XCTAssertTrue(storm.explanation.hasPrefix("5 retransmissions in 13 packets"), storm.explanation)
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])
