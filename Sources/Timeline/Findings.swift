@@ -26,9 +26,11 @@ public struct Finding: Sendable {
     public var connection: String?
     public var explanation: String
     public var evidence: [Evidence]
+    /// The figures the explanation gives, by name (for --json and tests).
+    public var numbers: [String: Double] = [:]
 }
 
-/// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TableFindings`, `LogFindings`) over a store whose clocks and
+/// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TurnFindings`, `TableFindings`, `LogFindings`) over a store whose clocks and
 /// lifecycles are current, most severe and earliest first.
 public enum Findings {
     public static func run(_ store: Store) throws -> [Finding] {
@@ -36,6 +38,7 @@ public enum Findings {
         var out: [Finding] = []
         out += try TCPFindings.run(context)
         out += try TCPStallFindings.run(context)
+        out += try TurnFindings.run(context)
         out += try TableFindings.run(context)
         out += try LogFindings.run(context)
         return out.sorted { ($0.severity, $0.ts, $0.kind) < ($1.severity, $1.ts, $1.kind) }
@@ -59,9 +62,10 @@ struct FindingContext {
         Finding.Evidence(source: e.source, line: e.line, ts: e.ts, text: (e.label.map { $0 + " " } ?? "") + e.summary)
     }
 
-    /// `3.0 s`, `250 ms`.
+    /// `3.0 s`, `250 ms`, `0.2 ms`.
     static func span(_ ns: Int64) -> String {
         let s = Double(ns) / 1e9
-        return s >= 1 ? String(format: "%.1f s", s) : String(format: "%.0f ms", s * 1000)
+        if s >= 1 { return String(format: "%.1f s", s) }
+        return s >= 0.01 ? String(format: "%.0f ms", s * 1000) : String(format: "%.1f ms", s * 1000)
     }
 }

@@ -98,6 +98,22 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(storm.explanation.hasPrefix("5 retransmissions in 13 packets"), storm.explanation)
     }
 
+    func testSQLOverNATTheTimeGoesToThePath() throws {
+        // Each side blames the other: at the client every TDS answer comes ~90 ms after its request; at the server
+        // the answer leaves within a few ms of the request (lines 47-48: 0.117 ms) and the next request arrives
+        // ~90 ms later. The handshake's round trip at the client is 89.037 ms.
+        let f = try findings(["sql-wan-nat"])
+        let t = try XCTUnwrap(f.first { $0.kind == "request_response_time" })
+        XCTAssertEqual(t.hosts.sorted(), ["sql-client", "sql-server"])
+        XCTAssertEqual(try XCTUnwrap(t.numbers["client_wait_ms"]), 91, accuracy: 4)
+        XCTAssertLessThan(try XCTUnwrap(t.numbers["server_response_ms"]), 5)
+        XCTAssertEqual(try XCTUnwrap(t.numbers["path_ms"]), 89, accuracy: 4)
+        XCTAssertEqual(t.severity, .warning)
+        XCTAssertTrue(t.explanation.hasSuffix("the time goes to the network, not to the client or the server"), t.explanation)
+        // A connection of one exchange only (tuple-reuse: one echo each) has no turns to weigh.
+        XCTAssertFalse(try findings(["tuple-reuse/client.pcap"]).contains { $0.kind == "request_response_time" })
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])

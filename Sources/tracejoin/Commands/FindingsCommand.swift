@@ -32,6 +32,11 @@ enum FindingsPrinter {
                 o.add("kind", f.kind); o.add("severity", f.severity.rawValue)
                 o.add("time", f.evidence.first.map { fmt.isoTime(f.ts, source: $0.source) } ?? CivilTime.iso8601(f.ts, digits: 3))
                 o.add("hosts", strings: f.hosts); o.add("connection", f.connection); o.add("explanation", f.explanation)
+                if !f.numbers.isEmpty {
+                    var n = JSONObject()
+                    for (k, v) in f.numbers.sorted(by: { $0.key < $1.key }) { n.add(k, v) }
+                    o.add("numbers", raw: n.text)
+                }
                 o.add("evidence", raw: "[" + f.evidence.map { e in
                     var j = JSONObject(); j.add("source", fmt.sources[e.source]?.path); j.add("line", e.line > 0 ? e.line : nil)
                     j.add("time", fmt.isoTime(e.ts, source: e.source)); j.add("text", e.text); return j.text
