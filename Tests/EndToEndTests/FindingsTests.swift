@@ -114,6 +114,21 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(try findings(["tuple-reuse/client.pcap"]).contains { $0.kind == "request_response_time" })
     }
 
+    func testNagleMeetingADelayedACK() throws {
+        // The seed: 6 bytes at 18:19:53.359939, Windows' ACK 191 ms later, the 276-byte rest 0.6 ms after it.
+        let seed = try XCTUnwrap(try findings(["nagle-delayed-ack/windows-app-server.txt"]).first { $0.kind == "delayed_ack_nagle" })
+        XCTAssertEqual(seed.numbers["occurrences"], 1)
+        XCTAssertEqual(try XCTUnwrap(seed.numbers["ack_delay_ms"]), 190.589, accuracy: 0.001)
+        XCTAssertTrue(seed.explanation.hasPrefix("1 time 10.95.2.40:7890 sent a small segment (6 bytes)"), seed.explanation)
+        XCTAssertEqual(seed.evidence.map(\.line), [3, 4, 5])
+        // Real: 30 transactions against a Linux client in interactive mode; all but the first few wait ~40 ms.
+        let real = try XCTUnwrap(try findings(["nagle-delayed-ack/client.pcap"]).first { $0.kind == "delayed_ack_nagle" })
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(real.numbers["occurrences"]), 25)
+        XCTAssertEqual(try XCTUnwrap(real.numbers["ack_delay_ms"]), 44, accuracy: 8)
+        // The echo connections answer in one write: nothing held.
+        XCTAssertFalse(try findings(["tuple-reuse/client.pcap"]).contains { $0.kind == "delayed_ack_nagle" })
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])
