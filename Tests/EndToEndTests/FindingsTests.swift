@@ -129,6 +129,17 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(try findings(["tuple-reuse/client.pcap"]).contains { $0.kind == "delayed_ack_nagle" })
     }
 
+    func testRealRefusedAndLostAcrossANAT() throws {
+        // corpus/nat-two-points: one connection to port 9 (nothing listens: refused), told once though both
+        // capture points see it under two tuples; the bridge dropped one client segment (LOSE-ME), resent after.
+        let f = try findings(["nat-two-points"])
+        XCTAssertEqual(f.filter { $0.kind == "connection_refused" }.count, 1)
+        let lost = try XCTUnwrap(f.first { $0.kind == "segments_lost" })
+        XCTAssertTrue(lost.explanation.hasPrefix("lost between capture points: 1 from 10.97.1.1:"), lost.explanation)
+        XCTAssertEqual(lost.evidence.count, 1)
+        XCTAssertFalse(f.contains { $0.kind == "rst_injected" || $0.kind == "syn_unanswered" })
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])
