@@ -65,3 +65,33 @@ extension Store {
         return (out, orphans.sorted { ($0.ts, $0.source, $0.line) < ($1.ts, $1.source, $1.line) })
     }
 }
+
+/// One message of a dialog, for its ladder: who sent it to whom, as far as the log says.
+public struct SIPLadderMessage: Sendable {
+    public var message: SIPMessage
+    public var from: String?
+    public var to: String?
+    public var host: String
+}
+
+extension Store {
+    /// Every message of one Call-ID, from every source, in aligned time order.
+    public func sipMessages(callID: String) throws -> [SIPLadderMessage] {
+        let sources = Dictionary(uniqueKeysWithValues: try self.sources().map { ($0.id, $0) })
+        return try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.source, e.line, e.ts, json_extract(e.attrs, '$.method'), json_extract(e.attrs, '$.status'), json_extract(e.attrs, '$.reason'),
+                       json_extract(e.attrs, '$.cseq'), json_extract(e.attrs, '$.cseq_method'), sa.text, e.sport, da.text, e.dport
+                FROM event e LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
+                WHERE e.label = 'SIP' AND e.attrs IS NOT NULL AND json_extract(e.attrs, '$.call_id') = ?
+                  AND json_extract(e.attrs, '$.message_type') IS NOT NULL
+                """, arguments: [callID]).map { r in
+                let source: Int64 = r[0]
+                let m = SIPMessage(source: source, line: r[1], ts: (sources[source]?.clock ?? SourceClock()).aligned(r[2]), method: r[3], status: r[4],
+                                   reason: r[5], cseq: r[6], cseqMethod: r[7])
+                func end(_ a: String?, _ p: Int?) -> String? { a.map { StoredEvent.endpoint($0, p) } }
+                return SIPLadderMessage(message: m, from: end(r[8], r[9]), to: end(r[10], r[11]), host: sources[source]?.host ?? "?")
+            }.sorted { ($0.message.ts, $0.message.source, $0.message.line) < ($1.message.ts, $1.message.source, $1.message.line) }
+        }
+    }
+}

@@ -289,6 +289,30 @@ final class CLITests: XCTestCase {
         }
     }
 
+    func testSIPLadderOfOneDialog() throws {
+        // corpus/sip-sipp, the busy call seen by both SIPp ends: INVITE, 486 Busy Here, ACK, each logged twice.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/sip-sipp/uac-busy.log", "corpus/sip-sipp/uas-busy.log"])
+        let list = try run(["sip", "--store", store, "--json"]).split(separator: "\n")
+        let callID = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(list[0].utf8)) as? [String: Any])?["call_id"] as? String)
+        let ladder = try run(["sip", "--store", store, callID])
+        XCTAssertTrue(ladder.split(separator: "\n")[0].contains("10.94.0.1:5060") && ladder.split(separator: "\n")[0].contains("10.94.0.2:5060"), ladder)
+        XCTAssertEqual(ladder.components(separatedBy: "|-INVITE-").count - 1, 2, ladder)
+        XCTAssertEqual(ladder.components(separatedBy: "|<486 Busy Here").count - 1, 2, ladder)
+        XCTAssertEqual(ladder.components(separatedBy: "! client error").count - 1, 2, ladder)
+        let rows = try run(["sip", "--store", store, "--json", callID]).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["message"] as? String }, ["INVITE", "486 Busy Here", "INVITE", "486 Busy Here", "ACK", "ACK"])
+        XCTAssertTrue(rows.filter { $0["message"] as? String == "486 Busy Here" }.allSatisfy { ($0["after_request_ms"] as? Double ?? 99) < 5 })
+        // The Lync Edge REGISTER never got its final response in the log.
+        let lync = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: lync + s) } }
+        try run(["ingest", "--store", lync, "corpus/lync-edge/edge-sipstack.txt"])
+        XCTAssertTrue(try run(["sip", "--store", lync, "20d82282a7d94f4fb66a0a6df0c0377f"]).contains("! no final response"))
+        _ = try run(["sip", "--store", lync, "no-such-call"], status: 1)
+    }
+
     func testConnJSONHasTheConnectionItsEventsAndItsLifecycle() throws {
         let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
