@@ -32,8 +32,11 @@ public struct SolvedClock: Sendable, Equatable {
     /// Solved from packets that all went one way between the two points: the offset is a bound (the path
     /// delay is not known), and `uncertaintyNS` only how well those packets agree.
     public static let oneWayMethod = "packets, one way"
-    public static func isSolved(_ method: String?) -> Bool { method == Self.method || method == Self.oneWayMethod }
+    /// Solved from an event two logs of one host both tell (a connection failure), within a tolerance.
+    public static let eventMethod = "a failure both logged"
+    public static func isSolved(_ method: String?) -> Bool { method == Self.method || method == Self.oneWayMethod || method == Self.eventMethod }
     public var oneWay = false
+    public var byEvents = false
     public var source: Int64
     public var offsetNS: Int64
     public var uncertaintyNS: Int64

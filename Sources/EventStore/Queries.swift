@@ -357,7 +357,7 @@ extension Store {
     /// lose theirs; clocks the user set (anchors, overrides) are never touched.
     public func saveSolvedClocks(_ clocks: [SolvedClock]) throws {
         try db.write { db in
-            try db.execute(sql: "DELETE FROM clock WHERE method IN (?, ?)", arguments: [SolvedClock.method, SolvedClock.oneWayMethod])
+            try db.execute(sql: "DELETE FROM clock WHERE method IN (?, ?, ?)", arguments: [SolvedClock.method, SolvedClock.oneWayMethod, SolvedClock.eventMethod])
             let st = try db.makeStatement(sql: """
                 INSERT INTO clock(source, offset_ns, uncertainty_ns, method, reference, matched, peer, drift_ppb, origin_ns)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -366,7 +366,7 @@ extension Store {
                   drift_ppb = excluded.drift_ppb, origin_ns = excluded.origin_ns
                 """)
             for c in clocks {
-                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, c.oneWay ? SolvedClock.oneWayMethod : SolvedClock.method, c.reference, c.matched, c.peer,
+                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, c.byEvents ? SolvedClock.eventMethod : c.oneWay ? SolvedClock.oneWayMethod : SolvedClock.method, c.reference, c.matched, c.peer,
                                            c.driftPPB, c.origin])
             }
         }

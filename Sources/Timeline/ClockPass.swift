@@ -95,6 +95,8 @@ public enum ClockPass {
                 }
             }
         }
+        // A failure a SIP log and a stack trace of the same host both tell ties their clocks too.
+        FailureMatches.addBounds(try FailureMatches.find(store), to: &pairs)
         report.pairs = pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
 
         var fixed: [Int64: SourceClock] = [:]
@@ -121,6 +123,11 @@ public enum ClockPass {
             var c = SolvedClock(source: id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: groupReference[id] ?? reference, matched: p.matched,
                                 peer: p.peer, driftPPB: p.clock.driftPPB, origin: p.clock.origin)
             c.oneWay = p.oneWay
+            // Placed by logged events alone (no packet shared): say so, and count the events.
+            if let pair = report.pairs.first(where: { ($0.a, $0.b) == (min(id, p.peer), max(id, p.peer)) }), pair.events * 2 == pair.matched {
+                c.byEvents = true
+                c.matched = pair.events
+            }
             solved.append(c)
         }
         // A source that shares no packets, from a host the user named, follows the clock of a placed source

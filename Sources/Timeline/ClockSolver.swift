@@ -52,6 +52,16 @@ public struct ClockBounds: Sendable {
         }
     }
 
+    /// Events (not packets) among the matches: each adds one bound each way.
+    public private(set) var events = 0
+
+    /// One event both sources logged (not a packet): Δ = t_b − t_a, true to within `tolerance` either way.
+    mutating func addEvent(t: Int64, delta: Int64, tolerance: Int64) {
+        events += 1
+        forward.append((t, delta + tolerance))
+        backward.append((t, delta - tolerance))
+    }
+
     /// Convenience for callers with Δ only (all at time 0: no drift can be seen).
     mutating func add(_ deltas: [[Int64]]) {
         add(deltas.map { $0.map { (t: Int64(0), d: $0) } })

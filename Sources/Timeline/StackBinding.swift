@@ -24,7 +24,9 @@ public enum StackBinding {
             events.append(e)
         }
         flush()
-        try store.saveBindings(rows)
+        // A SIP connection record joins the connection whose failure the same host's stack logged.
+        let records = try FailureMatches.find(store).map { (event: $0.record, conn: $0.conn, via: "the same failure in the host's stack trace") }
+        try store.saveBindings(rows + records)
     }
 
     /// One source's stack events, in file order.

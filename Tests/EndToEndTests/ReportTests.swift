@@ -31,14 +31,14 @@ extension CLITests {
         let page = try reportInBrowser(dir + "/r.html", screenshot: dir + "/r.png")
         // The four findings of the scenario (see FindingsTests), most severe first.
         XCTAssertEqual(page["finding_kinds"] as? [String], ["syn_unanswered", "rst_injected", "sip_no_final_response", "segments_lost"])
-        XCTAssertEqual(page["timeline_count"] as? String, "90 events")
+        XCTAssertEqual(page["timeline_count"] as? String, "91 events")
         XCTAssertGreaterThan(page["timeline_rows_drawn"] as? Int ?? 0, 10)
         // The Edge ↔ Front End ladder: the three SYNs seen at both points, the three RSTs and three SYN/ACKs at one only.
         XCTAssertGreaterThanOrEqual(page["ladder_lines_seen"] as? Int ?? 0, 3)
         XCTAssertGreaterThanOrEqual(page["ladder_lines_one_side"] as? Int ?? 0, 6)
         // Filtering the timeline for "RST" leaves the lines that say it: the Edge's RST to the client (client.txt)
         // and the Front End's two "connection terminated: received RST" (Network Monitor writes the RST flag as .R.).
-        XCTAssertEqual(page["filtered_count"] as? String, "3 of 90")
+        XCTAssertEqual(page["filtered_count"] as? String, "3 of 91")
         XCTAssertEqual(page["fetched"] as? [String], [], "the page fetches nothing")
         XCTAssertLessThan(page["ready_s"] as? Double ?? 99, 5)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/r.png"))

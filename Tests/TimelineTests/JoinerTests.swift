@@ -185,6 +185,40 @@ extension LyncEdgeTests {
     }
 }
 
+extension LyncEdgeTests {
+    func testTheSIPStackFailureRecordPutsTheEdgeTraceOnUTC() throws {
+        // The Edge's SIPStack log (UTC) records "Failed to complete outbound connection" to 192.168.3.10:5061
+        // (WSAETIMEDOUT) at 09:19:18.611; its ETL trace (local time) has the connect fail with STATUS_IO_TIMEOUT
+        // at 11:19:18.507 by its wall clock. Same machine (--host edge): the record joins that connection, and
+        // the ETL reads as written in +02:00, about a tenth of a second apart from the SIP log.
+        let store = try Store(path: ":memory:")
+        let dir = JoinerTests.corpus.appendingPathComponent("lync-edge")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand(["edge-etl.txt", "edge-sipstack-connection.txt"].map { dir.appendingPathComponent($0).path }),
+                                              options: IngestOptions(host: "edge"))
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([dir.appendingPathComponent("frontend-etl.txt").path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let sources = try store.sources()
+        let etl = try XCTUnwrap(sources.first { $0.path.hasSuffix("edge-etl.txt") })
+        let sip = try XCTUnwrap(sources.first { $0.path.hasSuffix("edge-sipstack-connection.txt") })
+        XCTAssertEqual(etl.clockMethod, SolvedClock.eventMethod)
+        XCTAssertEqual(etl.clockPeer, sip.id)
+        // The failure's time on the ETL, aligned, is the record's within the tolerance.
+        let conn = try XCTUnwrap(try store.connections(address: "192.168.1.1", port: 50357).first)
+        let events = try store.events(conn: conn.key)
+        let record = try XCTUnwrap(events.first { $0.source == sip.id }, "the SIP record joined the connection")
+        let failure = try XCTUnwrap(events.first { $0.source == etl.id && ($0.attrs ?? "").contains("STATUS_IO_TIMEOUT") && $0.sport != nil })
+        XCTAssertEqual(Double(failure.ts - record.ts) / 1e9, 0, accuracy: 1.0)
+        // Its wall-clock start minus where it now starts is the zone: two hours, and 0.104 s of difference.
+        let notes = try XCTUnwrap(etl.notes)
+        let wallStart = try XCTUnwrap(notes.range(of: "\"wall_clock_start\":\"").map { r in String(notes[r.upperBound...].prefix { $0 != "\"" }) })
+        let ahead = Double(try XCTUnwrap(TimeISO.parse(wallStart)) - etl.offsetNS) / 1e9
+        XCTAssertEqual(ahead, 7200 - 0.104, accuracy: 0.01)
+        // The Front End follows through the SYNs it shares with the Edge.
+        let fe = try XCTUnwrap(sources.first { $0.path.hasSuffix("frontend-etl.txt") })
+        XCTAssertEqual(fe.clockPeer, etl.id)
+    }
+}
+
 /// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
 enum TimeISO {
     static func parse(_ s: String) -> Int64? {

@@ -78,7 +78,12 @@ enum ClocksPrinter {
             let day = CivilTime.nsPerDay
             let rest = source.offsetNS - (source.offsetNS / day) * day
             return zoneGuess(rest > day / 2 ? rest - day : rest)
-        case .relative: return nil
+        case .relative:
+            // Seconds since the start, and the start on the machine's own wall clock (a Network Monitor export
+            // shows both): the solved start's distance from that wall clock is the zone it was written in.
+            guard let notes = source.notes, let r = notes.range(of: "\"wall_clock_start\":\""),
+                  let wall = TimeArgument.parse(String(notes[r.upperBound...].prefix { $0 != "\"" })) else { return nil }
+            return zoneGuess(source.offsetNS - wall)
         }
     }
 
@@ -132,7 +137,8 @@ enum ClocksPrinter {
             } else if SolvedClock.isSolved(s.clockMethod) && s.clockMatched == 0 {
                 how = "same host as \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?") (--host \(s.host)); shares no packets"
             } else if SolvedClock.isSolved(s.clockMethod) {
-                var h = "packets with \(names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?")"
+                let peer = names[s.clockPeer ?? -1].map { ($0 as NSString).lastPathComponent } ?? "?"
+                var h = s.clockMethod == SolvedClock.eventMethod ? "a connection failure logged by both it and \(peer)" : "packets with \(peer)"
                 if s.clockMethod == SolvedClock.oneWayMethod { h += " (all one way: a bound)" }
                 if let g = zoneGuess(s) { h += "; written in \(g.zone) (solved), skew \(seconds(g.skew)) s" }
                 if s.timeBasis == .timeOfDay { h += "; placed on \(CivilTime.iso8601((s.offsetNS + CivilTime.nsPerDay / 2) / CivilTime.nsPerDay * CivilTime.nsPerDay, digits: 0).prefix(10))" }
