@@ -70,3 +70,36 @@ public enum FailureMatches {
         }
     }
 }
+
+/// SIP messages whose log names one end of the transport (the peer: `Peer: 10.1.1.1:62973`, a Via's
+/// `received`/`ms-received-port`) but not the other: they join the one connection in the store that has that
+/// end — the REGISTER the Edge received from 10.1.1.1:62973 is inside the client's TLS connection to 443.
+public enum PeerBinding {
+    public static func find(_ store: Store, except: Set<Int64>) throws -> [(event: Int64, conn: Int64, via: String)] {
+        let (_, messages) = try store.query("""
+            SELECT e.rowid, sa.text, e.sport, da.text, e.dport FROM event e
+            LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
+            WHERE e.label = 'SIP' AND e.conn IS NULL AND (e.src IS NOT NULL OR e.dst IS NOT NULL)
+            """)
+        guard !messages.isEmpty else { return [] }
+        var byEnd: [String: [Int64]] = [:]
+        for c in try store.allConnections() {
+            byEnd[c.aEndpoint, default: []].append(c.key)
+            byEnd[c.bEndpoint, default: []].append(c.key)
+        }
+        var out: [(event: Int64, conn: Int64, via: String)] = []
+        for m in messages {
+            let id = Int64.fromDatabaseValue(m[0])!
+            guard !except.contains(id) else { continue }
+            let ends = [(m[1], m[2]), (m[3], m[4])].compactMap { a, p -> String? in
+                guard let a = String.fromDatabaseValue(a), let p = Int.fromDatabaseValue(p) else { return nil }
+                return FailureMatches.endpoint(a, p)
+            }
+            // One connection with that end, and no other end of the message contradicting it.
+            let keys = Set(ends.flatMap { byEnd[$0] ?? [] })
+            guard keys.count == 1, let key = keys.first, let end = ends.first(where: { byEnd[$0] != nil }) else { continue }
+            out.append((id, key, "peer \(end)"))
+        }
+        return out
+    }
+}

@@ -26,7 +26,9 @@ public enum StackBinding {
         flush()
         // A SIP connection record joins the connection whose failure the same host's stack logged.
         let records = try FailureMatches.find(store).map { (event: $0.record, conn: $0.conn, via: "the same failure in the host's stack trace") }
-        try store.saveBindings(rows + records)
+        // SIP messages join the connection that has the peer their log names.
+        let peers = try PeerBinding.find(store, except: Set(records.map(\.event)))
+        try store.saveBindings(rows + records + peers)
     }
 
     /// One source's stack events, in file order.

@@ -219,6 +219,19 @@ extension LyncEdgeTests {
     }
 }
 
+extension LyncEdgeTests {
+    func testSIPMessagesJoinTheTLSConnectionTheyCameIn() throws {
+        // The Edge's SIPStack log names the peer of the REGISTER (10.1.1.1:62973) and sends the 504 back to it
+        // (Via received=10.1.1.1;ms-received-port=62973): the client's capture has exactly one connection with that end.
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([JoinerTests.corpus.appendingPathComponent("lync-edge").path]), options: IngestOptions())
+        try ClockPass.run(store)
+        let conn = try XCTUnwrap(try store.connections(address: "10.1.1.1", port: 62973).first)
+        let sip = try store.events(conn: conn.key).filter { $0.label == "SIP" }.map(\.summary)
+        XCTAssertEqual(sip, ["REGISTER sip:contoso.com SIP/2.0", "SIP/2.0 504 Server time-out"])
+    }
+}
+
 /// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
 enum TimeISO {
     static func parse(_ s: String) -> Int64? {
