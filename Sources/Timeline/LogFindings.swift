@@ -5,23 +5,54 @@ import EventStore
 /// Findings from logs: SIP requests without a final response and SIP errors (5xx/6xx), proxy handshakes
 /// that never completed and routed-session failures (Tivoli Firewall Security Toolbox).
 enum LogFindings {
+    /// Connection failures the SIP logs recorded (a connection record that failed), with where and when.
+    static func transportFailures(_ ctx: FindingContext) throws -> [(source: Int64, line: Int, ts: Int64, text: String)] {
+        let (_, rows) = try ctx.store.query("""
+            SELECT e.source, e.line, e.ts, json_extract(e.attrs, '$.text'), json_extract(e.attrs, '$.peer'), json_extract(e.attrs, '$.result_code')
+            FROM event e WHERE e.label = 'SIP' AND json_extract(e.attrs, '$.record_type') = 'connection'
+              AND (json_extract(e.attrs, '$.text') LIKE 'Failed%' OR json_extract(e.attrs, '$.result_code') LIKE '%0x8007%')
+            """)
+        return rows.map { r in
+            let source = Int64.fromDatabaseValue(r[0])!
+            let ts = (ctx.sources[source]?.clock ?? SourceClock()).aligned(Int64.fromDatabaseValue(r[2])!)
+            let text = [String.fromDatabaseValue(r[3]), String.fromDatabaseValue(r[4]).map { "to \($0)" }, String.fromDatabaseValue(r[5])].compactMap { $0 }.joined(separator: " ")
+            return (source, Int.fromDatabaseValue(r[1]) ?? 0, ts, text)
+        }
+    }
+
     static func run(_ ctx: FindingContext) throws -> [Finding] {
         var out: [Finding] = []
         let sip = try ctx.store.sipDialogs()
+        let failures = try transportFailures(ctx)
+        /// The transport failure behind a SIP error: one the same host's SIP log recorded between the request
+        /// and its answer (or a second after it).
+        func behind(_ from: Int64, _ to: Int64?, host: String) -> (source: Int64, line: Int, ts: Int64, text: String)? {
+            failures.first { ctx.host($0.source) == host && $0.ts >= from && $0.ts <= (to ?? from + 60 * CivilTime.nsPerSecond) + CivilTime.nsPerSecond }
+        }
         func ev(_ m: SIPMessage, _ text: String) -> Finding.Evidence { Finding.Evidence(source: m.source, line: m.line, ts: m.ts, text: text) }
         for d in sip.dialogs {
             let what = d.request.method ?? "request"
             if let f = d.final, let s = f.status, s >= 500 {
+                var text = "\(what) (Call-ID \(d.callID)) was answered \(s) \(f.reason ?? "") \(FindingContext.span(f.ts - d.request.ts)) after it"
+                var evidence = [ev(d.request, what), ev(f, "\(s) \(f.reason ?? "")")]
+                if let t = behind(d.request.ts, f.ts, host: ctx.host(f.source)) {
+                    text += ", after \(t.text) (\(FindingContext.span(t.ts - d.request.ts)) after the request)"
+                    evidence.append(Finding.Evidence(source: t.source, line: t.line, ts: t.ts, text: t.text))
+                }
                 out.append(Finding(kind: "sip_error", severity: .critical, ts: f.ts, hosts: [ctx.host(f.source)], connection: nil,
-                                   explanation: "\(what) (Call-ID \(d.callID)) was answered \(s) \(f.reason ?? "") \(FindingContext.span(f.ts - d.request.ts)) after it",
-                                   evidence: [ev(d.request, what), ev(f, "\(s) \(f.reason ?? "")")]))
+                                   explanation: text, evidence: evidence))
             } else if d.final == nil {
                 var text = "\(what) (Call-ID \(d.callID)) got no final response in the logs"
                 var evidence = [ev(d.request, what)]
                 // A final error with no Call-ID of its own (a record cut short) after the request, from the same source.
-                if let orphan = sip.withoutCallID.first(where: { $0.source == d.request.source && $0.ts >= d.request.ts && ($0.status ?? 0) >= 300 }) {
+                let orphan = sip.withoutCallID.first(where: { $0.source == d.request.source && $0.ts >= d.request.ts && ($0.status ?? 0) >= 300 })
+                if let orphan {
                     text += "; the same log sends \(orphan.status ?? 0) \(orphan.reason ?? "") \(FindingContext.span(orphan.ts - d.request.ts)) later without naming it"
                     evidence.append(ev(orphan, "\(orphan.status ?? 0) \(orphan.reason ?? "")"))
+                }
+                if let t = behind(d.request.ts, orphan?.ts, host: ctx.host(d.request.source)) {
+                    text += "; behind it: \(t.text), \(FindingContext.span(t.ts - d.request.ts)) after the request"
+                    evidence.append(Finding.Evidence(source: t.source, line: t.line, ts: t.ts, text: t.text))
                 }
                 out.append(Finding(kind: "sip_no_final_response", severity: .warning, ts: d.request.ts, hosts: [ctx.host(d.request.source)], connection: nil,
                                    explanation: text, evidence: evidence))

@@ -38,6 +38,20 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(f.contains { $0.connection?.contains("10.1.1.1:62973") == true })
     }
 
+    func testTheREGISTERsTimeoutTiedToTheTransportFailureBehindIt() throws {
+        // The Edge's logs under one host: its SIPStack records the REGISTER, the failed outbound connection to
+        // 192.168.3.10:5061 (WSAETIMEDOUT) 21.0 s later, and the 504 a millisecond after that.
+        let store = try Store(path: ":memory:")
+        let dir = CorpusTests.corpus.appendingPathComponent("lync-edge")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand(["edge-etl.txt", "edge-sipstack.txt", "edge-sipstack-connection.txt"].map { dir.appendingPathComponent($0).path }),
+                                              options: IngestOptions(host: "edge"))
+        try ClockPass.run(store)
+        try LifecyclePass.run(store)
+        let sip = try XCTUnwrap(try Findings.run(store).first { $0.kind == "sip_no_final_response" })
+        XCTAssertTrue(sip.explanation.hasSuffix("behind it: Failed to complete outbound connection to 192.168.3.10:5061 0x8007274c WSAETIMEDOUT, 21.0 s after the request"), sip.explanation)
+        XCTAssertEqual(sip.evidence.map(\.line), [1, 32, 1])
+    }
+
     func testRDPResetAndTheMissingListener() throws {
         let f = try findings(["rdp-reset"])
         let refused = try XCTUnwrap(f.first { $0.kind == "connection_refused" })
