@@ -124,6 +124,12 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(t.numbers["path_ms"]), 89, accuracy: 4)
         XCTAssertEqual(t.severity, .warning)
         XCTAssertTrue(t.explanation.hasSuffix("the time goes to the network, not to the client or the server"), t.explanation)
+        // The same, for real across wanbridge's 40 ms each way (corpus/wan-turns): ten turns, ~80 ms of each the path.
+        let real = try XCTUnwrap(try findings(["wan-turns"]).first { $0.kind == "request_response_time" })
+        XCTAssertEqual(real.numbers["turns"], 10)
+        XCTAssertEqual(try XCTUnwrap(real.numbers["path_ms"]), 80, accuracy: 8)
+        XCTAssertLessThan(try XCTUnwrap(real.numbers["server_response_ms"]), 5)
+        XCTAssertEqual(try XCTUnwrap(real.numbers["client_think_ms"]), 5, accuracy: 3)
         // A connection of one exchange only (tuple-reuse: one echo each) has no turns to weigh.
         XCTAssertFalse(try findings(["tuple-reuse/client.pcap"]).contains { $0.kind == "request_response_time" })
     }
