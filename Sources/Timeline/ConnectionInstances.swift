@@ -6,6 +6,10 @@ import EventStore
 /// connection, while a resent SYN (same ISN, or the same SYN again before the last attempt ended) stays
 /// the same attempt — the Edge's three SYNs to its Front End are one.
 enum ConnectionInstances {
+    /// The SYN's number as sent: the raw one, or the one an export shows when it shows absolute numbers (a
+    /// relative export shows 0 for every SYN, which tells nothing).
+    static func number(_ p: PacketFacts) -> Int64? { p.seqRaw ?? ((p.seq ?? 0) != 0 ? p.seq : nil) }
+
     /// One source's packets of one tuple (time order), cut where a new connection starts.
     static func split(_ packets: [PacketFacts]) -> [[PacketFacts]] {
         var out: [[PacketFacts]] = []
@@ -15,13 +19,14 @@ enum ConnectionInstances {
         for p in packets {
             let flags = TCPFlags(rawValue: max(0, p.flags))
             if flags.contains(.syn) && !flags.contains(.ack) {
-                let newNumber = isn != nil && p.seqRaw != nil && p.seqRaw != isn
-                // Without raw numbers, a SYN after the last attempt ended (RST or FIN) is a new one.
-                if synSeen && (newNumber || (p.seqRaw == nil && ended)) {
+                let n = number(p)
+                let newNumber = isn != nil && n != nil && n != isn
+                // Without numbers, a SYN after the last attempt ended (RST or FIN) is a new one.
+                if synSeen && (newNumber || (n == nil && ended)) {
                     out.append(current); current = []; ended = false
                 }
                 synSeen = true
-                if current.isEmpty || isn == nil || newNumber { isn = p.seqRaw }
+                if current.isEmpty || isn == nil || newNumber { isn = n }
             }
             if flags.contains(.rst) || flags.contains(.fin) { ended = true }
             current.append(p)
@@ -35,7 +40,7 @@ enum ConnectionInstances {
     /// right), else its place in the order (an export with relative numbers beside its capture).
     static func identities(_ split: [Int64: [[PacketFacts]]]) -> [Int64: [String]] {
         func isn(_ part: [PacketFacts]) -> Int64? {
-            part.first { p in let f = TCPFlags(rawValue: max(0, p.flags)); return f.contains(.syn) && !f.contains(.ack) }?.seqRaw
+            part.first { p in let f = TCPFlags(rawValue: max(0, p.flags)); return f.contains(.syn) && !f.contains(.ack) }.flatMap(number)
         }
         let raw = split.values.allSatisfy { $0.allSatisfy { isn($0) != nil } }
         return split.mapValues { parts in parts.enumerated().map { i, part in raw ? "isn \(isn(part)!)" : "#\(i)" } }

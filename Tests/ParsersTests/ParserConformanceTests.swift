@@ -39,7 +39,7 @@ final class ParserConformanceTests: XCTestCase {
             "sockets-netns/ss-server.txt": "ss_text", "sockets-netns/netstat-server-de.txt": "netstat_text",
             "tivoli-proxy/gwp.log": "tivoli_proxy_log", "tivoli-proxy/epp-routed.log": "tivoli_proxy_log",
             "tivoli-proxy/epp-apar.log": "tivoli_proxy_log", "tivoli-proxy/gwproxy-version.txt": "tivoli_proxy_log",
-            "lync-edge/edge-sipstack.txt": "sipstack_text",
+            "lync-edge/edge-sipstack.txt": "sipstack_text", "lync-federation/client-uccapi.log": "lync_client_log",
             "sip-sipp/uac-udp.log": "sip_dump_text", "sip-sipp/uas-udp.log": "sip_dump_text", "sip-sipp/uac-tcp.log": "sip_dump_text",
             "sip-sipp/uas-tcp.log": "sip_dump_text", "sip-sipp/uac-busy.log": "sip_dump_text", "sip-sipp/uas-busy.log": "sip_dump_text",
         ]

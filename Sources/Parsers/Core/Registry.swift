@@ -48,6 +48,7 @@ public enum Registry {
         TivoliProxyLog.self,
         SIPStackText.self,
         SIPDumpText.self,
+        LyncClientLog.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [

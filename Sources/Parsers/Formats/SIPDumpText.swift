@@ -192,17 +192,12 @@ public struct SIPDumpText: LineParser {
     }
 
     /// The event of a finished block, and what its request teaches about the transaction's responses.
-    private mutating func record(_ blk: Block) -> EventRecord {
-        var r = EventRecord(line: blk.line, ordinal: Int64(blk.line), ts: blk.ts, kind: .log, rawAt: blk.rawAt, rawLen: blk.rawLen)
-        r.label = "SIP"
-        let m = blk.message
-        if let s = m.startAt { r.summaryAt = s }
+    /// What a SIP message says, as the flat attrs every SIP parser writes (start line, Call-ID, CSeq, tags, top
+    /// Via with received/rport, Contact, agent, content, SDP media), and what its transport ends can be read from.
+    static func sipAttrs(_ m: Message) -> (attrs: [String], request: (method: String, uri: String)?, viaEnd: Endpoint?, branch: String?, cseqMethod: String?) {
         var a: [String] = []
         func put(_ k: String, _ v: String?) { if let v, !v.isEmpty { a.append(jsonString(k) + ":" + jsonString(v)) } }
         func put(_ k: String, int v: Int64?) { if let v { a.append(jsonString(k) + ":\(v)") } }
-        let d = blk.direction
-        put("direction", d?.sent == true ? "sent" : d?.sent == false ? "received" : nil)
-        put("transport", d?.transport); put("bytes", int: d?.bytes)
         var request: (method: String, uri: String)? = nil
         if let s = m.startLine {
             put("start_line", s)
@@ -253,6 +248,23 @@ public struct SIPDumpText: LineParser {
             a.append("\"sdp_media\":[" + items.joined(separator: ",") + "]")
         }
 
+        return (a, request, viaEnd, branch, cseqMethod)
+    }
+
+    private mutating func record(_ blk: Block) -> EventRecord {
+        var r = EventRecord(line: blk.line, ordinal: Int64(blk.line), ts: blk.ts, kind: .log, rawAt: blk.rawAt, rawLen: blk.rawLen)
+        r.label = "SIP"
+        let m = blk.message
+        if let s = m.startAt { r.summaryAt = s }
+        var a: [String] = []
+        func put(_ k: String, _ v: String?) { if let v, !v.isEmpty { a.append(jsonString(k) + ":" + jsonString(v)) } }
+        func put(_ k: String, int v: Int64?) { if let v { a.append(jsonString(k) + ":\(v)") } }
+        let d = blk.direction
+        put("direction", d?.sent == true ? "sent" : d?.sent == false ? "received" : nil)
+        put("transport", d?.transport); put("bytes", int: d?.bytes)
+        let parsed = SIPDumpText.sipAttrs(m)
+        a += parsed.attrs
+        let (request, viaEnd, branch, cseqMethod) = (parsed.request, parsed.viaEnd, parsed.branch, parsed.cseqMethod)
         var src: Endpoint? = nil, dst: Endpoint? = nil
         let key = branch.flatMap { b in cseqMethod.map { b + " " + $0 } }
         if let req = request {
