@@ -20,6 +20,42 @@ enum LogFindings {
         }
     }
 
+    /// A media flow the SIP messages negotiated (SDP `m=`/`c=`) whose connection was refused or never
+    /// answered: the federated desktop-sharing seed, where 1.1.1.1:50704 refuses the Edge three times.
+    static func mediaRefused(_ ctx: FindingContext) throws -> [Finding] {
+        let (_, rows) = try ctx.store.query("""
+            SELECT e.source, e.line, e.ts, json_extract(e.attrs, '$.call_id'), json_extract(m.value, '$.media'), json_extract(m.value, '$.address'),
+                   json_extract(m.value, '$.port')
+            FROM event e, json_each(json_extract(e.attrs, '$.sdp_media')) m
+            WHERE e.label = 'SIP' AND json_extract(e.attrs, '$.sdp_media') IS NOT NULL
+            """)
+        guard !rows.isEmpty else { return [] }
+        var offered: [String: (source: Int64, line: Int, ts: Int64, media: String, callID: String?)] = [:]
+        for r in rows {
+            guard let a = String.fromDatabaseValue(r[5]), let p = Int.fromDatabaseValue(r[6]), p > 0 else { continue }
+            let key = FailureMatches.endpoint(a, p)
+            if offered[key] == nil {
+                let source = Int64.fromDatabaseValue(r[0])!
+                offered[key] = (source, Int.fromDatabaseValue(r[1]) ?? 0, (ctx.sources[source]?.clock ?? SourceClock()).aligned(Int64.fromDatabaseValue(r[2])!),
+                                String.fromDatabaseValue(r[4]) ?? "media", String.fromDatabaseValue(r[3]))
+            }
+        }
+        var out: [Finding] = []
+        for c in try ctx.store.allConnections() where c.proto == 6 {
+            guard let life = c.lifecycle, ["REJ", "S0"].contains(life.connState), let o = offered[life.responder] else { continue }
+            let packets = try ctx.store.events(conn: c.key).filter { $0.kind == .packet }
+            let syns = packets.filter { ($0.flags ?? 0) & 0x12 == 0x02 }.count
+            let rsts = packets.filter { ($0.flags ?? 0) & 0x04 != 0 }.count
+            let fate = life.connState == "REJ" ? "refused: \(syns) SYN\(syns == 1 ? "" : "s"), \(rsts) RST\(rsts == 1 ? "" : "s") back" : "never answered: \(syns) SYN\(syns == 1 ? "" : "s")"
+            let text = "the \(o.media) flow a SIP dialog negotiated" + (o.callID.map { " (Call-ID \($0))" } ?? "") + " to \(life.responder) was \(fate), from \(life.originator)"
+                + ": something on the media path blocks it"
+            out.append(Finding(kind: "sip_media_blocked", severity: .critical, ts: life.synAt ?? life.first, hosts: [ctx.host(o.source), ctx.host(life.vantageSource)],
+                               connection: "tcp \(life.originator) → \(life.responder)", explanation: text,
+                               evidence: [Finding.Evidence(source: o.source, line: o.line, ts: o.ts, text: "SDP m=\(o.media) \(life.responder)")] + packets.prefix(6).map(ctx.evidence)))
+        }
+        return out
+    }
+
     static func run(_ ctx: FindingContext) throws -> [Finding] {
         var out: [Finding] = []
         let sip = try ctx.store.sipDialogs()
@@ -58,6 +94,7 @@ enum LogFindings {
                                    explanation: text, evidence: evidence))
             }
         }
+        out += try mediaRefused(ctx)
         let proxies = try ProxyHandshakes.load(ctx.store)
         for p in proxies.pairs where !p.whoCompleted || !p.tellCompleted {
             let halves = [(!p.whoCompleted, "WHO"), (!p.tellCompleted, "TELL")].filter(\.0).map(\.1).joined(separator: " and ")

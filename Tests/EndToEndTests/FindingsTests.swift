@@ -160,6 +160,17 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(f.contains { $0.kind == "rst_injected" || $0.kind == "syn_unanswered" })
     }
 
+    func testTheMediaFlowASIPDialogNegotiatedIsRefused() throws {
+        // corpus/lync-federation: the 200 OK's SDP names 1.1.1.1:50704 for application sharing; the Edge's three
+        // SYNs to it from 10.3.0.40:58138 each get an RST.
+        let f = try findings(["lync-federation"])
+        let media = try XCTUnwrap(f.first { $0.kind == "sip_media_blocked" })
+        XCTAssertEqual(media.explanation, "the applicationsharing flow a SIP dialog negotiated to 1.1.1.1:50704 was refused: 3 SYNs, 3 RSTs back, from 10.3.0.40:58138: something on the media path blocks it")
+        XCTAssertEqual(media.evidence.first?.line, 34)
+        // SIPp's calls offer RTP media nobody connects to over TCP: nothing to say.
+        XCTAssertFalse(try findings(["sip-sipp"]).contains { $0.kind == "sip_media_blocked" })
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])
