@@ -5,7 +5,7 @@ import PackageDescription
 // TraceModel ← Parsers ← EventStore ← Timeline ← Render ← tracejoin.
 let package = Package(
     name: "tracejoin",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tracejoin", targets: ["tracejoin"]),
     ],
@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        // `tracejoin view`: the local web view's HTTP server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         // zlib's gzip stream API (gzopen/gzread) for `.gz` inputs.
@@ -40,6 +42,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // `tracejoin sql` prints GRDB's DatabaseValue as the store returns it.
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ],
+        // The view's page, styles and script: files in the repository, compiled into the binary so that
+        // `tracejoin view` serves them wherever the binary is copied.
+        resources: [
+            .embedInCode("View/Assets/index.html"),
+            .embedInCode("View/Assets/view.css"),
+            .embedInCode("View/Assets/view.js"),
         ]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),

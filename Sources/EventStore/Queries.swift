@@ -574,3 +574,55 @@ extension Store {
         }
     }
 }
+
+// MARK: - Random access for the view: positions in the merged timeline, events by id, what is new.
+
+extension Store {
+    /// How many of a source's events its own clock puts before `sourceTime`. A time-sorted source
+    /// answers by binary search over its rowids (log n row lookups, whatever its size); any other counts
+    /// on its time index.
+    public func countBefore(source: SourceInfo, sourceTime: Int64) throws -> Int {
+        try db.read { db in
+            if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
+                return Int(try lowerBound(db, first, last, ts: sourceTime) - first)
+            }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE source = \(source.id) AND ts < ?", arguments: [sourceTime]) ?? 0
+        }
+    }
+
+    /// Events by rowid, in the order given; ids not in the store are left out.
+    public func events(ids: [Int64]) throws -> [StoredEvent] {
+        if ids.isEmpty { return [] }
+        let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
+        var byID: [Int64: StoredEvent] = [:]
+        try db.read { db in
+            // In chunks: SQLite binds at most 32766 parameters.
+            for chunk in stride(from: 0, to: ids.count, by: 1000).map({ ids[$0..<min($0 + 1000, ids.count)] }) {
+                let st = try db.makeStatement(sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.rowid IN (\(chunk.map { _ in "?" }.joined(separator: ",")))")
+                try st.setArguments(StatementArguments(Array(chunk)))
+                for e in try Store.events(st, clocks: clocks, db: db, text: TextReader()) { byID[e.id] = e }
+            }
+        }
+        return ids.compactMap { byID[$0] }
+    }
+
+    /// Events stored after rowid `id` (what an ingest added since), oldest first.
+    public func events(afterID id: Int64, limit: Int) throws -> [StoredEvent] {
+        let clocks = Dictionary(uniqueKeysWithValues: try sources().map { ($0.id, $0.clock) })
+        return try db.read { db in
+            let st = try db.cachedStatement(sql: "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?")
+            try st.setArguments([id, limit])
+            return try Store.events(st, clocks: clocks, db: db, text: TextReader())
+        }
+    }
+
+    /// The newest event's rowid (0 for an empty store).
+    public func lastEventID() throws -> Int64 {
+        try db.read { try Int64.fetchOne($0, sql: "SELECT max(rowid) FROM event") ?? 0 }
+    }
+
+    /// A connection by its Community ID.
+    public func connection(communityID: String) throws -> ConnectionRow? {
+        try connections(where: "c.community_id = ?", [communityID]).first
+    }
+}

@@ -128,6 +128,8 @@ public final class EventFormatter {
         o.add("source", sources[e.source]?.path)
         o.add("line", e.line)
         o.add("ordinal", e.ordinal)
+        // The store's id: what `elsewhere[].twin` names, and the view's handle on the event.
+        o.add("id", e.id)
         o.add("kind", e.kind.name)
         o.add("summary", e.summary)
         if let p = e.proto { o.add("proto", IPProto.name(UInt8(truncatingIfNeeded: p))) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct TraceJoin: ParsableCommand {
+struct TraceJoin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracejoin",
         abstract: "Correlate packet captures' text exports and logs from several machines on one timeline.",
@@ -13,6 +13,6 @@ struct TraceJoin: ParsableCommand {
         Start with:  tracejoin analyze corpus/rdp-reset
         """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Ingest.self, Timeline.self, Conn.self, Connections.self, Sockets.self, Handshakes.self, SIP.self, FindingsCommand.self, Report.self, Export.self, Clocks.self, Sources.self, Formats.self, SQL.self]
+        subcommands: [Analyze.self, Ingest.self, Timeline.self, Conn.self, Connections.self, Sockets.self, Handshakes.self, SIP.self, FindingsCommand.self, Report.self, View.self, Export.self, Clocks.self, Sources.self, Formats.self, SQL.self]
     )
 }

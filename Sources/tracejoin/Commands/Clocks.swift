@@ -100,34 +100,44 @@ enum ClocksPrinter {
     static func print(_ sources: [SourceInfo], report: ClockPass.Report, json: Bool) throws {
         let names = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.path) })
         if json {
-            for s in sources {
-                var o = JSONObject()
-                o.add("source", s.path)
-                o.add("id", s.id)
-                o.add("host", s.host)
-                // A zone the user gave, else the one the solved offset shows (whole quarter hours, see zoneGuess).
-                let solvedZone = zoneGuess(s)
-                o.add("zone", s.zoneGiven ? CivilTime.formatZoneOffset(s.zoneOffset) : solvedZone?.zone)
-                if solvedZone != nil { o.add("zone_solved", true) }
-                o.add("offset_s", Double(s.offsetNS) / 1e9)
-                if let u = s.uncertaintyNS { o.add("uncertainty_s", Double(u) / 1e9) } else { o.addNull("uncertainty_s") }
-                // Parts per million the source's clock ran fast against the reference; the offset holds at
-                // origin (the source's own time).
-                o.add("drift_ppm", Double(s.driftPPB) / 1e3)
-                if s.driftPPB != 0 { o.add("origin", CivilTime.iso8601(s.driftOrigin, digits: 9)) }
-                o.addOrNull("reference", report.reference.flatMap { names[$0] })
-                o.addOrNull("method", s.id == report.reference ? "reference" : s.clockMethod)
-                if s.clockMethod == SolvedClock.oneWayMethod { o.add("one_way", true) }
-                o.add("matched", s.clockMatched)
-                o.add("with", s.clockPeer.flatMap { names[$0] })
-                if let g = zoneGuess(s) {
-                    o.add("zone_guess", g.zone)
-                    o.add("skew_s", Double(g.skew) / 1e9)
-                }
-                Swift.print(o.text)
-            }
+            for line in jsonObjects(sources, reference: report.reference) { Swift.print(line) }
             return
         }
+        printTable(sources, report: report, names: names)
+    }
+
+    /// `clocks --json`'s objects (also the view's `/api/clocks`).
+    static func jsonObjects(_ sources: [SourceInfo], reference: Int64?) -> [String] {
+        let names = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.path) })
+        return sources.map { s in
+            var o = JSONObject()
+            o.add("source", s.path)
+            o.add("id", s.id)
+            o.add("host", s.host)
+            // A zone the user gave, else the one the solved offset shows (whole quarter hours, see zoneGuess).
+            let solvedZone = zoneGuess(s)
+            o.add("zone", s.zoneGiven ? CivilTime.formatZoneOffset(s.zoneOffset) : solvedZone?.zone)
+            if solvedZone != nil { o.add("zone_solved", true) }
+            o.add("offset_s", Double(s.offsetNS) / 1e9)
+            if let u = s.uncertaintyNS { o.add("uncertainty_s", Double(u) / 1e9) } else { o.addNull("uncertainty_s") }
+            // Parts per million the source's clock ran fast against the reference; the offset holds at
+            // origin (the source's own time).
+            o.add("drift_ppm", Double(s.driftPPB) / 1e3)
+            if s.driftPPB != 0 { o.add("origin", CivilTime.iso8601(s.driftOrigin, digits: 9)) }
+            o.addOrNull("reference", reference.flatMap { names[$0] })
+            o.addOrNull("method", s.id == reference ? "reference" : s.clockMethod)
+            if s.clockMethod == SolvedClock.oneWayMethod { o.add("one_way", true) }
+            o.add("matched", s.clockMatched)
+            o.add("with", s.clockPeer.flatMap { names[$0] })
+            if let g = zoneGuess(s) {
+                o.add("zone_guess", g.zone)
+                o.add("skew_s", Double(g.skew) / 1e9)
+            }
+            return o.text
+        }
+    }
+
+    static func printTable(_ sources: [SourceInfo], report: ClockPass.Report, names: [Int64: String]) {
         var t = TextTable(header: ["source", "host", "offset (s)", "± (s)", "drift (ppm)", "how", "matched"])
         for s in sources {
             let how: String

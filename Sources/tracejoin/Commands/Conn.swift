@@ -45,6 +45,10 @@ struct Conn: ParsableCommand {
             return
         }
         for (i, c) in found.enumerated() {
+            if json {
+                Swift.print(try ConnJSON.object(c, store: s, formatter: fmt))
+                continue
+            }
             // The same connection under other tuples (NAT between capture points): all its events, interleaved.
             let aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
             var events = try s.events(conn: c.key)
@@ -55,25 +59,6 @@ struct Conn: ParsableCommand {
             let life = c.lifecycle
             // A lifecycle's times are those of the source it was counted at.
             let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
-            if json {
-                var o = JSONObject()
-                o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
-                if !aliasRows.isEmpty {
-                    o.add("aliases", raw: "[" + zip(aliases, aliasRows).map { a, row in
-                        var j = JSONObject(); j.add("id", row.text); j.add("community_id", row.communityID); j.add("evidence", a.evidence); return j.text
-                    }.joined(separator: ",") + "]")
-                }
-                o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
-                o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
-                let lives = try s.instances(key: c.key)
-                if !lives.isEmpty { o.add("connections_on_tuple", raw: "[" + lives.map { LifecycleText.json($0, time: time) }.joined(separator: ",") + "]") }
-                let tables = SnapshotText.json(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
-                o.add("sockets", raw: tables.sockets)
-                o.add("listeners", raw: tables.listeners)
-                o.add("stack", raw: StackText.json(StackStory.of(events), fmt: fmt))
-                Swift.print(o.text)
-                continue
-            }
             if i > 0 { Swift.print("") }
             Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.ordered.0)) → \(fmt.named(c.ordered.1))  community_id \(c.communityID)")
             for (a, row) in zip(aliases, aliasRows) {
@@ -219,6 +204,38 @@ enum ConnectionsPrinter {
 }
 
 /// How a packet fared at the other capture points, for `conn`.
+/// `conn --json`'s object for one connection (also the view's `/api/conn/<id>`): the connection, its
+/// other tuples, every event from every source with where else each packet was seen, the lifecycle,
+/// socket tables and the stack's story.
+enum ConnJSON {
+    static func object(_ c: ConnectionRow, store s: Store, formatter fmt: EventFormatter) throws -> String {
+        let aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
+        var events = try s.events(conn: c.key)
+        for a in aliases { events += try s.events(conn: a.key) }
+        events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+        let aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
+        let twins = try s.twins(events: events.map(\.id))
+        let life = c.lifecycle
+        let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
+        var o = JSONObject()
+        o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
+        if !aliasRows.isEmpty {
+            o.add("aliases", raw: "[" + zip(aliases, aliasRows).map { a, row in
+                var j = JSONObject(); j.add("id", row.text); j.add("community_id", row.communityID); j.add("evidence", a.evidence); return j.text
+            }.joined(separator: ",") + "]")
+        }
+        o.add("events", raw: "[" + events.map { TwinText.json(fmt.json($0), twins[$0.id], fmt) }.joined(separator: ",") + "]")
+        o.add("lifecycle", raw: life.map { LifecycleText.json($0, time: time) } ?? "null")
+        let lives = try s.instances(key: c.key)
+        if !lives.isEmpty { o.add("connections_on_tuple", raw: "[" + lives.map { LifecycleText.json($0, time: time) }.joined(separator: ",") + "]") }
+        let tables = SnapshotText.json(try SnapshotText.facts(c, aliases: aliasRows, store: s), fmt: fmt)
+        o.add("sockets", raw: tables.sockets)
+        o.add("listeners", raw: tables.listeners)
+        o.add("stack", raw: StackText.json(StackStory.of(events), fmt: fmt))
+        return o.text
+    }
+}
+
 enum TwinText {
     static func hostOf(_ source: Int64, _ fmt: EventFormatter) -> String { fmt.sources[source]?.host ?? "source \(source)" }
 

@@ -1,0 +1,133 @@
+import TraceModel
+import EventStore
+
+/// Random access into the merged timeline: the n-th event of a filter's timeline, the position of a time,
+/// and how many events fall in each slice of time — without reading the events before them. The view
+/// scrolls through ten million events with it.
+///
+/// Filters that select by host, source and time range keep this cheap: each source counts its events
+/// before a time by binary search (`Store.countBefore`), so a position is a binary search over time of
+/// sums of those counts. Filters on what events say (kind, connection, text) have no such count; their
+/// matches are listed once by one pass over the merged timeline (`TimelineMatches`).
+public struct TimelineWindow {
+    let store: Store
+    let filter: EventFilter
+    let sources: [SourceInfo]
+    /// Aligned times of the first and last event the filter can reach.
+    public let lo: Int64
+    public let hi: Int64
+    /// Events before `lo`: positions count from there.
+    private(set) var base = 0
+
+    /// Whether a filter can be paged by position (only hosts, sources and a time range).
+    public static func positional(_ f: EventFilter) -> Bool { f.kinds.isEmpty && f.conns == nil && (f.grep ?? "").isEmpty }
+
+    public init(store: Store, filter: EventFilter) throws {
+        self.store = store
+        self.filter = filter
+        var sources = try store.sources().filter { $0.events > 0 && $0.firstTS != nil }
+        if !filter.hosts.isEmpty { sources = sources.filter { filter.hosts.contains($0.host) } }
+        if !filter.sources.isEmpty { sources = sources.filter { filter.sources.contains($0.id) } }
+        self.sources = sources
+        let firsts = sources.compactMap { s in s.firstTS.map { s.clock.aligned($0) } }
+        let lasts = sources.compactMap { s in s.lastTS.map { s.clock.aligned($0) } }
+        lo = filter.from ?? firsts.min() ?? 0
+        hi = filter.to ?? lasts.max() ?? 0
+        base = try countBefore(lo)
+    }
+
+    /// Events of the selected sources whose aligned time is before `t`.
+    func countBefore(_ t: Int64) throws -> Int {
+        var n = 0
+        for s in sources { n += try store.countBefore(source: s, sourceTime: s.clock.sourceTime(t)) }
+        return n
+    }
+
+    /// How many events the filter selects.
+    public func total() throws -> Int {
+        guard hi >= lo else { return 0 }
+        return try countBefore(hi == Int64.max ? hi : hi + 1) - base
+    }
+
+    /// The position of the first event at or after `t`.
+    public func position(of t: Int64) throws -> Int { max(0, try countBefore(max(t, lo)) - base) }
+
+    /// Events at positions `offset ..< offset + limit`, in timeline order (aligned time, source, id).
+    public func page(offset: Int, limit: Int) throws -> [StoredEvent] {
+        let target = base + max(0, offset)
+        // The latest time with at most `target` events before it: the target event is at that time or
+        // after it, within the events that share one time stamp.
+        var a = lo, b = hi == Int64.max ? hi : hi + 1
+        if try countBefore(b) <= target { return [] }
+        while b - a > 1 {
+            let mid = a + (b - a) / 2
+            if try countBefore(mid) <= target { a = mid } else { b = mid }
+        }
+        var f = filter
+        f.from = a
+        let skip = target - (try countBefore(a))
+        var merge = try TimelineMerge(store: store, filter: f, pageSize: min(max(skip + limit, 64), 4096))
+        var out: [StoredEvent] = []
+        var seen = 0
+        while out.count < limit, let e = merge.next() {
+            if seen >= skip { out.append(e) }
+            seen += 1
+        }
+        if let error = merge.error { throw error }
+        return out
+    }
+
+    /// Events per host in `buckets` equal slices of `from ... to` (aligned ns), hosts in name order.
+    public func histogram(from: Int64, to: Int64, buckets: Int) throws -> [(host: String, counts: [Int])] {
+        guard buckets > 0, to > from else { return [] }
+        let width = max(1, (to - from) / Int64(buckets))
+        var byHost: [String: [Int]] = [:]
+        for s in sources {
+            var counts = [Int](repeating: 0, count: buckets)
+            var before = try store.countBefore(source: s, sourceTime: s.clock.sourceTime(from))
+            for i in 0..<buckets {
+                let edge = i == buckets - 1 ? to + 1 : from + width * Int64(i + 1)
+                let next = try store.countBefore(source: s, sourceTime: s.clock.sourceTime(edge))
+                counts[i] = next - before
+                before = next
+            }
+            byHost[s.host] = zip(byHost[s.host] ?? [Int](repeating: 0, count: buckets), counts).map { $0 + $1 }
+        }
+        return byHost.keys.sorted().map { ($0, byHost[$0]!) }
+    }
+}
+
+/// The events a content filter (kind, connection, text) selects, listed once in timeline order by one
+/// pass over the merged timeline, then paged by position. Holds ids and times only, up to `cap`.
+public struct TimelineMatches {
+    public let ids: [Int64]
+    public let times: [Int64]
+    /// More matched than `cap`: the list stops there.
+    public let truncated: Bool
+
+    public init(store: Store, filter: EventFilter, cap: Int = 2_000_000) throws {
+        var merge = try TimelineMerge(store: store, filter: filter)
+        var ids: [Int64] = [], times: [Int64] = []
+        var truncated = false
+        while let e = merge.next() {
+            if ids.count == cap { truncated = true; break }
+            ids.append(e.id); times.append(e.ts)
+        }
+        if let error = merge.error { throw error }
+        self.ids = ids; self.times = times; self.truncated = truncated
+    }
+
+    public var total: Int { ids.count }
+
+    public func page(store: Store, offset: Int, limit: Int) throws -> [StoredEvent] {
+        let lo = min(max(0, offset), ids.count), hi = min(lo + max(0, limit), ids.count)
+        return try store.events(ids: Array(ids[lo..<hi]))
+    }
+
+    /// The position of the first match at or after `t`.
+    public func position(of t: Int64) -> Int {
+        var a = 0, b = times.count
+        while a < b { let m = (a + b) / 2; if times[m] < t { a = m + 1 } else { b = m } }
+        return a
+    }
+}
