@@ -67,7 +67,7 @@ enum SiteMinderFindings {
     /// CA KB000038141), per log: how many, from when to when, which calls and codes, and the components that then
     /// reported a fatal error.
     static func agentAPIFailed(_ ctx: FindingContext) throws -> [Finding] {
-        let failures = try rows(ctx, event: "agent_api_failed", ["function", "returned", "summary"])
+        let failures = try rows(ctx, event: "agent_api_failed", ["function", "returned", "summary", "returned_means"])
         guard !failures.isEmpty else { return [] }
         let fatal = try rows(ctx, event: "component_fatal", ["component", "summary"])
         var out: [Finding] = []
@@ -76,7 +76,7 @@ enum SiteMinderFindings {
             var calls: [String: Int] = [:]
             var order: [String] = []
             for f in list {
-                let call = (f.f[0] ?? "?") + " returned " + (f.f[1] ?? "?")
+                let call = (f.f[0] ?? "?") + " returned " + (f.f[1] ?? "?") + (f.f[3].map { " (\($0))" } ?? "")
                 if calls[call] == nil { order.append(call) }
                 calls[call, default: 0] += 1
             }

@@ -124,6 +124,8 @@ final class SiteMinderTests: XCTestCase {
         let api = a.filter { $0["event"] as? String == "agent_api_failed" }
         XCTAssertEqual(api.map { $0["function"] as? String }, ["Sm_AgentApi_IsProtectedEx", "Sm_AgentApi_LoginEx", "Sm_AgentApi_LoginEx"])
         XCTAssertEqual(api.map { $0["returned"] as? Int }, [-2, -1, -1], "`returned'-1'` without its space too")
+        // SmAgentAPI.h: -2 SM_AGENTAPI_TIMEOUT, -1 SM_AGENTAPI_FAILURE.
+        XCTAssertEqual(api.map { $0["returned_means"] as? String }, ["timeout", "failure", "failure"])
         XCTAssertEqual(a.filter { $0["event"] as? String == "component_fatal" }.map { $0["component"] as? String },
                        ["Low Level Agent", "Protection Manager", "Low Level Agent", "Authentication Manager"])
         // Line 2 has no space after its message id.

@@ -28,8 +28,8 @@ final class SiteMinderFindingTests: XCTestCase {
         let api = try XCTUnwrap(findings.first { $0.kind == "siteminder_agent_api_failed" })
         // 12:58:21 to 13:17:10: 18 min 49 s.
         XCTAssertEqual(api.numbers["failures"], 3)
-        XCTAssertEqual(api.explanation, "the Web Agent's calls to its Policy Servers failed 3 times in 1129.0 s: Sm_AgentApi_IsProtectedEx returned -2, "
-                       + "Sm_AgentApi_LoginEx returned -1 ×2; components then reported a fatal error: Low Level Agent, Protection Manager, Authentication Manager")
+        XCTAssertEqual(api.explanation, "the Web Agent's calls to its Policy Servers failed 3 times in 1129.0 s: Sm_AgentApi_IsProtectedEx returned -2 (timeout), "
+                       + "Sm_AgentApi_LoginEx returned -1 (failure) ×2; components then reported a fatal error: Low Level Agent, Protection Manager, Authentication Manager")
         XCTAssertEqual(api.evidence.map(\.line), [1, 2, 3, 4, 5, 6, 7])
     }
 

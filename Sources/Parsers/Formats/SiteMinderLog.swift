@@ -265,6 +265,10 @@ enum SiteMinderMessage {
         3156: "failed to receive client ack", 3157: "bad encryption",
     ]
 
+    /// The Agent API's negative return codes (SmAgentAPI.h, "Function return codes", as the Netegrity SDK
+    /// ships it, e.g. crespo2014/cpp-lib vc60/inc_src/siteminder/SmAgentAPI.h).
+    static let agentAPIReturns: [Int: String] = [-3: "no connection", -2: "timeout", -1: "failure"]
+
     static func attrs(_ m: String) -> [String] {
         if failedHandshakePeer(m) != nil || m.hasPrefix("Failed handshake with") {
             var out = ["\"event\":\"handshake_failed\""]
@@ -290,7 +294,10 @@ enum SiteMinderMessage {
             var out = ["\"event\":\"agent_api_failed\"", "\"function\":" + jsonString(String(function))]
             if let ret = rest.range(of: "returned") {
                 let code = rest[ret.upperBound...].drop { $0 == " " || $0 == "'" }.prefix { $0 == "-" || $0.isASCIIDigit }
-                if let c = Int(code) { out.append("\"returned\":\(c)") }
+                if let c = Int(code) {
+                    out.append("\"returned\":\(c)")
+                    if let meaning = agentAPIReturns[c] { out.append("\"returned_means\":" + jsonString(meaning)) }
+                }
             }
             return out
         }
