@@ -30,7 +30,7 @@ public enum FailureMatches {
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         let (_, records) = try store.query("""
             SELECT e.rowid, e.source, e.ts, da.text, e.dport FROM event e JOIN address da ON da.id = e.dst
-            WHERE e.label = 'SIP' AND e.conn IS NULL AND json_extract(e.attrs, '$.record_type') = 'connection'
+            WHERE e.label IN ('SIP', 'SiteMinder') AND e.conn IS NULL AND json_extract(e.attrs, '$.record_type') = 'connection'
               AND (json_extract(e.attrs, '$.result_code') LIKE '%TIMEDOUT%' OR json_extract(e.attrs, '$.text') LIKE 'Failed%')
             """)
         guard !records.isEmpty else { return [] }
@@ -74,12 +74,14 @@ public enum FailureMatches {
 /// SIP messages whose log names one end of the transport (the peer: `Peer: 10.1.1.1:62973`, a Via's
 /// `received`/`ms-received-port`) but not the other: they join the one connection in the store that has that
 /// end — the REGISTER the Edge received from 10.1.1.1:62973 is inside the client's TLS connection to 443.
+/// SiteMinder events that name the agent's end (`Failed handshake with 155.35.245.129:49184`, a trace line's
+/// IPAddr/IPPort) join the same way: the agent's connection to the Policy Server's 44443.
 public enum PeerBinding {
     public static func find(_ store: Store, except: Set<Int64>) throws -> [(event: Int64, conn: Int64, via: String)] {
         let (_, messages) = try store.query("""
             SELECT e.rowid, sa.text, e.sport, da.text, e.dport FROM event e
             LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
-            WHERE e.label = 'SIP' AND e.conn IS NULL AND (e.src IS NOT NULL OR e.dst IS NOT NULL)
+            WHERE e.label IN ('SIP', 'SiteMinder') AND e.conn IS NULL AND (e.src IS NOT NULL OR e.dst IS NOT NULL)
             """)
         guard !messages.isEmpty else { return [] }
         var byEnd: [String: [Int64]] = [:]

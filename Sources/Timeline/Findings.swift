@@ -30,7 +30,7 @@ public struct Finding: Sendable {
     public var numbers: [String: Double] = [:]
 }
 
-/// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TurnFindings`, `NagleFindings`, `TableFindings`, `LogFindings`) over a store whose clocks and
+/// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TurnFindings`, `NagleFindings`, `TableFindings`, `LogFindings`, `SiteMinderFindings`) over a store whose clocks and
 /// lifecycles are current, most severe and earliest first.
 public enum Findings {
     public static func run(_ store: Store) throws -> [Finding] {
@@ -42,6 +42,7 @@ public enum Findings {
         out += try NagleFindings.run(context)
         out += try TableFindings.run(context)
         out += try LogFindings.run(context)
+        out += try SiteMinderFindings.run(context)
         return out.sorted { ($0.severity, $0.ts, $0.kind) < ($1.severity, $1.ts, $1.kind) }
     }
 }

@@ -42,10 +42,18 @@ final class ParserConformanceTests: XCTestCase {
             "lync-edge/edge-sipstack.txt": "sipstack_text", "lync-federation/client-uccapi.log": "lync_client_log",
             "sip-sipp/uac-udp.log": "sip_dump_text", "sip-sipp/uas-udp.log": "sip_dump_text", "sip-sipp/uac-tcp.log": "sip_dump_text",
             "sip-sipp/uas-tcp.log": "sip_dump_text", "sip-sipp/uac-busy.log": "sip_dump_text", "sip-sipp/uas-busy.log": "sip_dump_text",
+            "siteminder-handshake/smps-handshake-failed.log": "siteminder_log", "siteminder-handshake/smps-stats.log": "siteminder_log",
+            "siteminder-handshake/smps-thread-pool.log": "siteminder_log", "siteminder-handshake/webagent-agentapi-failed.log": "siteminder_log",
+            "siteminder-policy-trace/smtracedefault.log": "siteminder_trace",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
             XCTAssertEqual(Registry.detect(SniffHead(bytes: Array(bytes.prefix(64 << 10))))?.parser.id, id, file)
+        }
+        // Trace configurations beside the logs (their `components:`/`data:` lists) are read by the trace parser, not ingested.
+        for file in ["siteminder-handshake/smtracedefault.txt", "siteminder-policy-trace/smtracedefault.txt"] {
+            let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
+            XCTAssertNil(Registry.detect(SniffHead(bytes: bytes))?.parser.id, file)
         }
         // Prose about these formats (the READMEs quote their lines) is none of them.
         let readmes = (FileManager.default.enumerator(at: corpus, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])

@@ -91,4 +91,22 @@ final class SeedLayoutTests: XCTestCase {
         XCTAssertEqual(rsts.map { $0.ordinal }, [1300, 1356])
         XCTAssertEqual(Set(p.records.compactMap { $0.connection?.key }).count, 1)
     }
+
+    func testSiteMinderSeedGivesTraceColumnsNotLogLines() throws {
+        // seeds/siteminder-webagent-handshake.txt lines 164-170: the post's advice and the trace configuration.
+        // It names the columns of smtracedefault.log; it is no log, and no parser takes it.
+        let text = """
+        smtracedefault.log ==> minimum you will need the following 3 lines.
+
+        components: AgentFunc/Init, AgentFunc/UnInit, AgentFunc/Tunnel, AgentFunc/GetConfig, AgentFunc/DoManagement, Server/Connection_Management, Server/Policy_Server_General, Tunnel_Service
+
+        data: Date, PreciseTime, Pid, Tid, SrcFile, Function, IPAddr, IPPort, Message, ClusterID, Throughput
+
+        version: 1.1
+        """
+        XCTAssertNil(Registry.detect(SniffHead(bytes: Array(text.utf8))))
+        let (columns, _) = try XCTUnwrap(SiteMinderTrace.readConfig(text))
+        XCTAssertEqual(columns.count, 11)
+        XCTAssertEqual(columns[6...7], ["IPAddr", "IPPort"])
+    }
 }

@@ -49,6 +49,8 @@ public enum Registry {
         SIPStackText.self,
         SIPDumpText.self,
         LyncClientLog.self,
+        SiteMinderLog.self,
+        SiteMinderTrace.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
