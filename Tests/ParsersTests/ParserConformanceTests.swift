@@ -42,6 +42,7 @@ final class ParserConformanceTests: XCTestCase {
             "lync-edge/edge-sipstack.txt": "sipstack_text", "lync-federation/client-uccapi.log": "lync_client_log",
             "sip-sipp/uac-udp.log": "sip_dump_text", "sip-sipp/uas-udp.log": "sip_dump_text", "sip-sipp/uac-tcp.log": "sip_dump_text",
             "sip-sipp/uas-tcp.log": "sip_dump_text", "sip-sipp/uac-busy.log": "sip_dump_text", "sip-sipp/uas-busy.log": "sip_dump_text",
+            "sip-pjsua/pjsua-udp.log": "pjsip_log", "sip-pjsua/pjsua-tcp.log": "pjsip_log",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))

@@ -49,6 +49,7 @@ public enum Registry {
         SIPStackText.self,
         SIPDumpText.self,
         LyncClientLog.self,
+        PJSIPLog.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
