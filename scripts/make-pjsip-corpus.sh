@@ -2,12 +2,16 @@
 # make-pjsip-corpus.sh — a real PJSIP log: a pjsua2 user agent (scripts/pjsua-call.py, PJSIP 2.15.1 from
 # PyPI's `pjsua2-python` wheel: Debian has no pjsua) calls SIPp's built-in UAS once over UDP and once over
 # TCP, and hangs up; PJSIP writes every SIP message it sends and receives in its log at level 5.
+# 1. UDP call (INVITE, 180, 200, ACK, BYE, 200)     pjsua-udp.log
+# 2. TCP call, the same                             pjsua-tcp.log
 #
 # usage: sudo scripts/make-pjsip-corpus.sh [OUT_DIR]      (default: corpus/sip-pjsua)
 #        PYTHON=/path/to/venv/bin/python (a Python that can `import pjsua2`; default python3)
 #
 #   tjs-ua 10.85.0.1 (pjsua, 5070) ── veth ── tjs-sv 10.85.0.2 (sipp -sn uas, 5060)
 #
+# 3. pjsua REGISTERs with SIPp's UAS (expecting an INVITE): SIPp's error log holds the REGISTER it aborted on
+#                                                    pjsua-register.log, uas-register-errors.txt
 # tcpdump on the UA's veth (sip.pcap) and tshark's reading of its SIP messages (sip-tshark.tsv): the truth the
 # tests hold the log to. Everything stays in the namespaces made here and deleted at the end.
 set -euo pipefail
@@ -40,9 +44,15 @@ run() {
 }
 run u1 udp
 run t1 tcp
+# 3. pjsua registers with the UAS, whose scenario expects an INVITE: SIPp aborts that call and writes the REGISTER
+#    into its error log (-trace_err); pjsua resends it (RFC 3261 timer E) and then learns the port is closed.
+ip netns exec $S timeout 30 sipp -sn uas -i 10.85.0.2 -p 5060 -t u1 -m 1 -timeout 5s -nostdin -trace_err -error_file "$WORK/uas-register-errors.txt" >uas-register.out 2>&1 & REG=$!; PIDS+=($REG)
+sleep 1
+ip netns exec $U timeout 30 "$PY" "$REPO/scripts/pjsua-call.py" "$WORK/pjsua-register.log" 10.85.0.1 5070 register:sip:10.85.0.2:5060 udp 3
+wait $REG || echo "uas register: exit $? (the aborted call counts failed)"
 sleep 1; kill -INT $TCPDUMP; wait $TCPDUMP 2>/dev/null || true
 mkdir -p "$OUT"
-cp pjsua-*.log sip.pcap "$OUT/"
+cp pjsua-*.log uas-register-errors.txt sip.pcap "$OUT/"
 tshark -r sip.pcap -Y sip -T fields -E header=y -E separator=/t -E occurrence=f \
   -e frame.number -e frame.time_epoch -e ip.proto -e ip.src -e udp.srcport -e tcp.srcport -e ip.dst -e udp.dstport -e tcp.dstport \
   -e sip.Call-ID -e sip.CSeq -e sip.Request-Line -e sip.Status-Line > "$OUT/sip-tshark.tsv"

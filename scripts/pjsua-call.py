@@ -4,6 +4,7 @@
 # from PyPI's `pjsua2-python` wheel (pjproject 2.15.1), since Debian has no pjsua.
 #
 # usage: pjsua-call.py LOG_FILE LOCAL_IP LOCAL_PORT TARGET_URI [TRANSPORT udp|tcp] [SECONDS_IN_CALL]
+#        pjsua-call.py LOG_FILE LOCAL_IP LOCAL_PORT register:REGISTRAR_URI [TRANSPORT] [SECONDS]   (REGISTER, no call)
 import os, sys, time
 import pjsua2 as pj
 
@@ -29,8 +30,16 @@ ep.libStart()
 
 acfg = pj.AccountConfig()
 acfg.idUri = "sip:pjsua@%s:%d" % (local_ip, local_port)
+if target.startswith("register:"):
+    acfg.regConfig.registrarUri = target[len("register:"):]
 acc = pj.Account()
 acc.create(acfg)
+if target.startswith("register:"):
+    end = time.time() + hold
+    while time.time() < end:
+        ep.libHandleEvents(50)
+    ep.libDestroy()
+    os._exit(0)
 
 class Call(pj.Call):
     def __init__(self, acc):

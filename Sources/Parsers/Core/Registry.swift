@@ -50,6 +50,7 @@ public enum Registry {
         SIPDumpText.self,
         LyncClientLog.self,
         PJSIPLog.self,
+        SIPEmbeddedText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [
