@@ -147,6 +147,21 @@ final class PJSIPLogTests: XCTestCase {
         XCTAssertEqual(p.unparsed.map(\.line), [67, 68])
         XCTAssertEqual(p.unparsed[0].reason, "binary bytes in a PJSIP log")
         XCTAssertEqual(p.records.last?.line, 69)
+        // Binary garbage in place of an SDP line of the INVITE (line 90, `a=fmtp:99 mode=30`, as many bytes): kept
+        // in the message's text and told with its line; the message is still whole.
+        var garbled = all
+        garbled[89] = String(repeating: "\u{07}", count: all[89].utf8.count - 1) + "\r"
+        let g = parse(PJSIPLog.self, bytes: Array(garbled.joined(separator: "\n").utf8))
+        XCTAssertEqual(g.unparsed.map(\.line), [90])
+        XCTAssertEqual(g.unparsed.first?.reason, "binary bytes inside the SIP message of line 59 (kept in its text)")
+        XCTAssertEqual(sip(g).count, 6)
+        XCTAssertNil(attrs(sip(g)[0])["truncated"])
+        // A log that starts inside a message (its first 60 lines lost): the headers and SDP before the first
+        // stamped line are reported, every later line read as before.
+        let late = parse(PJSIPLog.self, bytes: Array(all[60...].joined(separator: "\n").utf8))
+        XCTAssertEqual(late.unparsed.count, 41, "the INVITE's headers and SDP (file lines 61–73, 75–101) and its --end msg--")
+        XCTAssertEqual(late.unparsed.last?.reason, "PJSIP's --end msg-- without a message before it")
+        XCTAssertEqual(sip(late).count, 5)
         // A TX line with nothing after it (the file ends there) stays a log line, marked truncated.
         let cut = parse(PJSIPLog.self, bytes: Array((all[58] + "\n").utf8))
         XCTAssertEqual(cut.records.count, 1)

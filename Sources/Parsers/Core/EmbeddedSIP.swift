@@ -94,6 +94,9 @@ struct EmbeddedSIP {
     enum Take {
         /// The line was the message's.
         case taken
+        /// The line was the message's body but holds control bytes: kept in the message's text, for the caller
+        /// to report with its line.
+        case binary
         /// The line is not the message's: the message ended before it.
         case notMine
     }
@@ -122,9 +125,9 @@ struct EmbeddedSIP {
         }
         if message.complete { return .notMine }
         if blank { message.blank(); return .taken }
-        message.read(b, offset: at)
+        let read = message.read(b, offset: at)
         rawLen = at + b.count
-        return .taken
+        return read == .binary ? .binary : .taken
     }
 
     /// The message's event: kind log, label `SIP`, at its cue's time, the summary its start line; attrs as every

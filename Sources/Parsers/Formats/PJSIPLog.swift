@@ -86,6 +86,10 @@ public struct PJSIPLog: LineParser {
             case .taken:
                 message = m
                 return
+            case .binary:
+                sink.unparsed(UnparsedLine(line: line.number, reason: "binary bytes inside the SIP message of line \(m.cue.line) (kept in its text)", raw: line.string))
+                message = m
+                return
             case .notMine:
                 emit(m, sink)
                 awaitingEnd = true

@@ -112,7 +112,16 @@ public struct SIPEmbeddedText: LineParser {
         let st = SIPEmbeddedText.stamp(b)
         if var m = message.take() {
             // A stamped line is the log's own, whatever the message's state (a message cut short).
-            if st == nil, case .taken = m.take(b, offset: line.offset) { message = m; return }
+            if st == nil {
+                switch m.take(b, offset: line.offset) {
+                case .taken: message = m; return
+                case .binary:
+                    sink.unparsed(UnparsedLine(line: line.number, reason: "binary bytes inside the SIP message of line \(m.cue.line) (kept in its text)", raw: line.string))
+                    message = m
+                    return
+                case .notMine: break
+                }
+            }
             // The message's event is held: lines after it without a time (SIPp's closing quote) stay in it.
             held = m.record(ordinal: Int64(m.cue.line), truncated: false)
             heldText = nil
