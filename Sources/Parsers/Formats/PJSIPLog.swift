@@ -44,19 +44,21 @@ public struct PJSIPLog: LineParser {
         for line in head.lines.prefix(200) where !line.isEmpty {
             n += 1
             let b = Array(line.utf8)
-            guard let s = b.withUnsafeBufferPointer({ PJSIPLog.stamp($0) }) else { continue }
+            guard let s = b.withUnsafeBufferPointer({ p in PJSIPLog.stamp(p).map { (sender: p.string($0.sender.lowerBound, $0.sender.upperBound), message: PJSIPLog.isMessageLine(p, $0.textAt)) } })
+            else { continue }
             stamped += 1
             let sender = s.sender
             // pjlib's senders: source files (`sip_endpoint.c`) and objects (`tsx0x55…`, `pjlib`).
             if sender.hasSuffix(".c") || sender.hasSuffix(".cpp") || sender.contains("0x") || sender == "pjlib" { senders += 1 }
-            if s.text.hasPrefix("TX ") || s.text.hasPrefix("RX ") { messages += 1 }
+            if s.message { messages += 1 }
         }
         guard stamped >= 2, senders * 2 >= stamped else { return 0 }
         return messages > 0 ? 0.9 : (stamped * 2 >= n ? 0.6 : 0)
     }
 
     /// `22:17:58.108           pjsua_core.c  ....TX …` → time of day, sender, indent depth, text.
-    static func stamp(_ b: UnsafeBufferPointer<UInt8>) -> (tod: (ns: Int64, digits: Int), sender: String, depth: Int, textAt: Int, text: String)? {
+    /// (Ranges, not strings: a `String` is made only for what is stored.)
+    static func stamp(_ b: UnsafeBufferPointer<UInt8>) -> (tod: (ns: Int64, digits: Int), sender: Range<Int>, depth: Int, textAt: Int)? {
         // HH:MM:SS.mmm then a space.
         guard b.count > 14, b[2] == ASCII.colon, b[5] == ASCII.colon, b[8] == ASCII.dot else { return nil }
         var e = 9
@@ -67,14 +69,19 @@ public struct PJSIPLog: LineParser {
         let s = i
         while i < b.count && b[i] != ASCII.space { i += 1 }
         guard i > s else { return nil }
-        let sender = b.string(s, i)
+        let sender = s..<i
         // One space, then the indent (`.` per level, `!` for a thread switch), then the text. The text may be
         // empty (a sender that logs a bare newline).
         if i < b.count { i += 1 }
         if i < b.count && b[i] == ASCII.space { i += 1 }
         var depth = 0
         while i < b.count && (b[i] == ASCII.dot || b[i] == UInt8(ascii: "!")) { if b[i] == ASCII.dot { depth += 1 }; i += 1 }
-        return (tod, sender, depth, i, b.string(i, b.count))
+        return (tod, sender, depth, i)
+    }
+
+    /// `TX 1199 bytes …` or `RX 349 bytes …` at `at`.
+    static func isMessageLine(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> Bool {
+        at + 3 <= b.count && (b[at] == UInt8(ascii: "T") || b[at] == UInt8(ascii: "R")) && b[at + 1] == UInt8(ascii: "X") && b[at + 2] == ASCII.space
     }
 
     public mutating func consume(_ line: Line, into sink: RecordSink) {
@@ -117,19 +124,20 @@ public struct PJSIPLog: LineParser {
         release(sink)
         digits = max(digits, st.tod.digits)
         let ts = time(st.tod.ns)
-        if st.text.hasPrefix("TX ") || st.text.hasPrefix("RX ") {
+        if PJSIPLog.isMessageLine(b, st.textAt) {
             // `TX 1199 bytes Request msg INVITE/cseq=10952 (tdta0x5572c0e798b8) to UDP 10.85.0.2:5060:`
-            let c = EmbeddedSIP.cue(Substring(st.text))
-            var cue = EmbeddedSIP.Cue(line: line.number, offset: line.offset, ts: ts, sent: st.text.hasPrefix("TX "), peer: c.peer, transport: c.transport, bytes: c.bytes)
-            if let open = st.text.firstIndex(of: "("), let close = st.text[open...].firstIndex(of: ")") {
-                cue.extra.append("\"pjsip_object\":" + jsonString(String(st.text[st.text.index(after: open)..<close])))
+            let text = Substring(b.string(st.textAt, b.count))
+            let c = EmbeddedSIP.cue(text)
+            var cue = EmbeddedSIP.Cue(line: line.number, offset: line.offset, ts: ts, sent: text.hasPrefix("TX "), peer: c.peer, transport: c.transport, bytes: c.bytes)
+            if let open = text.firstIndex(of: "("), let close = text[open...].firstIndex(of: ")") {
+                cue.extra.append("\"pjsip_object\":" + jsonString(String(text[text.index(after: open)..<close])))
             }
             message = EmbeddedSIP(cue: cue, cueLength: b.count)
             return
         }
         var r = EventRecord(line: line.number, ordinal: Int64(line.number), ts: ts, kind: .log, rawAt: line.offset, rawLen: b.count, summaryAt: st.textAt)
         r.label = "PJSIP"
-        r.attrs = "{\"sender\":" + jsonString(st.sender) + ",\"depth\":\(st.depth)}"
+        r.attrs = "{\"sender\":" + jsonString(b.string(st.sender.lowerBound, st.sender.upperBound)) + ",\"depth\":\(st.depth)}"
         held = r
     }
 

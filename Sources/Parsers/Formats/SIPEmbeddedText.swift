@@ -75,10 +75,16 @@ public struct SIPEmbeddedText: LineParser {
             while f < b.count && ASCII.isDigit(b[f]) { f += 1 }
             if f > e + 1 { e = f }
         }
-        // `,875` is read as `.875`.
-        var text = Array(b[t..<e])
-        if let c = text.firstIndex(of: ASCII.comma) { text[c] = ASCII.dot }
-        guard let tod = text.withUnsafeBufferPointer({ $0.timeOfDay(0, $0.count) }) else { return nil }
+        // `,875` is read as `.875` (a copy only then).
+        let tod: (ns: Int64, digits: Int)?
+        if e > t + 8, b[t + 8] == ASCII.comma {
+            var text = Array(b[t..<e])
+            text[8] = ASCII.dot
+            tod = text.withUnsafeBufferPointer { $0.timeOfDay(0, $0.count) }
+        } else {
+            tod = b.timeOfDay(t, e)
+        }
+        guard let tod else { return nil }
         if e < b.count, b[e] == UInt8(ascii: "Z") { e += 1 }
         guard e == b.count || ASCII.isSpace(b[e]) || b[e] == ASCII.colon || b[e] == ASCII.rbracket else { return nil }
         while e < b.count && (ASCII.isSpace(b[e]) || b[e] == ASCII.colon || b[e] == ASCII.rbracket) { e += 1 }
