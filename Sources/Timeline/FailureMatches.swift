@@ -79,15 +79,18 @@ public enum FailureMatches {
 public enum PeerBinding {
     public static func find(_ store: Store, except: Set<Int64>) throws -> [(event: Int64, conn: Int64, via: String)] {
         let (_, messages) = try store.query("""
-            SELECT e.rowid, sa.text, e.sport, da.text, e.dport FROM event e
+            SELECT e.rowid, sa.text, e.sport, da.text, e.dport,
+                   COALESCE(json_extract(e.attrs, '$.transport'), json_extract(e.attrs, '$.via_transport')) FROM event e
             LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
             WHERE e.label IN ('SIP', 'SiteMinder') AND e.conn IS NULL AND (e.src IS NOT NULL OR e.dst IS NOT NULL)
             """)
         guard !messages.isEmpty else { return [] }
         var byEnd: [String: [Int64]] = [:]
+        var protoOf: [Int64: Int] = [:]
         for c in try store.allConnections() {
             byEnd[c.aEndpoint, default: []].append(c.key)
             byEnd[c.bEndpoint, default: []].append(c.key)
+            protoOf[c.key] = c.proto
         }
         var out: [(event: Int64, conn: Int64, via: String)] = []
         for m in messages {
@@ -97,9 +100,14 @@ public enum PeerBinding {
                 guard let a = String.fromDatabaseValue(a), let p = Int.fromDatabaseValue(p) else { return nil }
                 return FailureMatches.endpoint(a, p)
             }
+            // The transport the log names, where it names one: a UA's UDP flow and its TCP connection may share
+            // the peer's 5060 (corpus/sip-pjsua), and the message travelled on one of them.
+            let proto: Int? = String.fromDatabaseValue(m[5]).flatMap { t in
+                switch t.uppercased() { case "UDP": return 17; case "TCP", "TLS", "WS", "WSS": return 6; default: return nil }
+            }
             // One connection with that end, and no other end of the message contradicting it.
-            let keys = Set(ends.flatMap { byEnd[$0] ?? [] })
-            guard keys.count == 1, let key = keys.first, let end = ends.first(where: { byEnd[$0] != nil }) else { continue }
+            let keys = Set(ends.flatMap { byEnd[$0] ?? [] }.filter { k in proto.map { protoOf[k] == $0 } ?? true })
+            guard keys.count == 1, let key = keys.first, let end = ends.first(where: { byEnd[$0]?.contains(key) == true }) else { continue }
             out.append((id, key, "peer \(end)"))
         }
         return out

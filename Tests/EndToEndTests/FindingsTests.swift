@@ -171,6 +171,39 @@ final class FindingsTests: XCTestCase {
         XCTAssertFalse(try findings(["sip-sipp"]).contains { $0.kind == "sip_media_blocked" })
     }
 
+    func testTheRefusedMediaFlowFromASIPStackRecordsSDP() throws {
+        // The same finding from a SIPStack log. No SIPStack record in the seed carries SDP, so this one is composed,
+        // for this test only: the seed's protocol record header (line 655) over the federated 200 OK's start line,
+        // Call-ID and SDP lines as the Lync client logged them (corpus/lync-federation/client-uccapi.log lines 35,
+        // 44–46). With the Edge's capture of that scenario (edge.txt), the application-sharing flow to
+        // 1.1.1.1:50704 is refused as before, its evidence now the SIPStack record.
+        let record = """
+            TL_INFO(TF_PROTOCOL) [0]05E0.0AAC::01/08/2013-09:18:57.600.02e733e9 (SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record
+            Direction: incoming;source="external edge";destination="internal edge"
+            Start-Line: SIP/2.0 200 OK
+            Call-ID: a622d7b9f6464be3a455e6d98ec700b3
+            Message-Body:
+            o=- 0 0 IN IP4 1.1.1.1
+            c=IN IP4 1.1.1.1
+            m=applicationsharing 50704 TCP/RTP/SAVP 127
+            $$end_record
+
+            """
+        let dir = NSTemporaryDirectory() + "tracejoin-sipstack-sdp-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try record.write(toFile: dir + "/edge-sipstack.txt", atomically: true, encoding: .utf8)
+        let store = try Store(path: ":memory:")
+        let inputs = try InputDiscovery.expand([dir + "/edge-sipstack.txt", CorpusTests.corpus.appendingPathComponent("lync-federation/edge.txt").path])
+        _ = try Ingestor(store: store).ingest(inputs, options: IngestOptions())
+        try ClockPass.run(store)
+        try LifecyclePass.run(store)
+        let media = try XCTUnwrap(try Findings.run(store).first { $0.kind == "sip_media_blocked" })
+        XCTAssertEqual(media.explanation, "the applicationsharing flow a SIP dialog negotiated (Call-ID a622d7b9f6464be3a455e6d98ec700b3) to 1.1.1.1:50704 was refused: 3 SYNs, 3 RSTs back, from 10.3.0.40:58138: something on the media path blocks it")
+        XCTAssertEqual(media.evidence.first?.line, 1, "the SIPStack record")
+        XCTAssertEqual(media.evidence.first?.text, "SDP m=applicationsharing 1.1.1.1:50704")
+    }
+
     func testSilentOnCleanConnections() throws {
         // Three connections on one tuple, each echoed and closed by its client (two RSTs, one FIN): nothing wrong.
         XCTAssertEqual(try findings(["tuple-reuse/client.pcap"]).map(\.kind), [])

@@ -35,6 +35,8 @@ final class LyncClientLogTests: XCTestCase {
         XCTAssertEqual(b["status"] as? Int, 200); XCTAssertEqual(b["direction"] as? String, "received"); XCTAssertEqual(b["to_tag"] as? String, "fef0c3e438")
         let answer = try XCTUnwrap(b["sdp_media"] as? [[String: Any]])
         XCTAssertEqual(answer.first?["address"] as? String, "1.1.1.1"); XCTAssertEqual(answer.first?["port"] as? Int, 50704)
+        // Line 37, the 200 OK's Via: `ms-received-cid=657300`, kept as written and as the connection id SIPStack uses.
+        XCTAssertEqual(b["ms_received_cid"] as? String, "657300"); XCTAssertEqual(b["cid"] as? String, "657300")
     }
 
     func testOtherLinesAreLogEventsAndStrayLinesAreReported() throws {

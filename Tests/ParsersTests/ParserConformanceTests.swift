@@ -45,6 +45,7 @@ final class ParserConformanceTests: XCTestCase {
             "siteminder-handshake/smps-handshake-failed.log": "siteminder_log", "siteminder-handshake/smps-stats.log": "siteminder_log",
             "siteminder-handshake/smps-thread-pool.log": "siteminder_log", "siteminder-handshake/webagent-agentapi-failed.log": "siteminder_log",
             "siteminder-policy-trace/smtracedefault.log": "siteminder_trace",
+            "sip-pjsua/pjsua-udp.log": "pjsip_log", "sip-pjsua/pjsua-tcp.log": "pjsip_log",
         ]
         for (file, id) in expected {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))

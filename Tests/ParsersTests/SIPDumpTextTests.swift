@@ -38,8 +38,9 @@ final class SIPDumpTextTests: XCTestCase {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("sip-sipp/" + file)))
             XCTAssertEqual(Registry.detect(SniffHead(bytes: bytes))?.parser.id, "sip_dump_text", file)
         }
-        // SIPp's -trace_err file quotes the 486 but has no banners; the SIPStack log has SIP messages too.
-        for (file, id) in [("sip-sipp/uac-busy-errors.txt", nil), ("lync-edge/edge-sipstack.txt", "sipstack_text")] as [(String, String?)] {
+        // SIPp's -trace_err file quotes the 486 but has no banners (it is sip_embedded_text's); the SIPStack log
+        // has SIP messages too.
+        for (file, id) in [("sip-sipp/uac-busy-errors.txt", "sip_embedded_text"), ("lync-edge/edge-sipstack.txt", "sipstack_text")] as [(String, String?)] {
             let bytes = [UInt8](try Data(contentsOf: corpus.appendingPathComponent(file)))
             XCTAssertEqual(Registry.detect(SniffHead(bytes: bytes))?.parser.id, id, file)
         }

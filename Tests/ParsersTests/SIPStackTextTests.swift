@@ -161,6 +161,64 @@ final class SIPStackTextTests: XCTestCase {
         XCTAssertNil(a["truncated"], "$$end_record closes it")
     }
 
+    func testConnectionIDsAreOneSpellingInRecordsAndMessages() throws {
+        // Seed line 759, the connection record: `Connection-ID: 0x2E6603`; seed line 694, the 504's Via:
+        // `ms-received-cid=2E6400`. Both read as hex without 0x, upper case, no leading zeros.
+        let record = parse(SIPStackText.self, bytes: Array(SIPStackTextTests.connectionRecord.utf8)).records[0]
+        XCTAssertEqual(try attrs(record)["connection_id"] as? String, "0x2E6603", "the value as written stays")
+        XCTAssertEqual(try attrs(record)["cid"] as? String, "2E6603")
+        let p = try parseFile(SIPStackText.self, "lync-edge/edge-sipstack.txt")
+        XCTAssertEqual(try attrs(p.records[2])["cid"] as? String, "2E6400")
+        XCTAssertNil(try attrs(p.records[0])["cid"], "the REGISTER's Via has no ms-received-cid")
+        // They are two connections, and stay apart: 2E6603 is the Edge's outbound connection to the Front End
+        // (192.168.3.10:5061) that failed, 2E6400 the client's connection the 504 went back on (10.1.1.1:62973).
+        XCTAssertNotEqual(try attrs(record)["cid"] as? String, try attrs(p.records[2])["cid"] as? String)
+        XCTAssertEqual(SIPText.connectionID("0x002e6400"), "2E6400")
+        XCTAssertEqual(SIPText.connectionID("2E6603"), SIPText.connectionID("0x2E6603"))
+        XCTAssertEqual(SIPText.connectionID("0x0"), "0")
+        XCTAssertNil(SIPText.connectionID("fepool01"))
+        XCTAssertNil(SIPText.connectionID("0x"))
+    }
+
+    func testAProtocolRecordsSDPGivesItsMedia() throws {
+        // No SIPStack record in the seed or the corpus carries a body (the REGISTER's `Message-Body:` is empty,
+        // the 504 was copied without one). Composed for this test, and only for it: the seed's protocol record
+        // header (line 655) over the federated INVITE's start line, Call-ID and SDP lines as the Lync client
+        // logged them (seed lines 1130–1157: corpus/lync-federation/client-uccapi.log lines 2, 6, 20–26).
+        let text = """
+            TL_INFO(TF_PROTOCOL) [0]05E0.0AAC::01/08/2013-09:18:57.600.02e733e9 (SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record
+            Direction: outgoing;source="local";destination="external edge"
+            Start-Line: INVITE sip:user2@fabrikam.com SIP/2.0
+            Call-ID: a622d7b9f6464be3a455e6d98ec700b3
+            Message-Body: v=0
+            o=- 0 0 IN IP4 2.2.2.2
+            s=session
+            c=IN IP4 2.2.2.2
+            b=CT:99980
+            t=0 0
+            m=applicationsharing 58138 TCP/RTP/AVP 127
+            a=candidate:3 1 TCP-PASS 6556159 2.2.2.2 58138 typ relay raddr 10.98.2.1 rport 13211
+            $$end_record
+
+            """
+        let p = parse(SIPStackText.self, bytes: Array(text.utf8))
+        XCTAssertEqual(p.records.count, 1)
+        XCTAssertEqual(p.unparsed.count, 0)
+        let a = try attrs(p.records[0])
+        XCTAssertEqual(a["sdp_connection"] as? String, "2.2.2.2")
+        let media = try XCTUnwrap(a["sdp_media"] as? [[String: Any]])
+        XCTAssertEqual(media.count, 1)
+        XCTAssertEqual(media[0]["media"] as? String, "applicationsharing")
+        XCTAssertEqual(media[0]["port"] as? Int, 58138)
+        XCTAssertEqual(media[0]["address"] as? String, "2.2.2.2", "the session's c= for a media without its own")
+        XCTAssertNil(a["o"], "body lines are not fields")
+        // The same body starting on the line after `Message-Body:`.
+        let own = parse(SIPStackText.self, bytes: Array(text.replacingOccurrences(of: "Message-Body: v=0", with: "Message-Body:\nv=0").utf8))
+        XCTAssertEqual(try attrs(own.records[0])["sdp_media"] as? [[String: AnyHashable]], media as? [[String: AnyHashable]])
+        // The seed's own records have no media.
+        XCTAssertTrue(try parseFile(SIPStackText.self, "lync-edge/edge-sipstack.txt").records.allSatisfy { try attrs($0)["sdp_media"] == nil })
+    }
+
     func testSameRecordsHoweverTheBytesAreCut() throws {
         let file = [UInt8](try Data(contentsOf: corpus.appendingPathComponent("lync-edge/edge-sipstack.txt")))
         let both = Array(SIPStackTextTests.connectionRecord.utf8) + file

@@ -51,6 +51,8 @@ public enum Registry {
         LyncClientLog.self,
         SiteMinderLog.self,
         SiteMinderTrace.self,
+        PJSIPLog.self,
+        SIPEmbeddedText.self,
     ]
 
     public static let captureParsers: [any CaptureParser.Type] = [

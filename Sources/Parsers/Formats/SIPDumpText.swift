@@ -225,6 +225,7 @@ public struct SIPDumpText: LineParser {
             let via = SIPText.via(v)
             put("via", via.sentBy); put("via_transport", via.transport); put("via_branch", via.params["branch"])
             put("received", via.params["received"]); put("rport", via.params["rport"])
+            put("ms_received_cid", via.params["ms-received-cid"]); put("cid", via.params["ms-received-cid"].flatMap(SIPText.connectionID))
             branch = via.params["branch"]
             // 18.2.1 / RFC 3581: `received` and a valued `rport` say where the request really came from.
             let sentBy = SIPDumpText.hostPort(via.sentBy)
@@ -236,7 +237,15 @@ public struct SIPDumpText: LineParser {
         put("user_agent", m.f["user_agent"]); put("server", m.f["server"])
         put("content_type", m.f["content_type"])
         if let l = m.f["content_length"] { if let n = Int64(l) { put("content_length", int: n) } else { put("content_length", l) } }
-        put("sdp_connection", m.sdpSession)
+        a += sdpAttrs(m)
+        return (a, request, viaEnd, branch, cseqMethod)
+    }
+
+    /// The SDP a message's body gave: the session's `c=` address and each `m=` with its port, protocol and
+    /// address (its own `c=`, else the session's). `sdp_media` is what the media findings look up.
+    static func sdpAttrs(_ m: Message) -> [String] {
+        var a: [String] = []
+        if let s = m.sdpSession, !s.isEmpty { a.append("\"sdp_connection\":" + jsonString(s)) }
         if !m.media.isEmpty {
             let items = m.media.map { md -> String in
                 var o = ["\"media\":" + jsonString(md.media)]
@@ -247,8 +256,7 @@ public struct SIPDumpText: LineParser {
             }
             a.append("\"sdp_media\":[" + items.joined(separator: ",") + "]")
         }
-
-        return (a, request, viaEnd, branch, cseqMethod)
+        return a
     }
 
     private mutating func record(_ blk: Block) -> EventRecord {

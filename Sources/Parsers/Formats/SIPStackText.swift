@@ -73,7 +73,11 @@ public struct SIPStackText: LineParser {
             return
         } else if !p.begun && SIPStackText.hasPrefix(b, "$$begin_record") {
             p.begun = true
-        } else if !p.inBody, let colon = SIPStackText.fieldColon(b) {
+        } else if p.inBody {
+            // The message's body: SDP lines give the media the dialog negotiated (the same attrs the other SIP
+            // parsers write, so a media flow found refused in a capture is tied to this record).
+            p.body.sdp(b)
+        } else if let colon = SIPStackText.fieldColon(b) {
             var v = colon + 1
             while v < b.count && ASCII.isSpace(b[v]) { v += 1 }
             var e = b.count
@@ -244,6 +248,8 @@ extension SIPStackText {
         var inBody = false
         var summaryAt: Int? = nil
         var f: [String: String] = [:]
+        /// The lines after `Message-Body:` read as SDP (only `c=` and `m=` are kept).
+        var body = SIPDumpText.Message()
 
         /// Fields that name the same thing in protocol and diagnostic records, by the name this parser gives it.
         static let names: [String: String] = [
@@ -257,7 +263,12 @@ extension SIPStackText {
 
         mutating func field(name: String, value: String, valueAt: Int) {
             let lower = name.lowercased()
-            if lower == "message-body" { inBody = true; return }
+            if lower == "message-body" {
+                inBody = true
+                // The body's first line may follow the field name on its line.
+                if !value.isEmpty { Array(value.utf8).withUnsafeBufferPointer { body.sdp($0) } }
+                return
+            }
             guard let key = Pending.names[lower] else { return }
             // The first of a repeated header is the one that counts (the top Via).
             guard f[key] == nil else { return }
@@ -319,6 +330,10 @@ extension SIPStackText {
             }
             put("user_agent", f["user_agent"]); put("server", f["server"])
             put("connection_id", f["connection_id"]); put("transport", f["transport"]); put("result_code", f["result_code"]); put("data", f["data"])
+            // One spelling of the connection's id for records and messages alike: a connection record writes
+            // `Connection-ID: 0x2E6603`, a message's Via `ms-received-cid=2E6400` (seed lines 759 and 694).
+            put("cid", (f["connection_id"] ?? f["via"].flatMap { SIPText.via($0).params["ms-received-cid"] }).flatMap(SIPText.connectionID))
+            a += SIPDumpText.sdpAttrs(body)
             if truncated { a.append("\"truncated\":true") }
             record.attrs = "{" + a.joined(separator: ",") + "}"
 
@@ -359,6 +374,18 @@ enum SIPText {
             return .request(method: String(parts[0]), uri: String(parts[1]))
         }
         return nil
+    }
+
+    /// A SIPStack connection id as one spelling: hex digits, upper case, no `0x`, no leading zeros — so a
+    /// connection record's `Connection-ID: 0x2E6603` and a Via's `ms-received-cid=2E6603` read alike. Nil for
+    /// what is not hex.
+    static func connectionID(_ s: String) -> String? {
+        var v = Substring(s).drop { $0 == " " || $0 == "\t" }
+        while v.last == " " || v.last == "\t" { v = v.dropLast() }
+        if v.hasPrefix("0x") || v.hasPrefix("0X") { v = v.dropFirst(2) }
+        guard !v.isEmpty, v.allSatisfy(\.isHexDigit) else { return nil }
+        let digits = v.drop { $0 == "0" }
+        return digits.isEmpty ? "0" : digits.uppercased()
     }
 
     /// `value;key=v;key="quoted v"` → value and parameters (keys lowercased, quotes removed).
