@@ -16,6 +16,10 @@ public struct FollowOptions: Sendable {
     /// Seconds a file rotated away is still read after it last grew: a writer that reopens its log on a
     /// signal (logrotate's `postrotate`) may append to the old file for a moment.
     public var rotationGrace = 1.0
+    /// Seconds a file must be quiet before its parser lets go of a record it holds to see whether more
+    /// lines join it (`LineParser.idle`): long enough for a writer to finish writing one record, short
+    /// enough that the last record of a burst reaches readers well within a second.
+    public var idleFlush = 0.25
     /// Stop after this many seconds (`--follow-for`); nil: until `stop` is set (Ctrl-C).
     public var duration: Double? = nil
 
@@ -147,6 +151,7 @@ public final class Follower {
                         continue
                     }
                 }
+                if got.atEnd && Date().timeIntervalSince(f.lastGrowth) >= tuning.idleFlush { f.idle() }
                 guard got.atEnd, !ending else { continue }
                 switch f.rotation() {
                 case .same, .gone:

@@ -165,7 +165,10 @@ final class FollowedFile {
             held.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
             if reading != nil { takeWholeLines() }
         }
-        if total > 0 { lastGrowth = Date() }
+        if total > 0 {
+            lastGrowth = Date()
+            idled = false
+        }
         return total
     }
 
@@ -200,6 +203,17 @@ final class FollowedFile {
             r.parser.consume(line, into: r.sink)
         }
         consumed += Int64(b.count)
+    }
+
+    /// Whether the parser was told that the file is quiet since it last grew.
+    private var idled = false
+
+    /// The file is quiet: the parser may let go of the record it holds (once per quiet spell).
+    func idle() {
+        guard let r = reading, !idled, facts == nil else { return }
+        idled = true
+        r.parser.idle(into: r.sink)
+        r.sink.flush() // into the outbox, where the next commit finds it
     }
 
     /// What the next step for a file whose format is not known yet is.

@@ -116,6 +116,8 @@ public struct DeclarativeParser: LineParser {
         return (nil, -1)
     }
 
+    public mutating func idle(into sink: RecordSink) { release(sink) }
+
     private mutating func release(_ sink: RecordSink) {
         if let r = held.take() { sink.emit(r) }
     }

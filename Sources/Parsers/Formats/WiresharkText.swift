@@ -160,6 +160,10 @@ public struct WiresharkText: LineParser {
         return facts
     }
 
+    /// The last row waits for detail lines (`-V`, hex dumps); a followed file that stopped growing has
+    /// written its details already (tshark -l writes a packet's lines together).
+    public mutating func idle(into sink: RecordSink) { releaseHeld(sink) }
+
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {
