@@ -93,10 +93,27 @@ public final class Follower {
         let watched = paths.map { Watched(path: $0) }
         var draining: [FollowedFile] = []
         var done: [FollowedFile] = []
-        let budget = 8 << 20
+        // One read a round: commits are due between rounds, so a burst is committed piece by piece.
+        let budget = InputFile.chunkSize
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: InputFile.chunkSize)
         defer { buffer.deallocate() }
         var uncommittedSince: Date? = nil
+        /// Paths given up before a file of theirs was open (cannot be opened or continued).
+        var refused: [IngestReport] = []
+        var toldBusy = false
+
+        /// Opens a path; a path that cannot be opened (or continued) is given up with its reason, the
+        /// others are followed on.
+        func openOrGiveUp(_ w: Watched) -> FollowedFile? {
+            do {
+                return try open(w.path, forced: forced)
+            } catch {
+                note?("\(error)")
+                refused.append(IngestReport(file: w.path, status: .failed("\(error)")))
+                w.givenUp = true
+                return nil
+            }
+        }
 
         func stopping() -> Bool {
             stop.isSet || tuning.duration.map { Date().timeIntervalSince(started) >= $0 } ?? false
@@ -121,7 +138,8 @@ public final class Follower {
             var caughtUp = true
             for w in watched where !w.givenUp {
                 if w.file == nil {
-                    w.file = try open(w.path, forced: forced)
+                    w.file = openOrGiveUp(w)
+                    if w.givenUp { continue }
                     if w.file == nil {
                         if !w.toldMissing { note?("\(w.path): no such file yet; waiting for it") }
                         w.toldMissing = true
@@ -160,12 +178,12 @@ public final class Follower {
                     // Read to its end just now; what the writer still appends to it is read while draining.
                     note?("\(f.path): rotated (a new file has its name); reading the new one from its start, the old one until it is quiet")
                     draining.append(f)
-                    w.file = try open(w.path, forced: forced)
+                    w.file = openOrGiveUp(w)
                 case .truncated:
                     note?("\(f.path): truncated in place; reading it again from its start as a new source")
                     f.finish(complete: true)
                     done.append(f)
-                    w.file = try open(w.path, forced: forced)
+                    w.file = openOrGiveUp(w)
                 }
             }
             for f in draining {
@@ -193,15 +211,29 @@ public final class Follower {
                 if uncommittedSince == nil { uncommittedSince = Date() }
                 if ending || caughtUp || pendingLines >= tuning.commitLines
                     || Date().timeIntervalSince(uncommittedSince!) >= tuning.commitInterval {
-                    try commit(active)
-                    uncommittedSince = nil
+                    // On the way out, wait (bounded) for a busy store rather than lose the last lines.
+                    let giveUpAt = Date().addingTimeInterval(ending ? 30 : 0)
+                    while true {
+                        do {
+                            try commit(active)
+                            uncommittedSince = nil
+                        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY {
+                            // Another process writes to the store (a plain ingest, a pass): the transaction
+                            // could not begin, so nothing was taken from the files' outboxes. Next round.
+                            if !toldBusy { note?("the store is busy with another writer; committing as soon as it is free") }
+                            toldBusy = true
+                            if Date() < giveUpAt { Thread.sleep(forTimeInterval: 0.1); continue }
+                            if ending { throw e }
+                        }
+                        break
+                    }
                 }
             }
             for f in done where !f.closed && f.finalCommitted { f.closeFile() }
             if ending { break }
             if !grew { Thread.sleep(forTimeInterval: tuning.poll) }
         }
-        return done.map { f in
+        return refused + done.map { f in
             var r = f.report
             r.seconds = Date().timeIntervalSince(started)
             return r
@@ -245,6 +277,8 @@ public final class Follower {
     /// tables marked stale (clocks, lifecycles), as a plain ingest marks them, so views recompute them.
     private func commit(_ files: [FollowedFile]) throws {
         let options = self.options
+        // BEGIN IMMEDIATE (GRDB's default for a writable connection) takes the write lock first: when
+        // another process holds it, this fails before any row is taken from the outboxes.
         try store.db.write { db in
             var events = false
             for f in files where f.hasWork {

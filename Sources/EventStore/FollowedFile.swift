@@ -109,6 +109,7 @@ final class FollowedFile {
     private var textCommitted: Int64 = -1
     private var linesCommitted = 0
     private var firstTS = Int64.max, lastTS = Int64.min
+    private var timeWritten: (basis: TimeBasis, digits: Int)?
 
     /// Opens `path` for reading from its start; nil when there is no such file (yet).
     init?(path: String, host: String?) throws {
@@ -465,6 +466,11 @@ final class FollowedFile {
         report.lastTS = lastTS == Int64.min ? nil : lastTS
         try db.execute(sql: "UPDATE source SET lines = ?, events = ?, unparsed = ?, bytes = ?, first_ts = ?, last_ts = ? WHERE id = ?",
                        arguments: [report.lines, report.events, report.unparsed, consumed, report.firstTS, report.lastTS, sourceID])
+        // How the time column reads so far: views show a relative or time-of-day source as such meanwhile.
+        if facts == nil, let t = r.parser.timeSoFar, t.basis != timeWritten?.basis || t.digits != timeWritten?.digits {
+            try db.execute(sql: "UPDATE source SET time_basis = ?, time_digits = ? WHERE id = ?", arguments: [t.basis.rawValue, t.digits, sourceID])
+            timeWritten = t
+        }
         // The hash of the whole lines read so far, so that a later `ingest` of the same content adds
         // nothing and a later `ingest --follow` continues this source. OR IGNORE: when another source
         // already has this content, this one keeps its placeholder (and says so when it finishes).

@@ -188,6 +188,24 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(try stored(store, source: sources[1].id).map { $0.raw }, FollowTests.trimmed(lines[20..<25]))
     }
 
+    func testATimeOfDayExportReadsAsSuchWhileFollowed() throws {
+        // tcpdump -nn writes times of day without a date (17:43:59.389452): while followed, before it ends,
+        // the source must already say so, or every view would place its packets on 1970-01-01.
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("corpus/tshark-netns/client.tcpdump-nn.txt")
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+        let path = dir.appendingPathComponent("live.txt").path
+        try (lines[0..<12].joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        let store = try Store(path: dir.appendingPathComponent("s.db").path)
+        let running = Running(store: store, paths: [path])
+        XCTAssertNotNil(try secondsUntil(12) { try store.eventCount() })
+        let source = try XCTUnwrap(try store.sources().first)
+        XCTAssertEqual(source.timeBasis, .timeOfDay)
+        XCTAssertEqual(source.timeDigits, 6)
+        XCTAssertEqual(source.format, "tcpdump_text")
+        _ = try running.finish()
+    }
+
     func testACaptureIsRefusedAndSaysWhy() throws {
         let pcap = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("corpus/tshark-netns/client.pcap").path

@@ -118,6 +118,8 @@ public struct DeclarativeParser: LineParser {
 
     public mutating func idle(into sink: RecordSink) { release(sink) }
 
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { (.absolute, digits) }
+
     private mutating func release(_ sink: RecordSink) {
         if let r = held.take() { sink.emit(r) }
     }

@@ -164,6 +164,8 @@ public struct WiresharkText: LineParser {
     /// written its details already (tshark -l writes a packet's lines together).
     public mutating func idle(into sink: RecordSink) { releaseHeld(sink) }
 
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { resolver.basis.map { ($0, digits) } }
+
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {
