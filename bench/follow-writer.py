@@ -8,7 +8,7 @@ gen: grows a tshark `-t ad` text export (one packet a line) into LINES lines: co
 k*PERIOD seconds (PERIOD = the base's span rounded up + 1 s, so copies follow each other) and its frame numbers run
 on (k*N + i); only the No. and Time fields change, the rest of each line is tshark's own.
 
-run: appends LINES.txt to LIVE.txt at RATE lines/s (a write of RATE/100 lines every 10 ms, each write whole lines,
+run: appends LINES.txt to LIVE.txt at RATE lines/s (RATE 0: all at once, to time the catch-up) (a write of RATE/100 lines every 10 ms, each write whole lines,
 so the follower also sees lines completed across reads), while reading STORE.db (read-only, WAL) every 50 ms for
 how many lines the follower has committed (`sum(source.lines)`). After the last write it waits (at most MAX_WAIT
 seconds) until every line is committed. Writes OUT.json: lines, seconds of writing, achieved write rate, the
@@ -57,6 +57,8 @@ def run(lines_path, live_path, store_path, rate, max_wait, out_json):
     live = open(live_path, "ab", buffering=0)
     while not os.path.exists(store_path): time.sleep(0.01)
     db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=5)
+    burst = rate <= 0 # everything at once: how fast the follower catches up
+    if burst: rate = 10**9
     per_tick = max(1, rate // 100)
     written_at = [] # (time, lines written so far), one per write
     samples = []    # (time, lines committed)
@@ -73,7 +75,7 @@ def run(lines_path, live_path, store_path, rate, max_wait, out_json):
             continue
         # Catch up on missed ticks so the average rate holds even if a tick ran late.
         due = int((now - start) * rate) - done
-        want = min(max(due, 0), total - done, per_tick * 10)
+        want = min(max(due, 0), total - done, per_tick * 10 if not burst else 100000)
         if want > 0:
             end = pos
             for _ in range(want):
@@ -103,14 +105,22 @@ def run(lines_path, live_path, store_path, rate, max_wait, out_json):
             lags.append(0.0)
     lags.sort()
     pct = lambda p: lags[min(len(lags) - 1, int(p * len(lags)))] if lags else None
+    # Lines written and committed at each whole second since the start, for a look at the lag's shape.
+    series, k, wi = [], 1, 0
+    for t, n in samples:
+        while t - start >= k:
+            while wi < len(written_at) and written_at[wi][0] - start <= k: wi += 1
+            series.append((k, written_at[wi - 1][1] if wi else 0, n))
+            k += 1
     result = {
-        "lines": total, "committed": samples[-1][1], "target_rate": rate,
+        "lines": total, "committed": samples[-1][1], "target_rate": "all at once" if burst else rate,
         "write_seconds": round(wrote_end - start, 3),
         "write_rate": round(total / (wrote_end - start)),
         "lag_p50_s": round(pct(0.5), 3), "lag_p99_s": round(pct(0.99), 3), "lag_max_s": round(lags[-1], 3),
         "catch_up_after_last_write_s": round(caught_up - wrote_end, 3),
         "end_to_end_rate": round(samples[-1][1] / (caught_up - start)),
         "samples": len(samples),
+        "per_second_written_committed": " ".join(f"{k}s:{w}/{c}" for k, w, c in series),
     }
     json.dump(result, open(out_json, "w"), indent=1)
     print(json.dumps(result))

@@ -42,10 +42,9 @@ public final class StopFlag: @unchecked Sendable {
 /// file gains, parses whole lines only, and commits in small transactions so that readers of the store
 /// (the `view`, another `timeline`) see new events within a fraction of a second.
 ///
-/// One thread reads, parses and writes. Measured on this machine kind, a plain ingest parses and writes
-/// about a million lines a second with two threads; one thread still does several hundred thousand, well
-/// above what one host's logs or a live `tshark -l` export append (bench/follow.sh), and it keeps the
-/// order of reads and commits plain: a commit holds exactly the whole lines read before it.
+/// Two threads, as in a plain ingest: this one reads, splits and parses, and hands what a commit holds to
+/// a writer thread (`Committer`) through a short bounded queue; each takes about half of a line's cost.
+/// A commit holds exactly the whole lines read before it was handed over.
 ///
 /// Rotation: when a new file appears under the followed name (another inode) the old one is read on
 /// until it has been quiet for `rotationGrace`, then ended; the new one is read from its start as a new
@@ -100,7 +99,7 @@ public final class Follower {
         var uncommittedSince: Date? = nil
         /// Paths given up before a file of theirs was open (cannot be opened or continued).
         var refused: [IngestReport] = []
-        var toldBusy = false
+        let committer = Committer(store: store, note: note)
 
         /// Opens a path; a path that cannot be opened (or continued) is given up with its reason, the
         /// others are followed on.
@@ -211,30 +210,21 @@ public final class Follower {
                 if uncommittedSince == nil { uncommittedSince = Date() }
                 if ending || caughtUp || pendingLines >= tuning.commitLines
                     || Date().timeIntervalSince(uncommittedSince!) >= tuning.commitInterval {
-                    // On the way out, wait (bounded) for a busy store rather than lose the last lines.
-                    let giveUpAt = Date().addingTimeInterval(ending ? 30 : 0)
-                    while true {
-                        do {
-                            try commit(active)
-                            uncommittedSince = nil
-                        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY {
-                            // Another process writes to the store (a plain ingest, a pass): the transaction
-                            // could not begin, so nothing was taken from the files' outboxes. Next round.
-                            if !toldBusy { note?("the store is busy with another writer; committing as soon as it is free") }
-                            toldBusy = true
-                            if Date() < giveUpAt { Thread.sleep(forTimeInterval: 0.1); continue }
-                            if ending { throw e }
-                        }
-                        break
-                    }
+                    let units = active.compactMap { $0.takeCommit(options: options) }
+                    // Blocks while the writer is a few commits behind: reading waits rather than memory growing.
+                    if !units.isEmpty { committer.queue.put(units) }
+                    uncommittedSince = nil
                 }
             }
-            for f in done where !f.closed && f.finalCommitted { f.closeFile() }
-            if ending { break }
+            for f in done where !f.closed && (f.factsSent || f.reading == nil) { f.closeFile() }
+            if ending || committer.failure != nil { break }
             if !grew { Thread.sleep(forTimeInterval: tuning.poll) }
         }
+        committer.queue.close()
+        committer.wait()
+        if let e = committer.failure { throw e }
         return refused + done.map { f in
-            var r = f.report
+            var r = f.reading == nil ? f.report : f.target.report
             r.seconds = Date().timeIntervalSince(started)
             return r
         }
@@ -273,21 +263,55 @@ public final class Follower {
         if f.stored == nil { note?("\(f.path): following as \(kind.id), host \(f.report.host ?? "?")") }
     }
 
-    /// One transaction for everything read since the last: each file's rows and counts, and the derived
-    /// tables marked stale (clocks, lifecycles), as a plain ingest marks them, so views recompute them.
-    private func commit(_ files: [FollowedFile]) throws {
-        let options = self.options
-        // BEGIN IMMEDIATE (GRDB's default for a writable connection) takes the write lock first: when
-        // another process holds it, this fails before any row is taken from the outboxes.
-        try store.db.write { db in
-            var events = false
-            for f in files where f.hasWork {
-                if try f.commit(db, options: options) { events = true }
+    /// The writer thread: takes the commits in order and writes each in one transaction, with the derived
+    /// tables marked stale (clocks, lifecycles) as a plain ingest marks them, so views recompute them.
+    /// Reading and parsing go on meanwhile on the follower's thread, as a plain ingest's parser thread
+    /// and writer do: each takes about half of a line's cost (bench/follow.sh).
+    final class Committer: @unchecked Sendable {
+        /// A few commits' room: a commit holds at most `commitLines` lines or one read's worth.
+        let queue = BatchQueue<[FileCommit]>(capacity: 4)
+        private let finished = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var error: Error?
+
+        var failure: Error? { lock.lock(); defer { lock.unlock() }; return error }
+
+        init(store: Store, note: ((String) -> Void)?) {
+            let thread = Thread { [self] in
+                var toldBusy = false
+                while let units = queue.take() {
+                    if failure != nil { continue } // drain, so that the reader never blocks
+                    // Another process writing to the store (a plain ingest, a pass) holds its write lock: BEGIN
+                    // IMMEDIATE (GRDB's default for a writable connection) fails before anything is written,
+                    // so the same commit is tried again, for a while.
+                    let giveUpAt = Date().addingTimeInterval(30)
+                    while true {
+                        do {
+                            try store.db.write { db in
+                                var events = false
+                                for u in units { if try u.target.apply(db, u) { events = true } }
+                                if events { for name in ["lifecycle", "clocks"] { try Store.markStale(db, name) } }
+                            }
+                        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY && Date() < giveUpAt {
+                            if !toldBusy { note?("the store is busy with another writer; committing as soon as it is free") }
+                            toldBusy = true
+                            Thread.sleep(forTimeInterval: 0.1)
+                            continue
+                        } catch {
+                            lock.lock()
+                            self.error = error
+                            lock.unlock()
+                        }
+                        break
+                    }
+                }
+                finished.signal()
             }
-            if events {
-                for name in ["lifecycle", "clocks"] { try Store.markStale(db, name) }
-            }
+            thread.stackSize = 8 << 20
+            thread.start()
         }
+
+        func wait() { finished.wait() }
     }
 
     /// Where a rotated file went: the file with its inode in the same folder (`app.log.1`), if any.

@@ -40,8 +40,6 @@ final class FollowedFile {
     private(set) var facts: SourceFacts?
     /// Where a rotated file went (`app.log.1`), found by its inode; written with the final commit.
     var rotatedTo: String?
-    /// The final commit (with `facts`) is done: the file can be closed.
-    private(set) var finalCommitted = false
 
     /// Everything that exists once the format is known.
     final class Reading {
@@ -104,12 +102,13 @@ final class FollowedFile {
     }
 
     private(set) var stored: StoredSource?
-    var sourceID: Int64?
-    private var writer: EventWriter?
-    private var textCommitted: Int64 = -1
-    private var linesCommitted = 0
-    private var firstTS = Int64.max, lastTS = Int64.min
-    private var timeWritten: (basis: TimeBasis, digits: Int)?
+    /// The writer thread's side of this file: its source row, statements and counts.
+    let target: SourceWriter
+    /// What was handed to the writer so far.
+    private var textSent: Int64 = -1
+    private var linesSent = 0
+    private var everSent = false
+    private(set) var factsSent = false
 
     /// Opens `path` for reading from its start; nil when there is no such file (yet).
     init?(path: String, host: String?) throws {
@@ -134,18 +133,18 @@ final class FollowedFile {
         inode = UInt64(st.st_ino)
         report = IngestReport(file: path, status: .loaded)
         report.host = host ?? Ingestor.defaultHost(InputFile(path: path))
+        target = SourceWriter(path: path)
     }
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Whether there are lines read and not committed (or a finish to write).
+    /// Whether there is anything read and not handed to the writer (or a finish, or the source row).
     var hasWork: Bool {
         guard let r = reading else { return false }
-        return !outbox.items.isEmpty || r.lines != linesCommitted || r.text.offset != textCommitted || sourceID == nil
-            || (facts != nil && !finalCommitted)
+        return !outbox.items.isEmpty || r.lines != linesSent || r.text.offset != textSent || !everSent || (facts != nil && !factsSent)
     }
 
-    var uncommittedLines: Int { (reading?.lines ?? 0) - linesCommitted }
+    var uncommittedLines: Int { (reading?.lines ?? 0) - linesSent }
 
     // MARK: - Reading
 
@@ -278,12 +277,8 @@ final class FollowedFile {
             outbox.dropAll = false
             outbox.items.removeAll()
             outbox.skipThroughLine = s.lines
-            linesCommitted = r.lines
-            textCommitted = r.text.offset
-            report.events = s.events
-            report.unparsed = s.unparsed
-            if let f = s.firstTS { firstTS = f }
-            if let l = s.lastTS { lastTS = l }
+            linesSent = r.lines
+            textSent = r.text.offset
         }
         takeWholeLines()
     }
@@ -346,9 +341,6 @@ final class FollowedFile {
         facts = f
     }
 
-    /// Ended, and everything of it written (or nothing to write).
-    var isDone: Bool { closed || finalCommitted }
-
     /// Closes the descriptor after the final commit.
     func closeFile() {
         closed = true
@@ -385,28 +377,115 @@ final class FollowedFile {
                                                + "and its last line has grown since; remove that source or follow a copy")
             }
             stored = c
-            sourceID = c.id
             report.host = c.host
             report.sourceID = c.id
+            target.continueSource(c) // before any commit is queued: the queue orders it for the writer thread
             return
         }
     }
 
-    // MARK: - Writing (inside the follower's transaction)
+    // MARK: - Handing over to the writer
 
-    /// Writes what was read since the last commit: the source row first (once), connection rows, events,
-    /// text, lines not understood, and the source's counts so far. Returns whether events were written.
-    func commit(_ db: Database, options: IngestOptions) throws -> Bool {
-        guard let r = reading else { return false }
+    /// Everything read since the last hand-over, moved out for the writer thread: the batches, the text
+    /// piece being filled (compressed now: it keeps growing here), the counts, the content hash of the whole
+    /// lines read, how the time column reads, and the final facts once the file ended. nil: nothing new.
+    func takeCommit(options: IngestOptions) -> FileCommit? {
+        guard let r = reading else { return nil }
         r.sink.flush()
+        guard hasWork else { return nil }
+        let items = outbox.items
+        outbox.items = []
+        var c = FileCommit(target: target, format: r.kind.id, host: report.host ?? "", options: options, batches: items,
+                           lines: r.lines, bytes: consumed)
+        if r.text.offset != textSent {
+            c.partialText = r.text.partial()
+            textSent = r.text.offset
+        }
+        var h = r.hash, head = r.head
+        c.digest = h.finalize()
+        c.headDigest = head.finalize()
+        if facts == nil { c.time = r.parser.timeSoFar }
+        if let facts, !factsSent {
+            c.facts = facts
+            c.rotatedTo = rotatedTo
+            factsSent = true
+        }
+        linesSent = r.lines
+        everSent = true
+        return c
+    }
+}
+
+/// One file's share of a commit, made on the reader thread and written on the writer thread.
+struct FileCommit {
+    let target: SourceWriter
+    var format: String
+    var host: String
+    var options: IngestOptions
+    var batches: [Ingestor.Batch]
+    var lines: Int
+    var bytes: Int64
+    var partialText: (n: Int64, bytes: [UInt8])? = nil
+    var digest = ""
+    var headDigest = ""
+    var time: (basis: TimeBasis, digits: Int)? = nil
+    var facts: SourceFacts? = nil
+    var rotatedTo: String? = nil
+
+    init(target: SourceWriter, format: String, host: String, options: IngestOptions, batches: [Ingestor.Batch], lines: Int, bytes: Int64) {
+        self.target = target
+        self.format = format
+        self.host = host
+        self.options = options
+        self.batches = batches
+        self.lines = lines
+        self.bytes = bytes
+    }
+}
+
+/// The writer thread's side of a followed file: its source row, its prepared statements (an
+/// `EventWriter` kept across transactions), and the counts of what was committed. Touched only on the
+/// writer thread once commits flow (the reader sets it up before it queues the first one).
+final class SourceWriter: @unchecked Sendable {
+    let path: String
+    private(set) var sourceID: Int64?
+    private var writer: EventWriter?
+    private var firstTS = Int64.max, lastTS = Int64.min
+    private var timeWritten: (basis: TimeBasis, digits: Int)?
+    /// The file's report as committed: events, lines not understood, times, facts.
+    private(set) var report: IngestReport
+
+    init(path: String) {
+        self.path = path
+        report = IngestReport(file: path, status: .loaded)
+    }
+
+    /// Continues a stored source: its counts so far.
+    func continueSource(_ s: FollowedFile.StoredSource) {
+        sourceID = s.id
+        report.sourceID = s.id
+        report.events = s.events
+        report.unparsed = s.unparsed
+        report.lines = s.lines
+        if let f = s.firstTS { firstTS = f }
+        if let l = s.lastTS { lastTS = l }
+    }
+
+    /// Writes one file's share of a commit, inside the writer's transaction: the source row first (once),
+    /// connection rows, events, text, lines not understood, and the source's counts so far. Returns
+    /// whether events were written. Only statements that cannot fail for lack of the write lock run here
+    /// (the transaction began with it), so a busy store never leaves this half done.
+    func apply(_ db: Database, _ c: FileCommit) throws -> Bool {
+        report.format = c.format
+        report.host = c.host
         if sourceID == nil {
             try db.execute(sql: """
                 INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
                                    time_basis, time_digits, ingested_at, host_given, ts_sorted)
                 VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?, ?, 0)
-                """, arguments: [path, r.kind.id, report.host ?? "", "following:" + UUID().uuidString,
-                                 options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
-                                 ISO8601DateFormatter().string(from: Date()), options.host == nil ? 0 : 1])
+                """, arguments: [path, c.format, c.host, "following:" + UUID().uuidString,
+                                 c.options.zoneOffset ?? 0, c.options.zoneOffset == nil ? 0 : 1,
+                                 ISO8601DateFormatter().string(from: Date()), c.options.host == nil ? 0 : 1])
             sourceID = db.lastInsertedRowID
             report.sourceID = sourceID
         }
@@ -423,7 +502,7 @@ final class FollowedFile {
         guard let writer else { return false }
         let insertUnparsed = try db.cachedStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
         var wroteEvents = false
-        for batch in outbox.items {
+        for batch in c.batches {
             switch batch {
             case .events(let records):
                 for e in records {
@@ -454,49 +533,36 @@ final class FollowedFile {
                 break // a plain ingest's end markers; a follower ends files itself
             }
         }
-        outbox.items.removeAll(keepingCapacity: true)
         // The piece of text being filled, so that the events just written can show theirs.
-        if r.text.offset != textCommitted {
-            if let piece = r.text.partial() { try writer.writeChunk(piece.n, piece.bytes) }
-            textCommitted = r.text.offset
-        }
-        linesCommitted = r.lines
-        report.lines = r.lines
+        if let piece = c.partialText { try writer.writeChunk(piece.n, piece.bytes) }
+        report.lines = c.lines
         report.firstTS = firstTS == Int64.max ? nil : firstTS
         report.lastTS = lastTS == Int64.min ? nil : lastTS
         try db.execute(sql: "UPDATE source SET lines = ?, events = ?, unparsed = ?, bytes = ?, first_ts = ?, last_ts = ? WHERE id = ?",
-                       arguments: [report.lines, report.events, report.unparsed, consumed, report.firstTS, report.lastTS, sourceID])
+                       arguments: [report.lines, report.events, report.unparsed, c.bytes, report.firstTS, report.lastTS, sourceID])
         // How the time column reads so far: views show a relative or time-of-day source as such meanwhile.
-        if facts == nil, let t = r.parser.timeSoFar, t.basis != timeWritten?.basis || t.digits != timeWritten?.digits {
+        if let t = c.time, t.basis != timeWritten?.basis || t.digits != timeWritten?.digits {
             try db.execute(sql: "UPDATE source SET time_basis = ?, time_digits = ? WHERE id = ?", arguments: [t.basis.rawValue, t.digits, sourceID])
             timeWritten = t
         }
         // The hash of the whole lines read so far, so that a later `ingest` of the same content adds
         // nothing and a later `ingest --follow` continues this source. OR IGNORE: when another source
         // already has this content, this one keeps its placeholder (and says so when it finishes).
-        var h = r.hash
-        var head = r.head
         try db.execute(sql: "UPDATE OR IGNORE source SET content_hash = ?, head_hash = ? WHERE id = ?",
-                       arguments: [h.finalize(), head.finalize(), sourceID])
-        if let facts, !finalCommitted {
-            try writeFacts(db, facts, sourceID: sourceID, options: options)
-            finalCommitted = true
-        }
+                       arguments: [c.digest, c.headDigest, sourceID])
+        if let facts = c.facts { try writeFacts(db, facts, c, sourceID: sourceID) }
         return wroteEvents
     }
 
     /// What the parser learnt by the end (time basis, digits, notes, an anchor), as a plain ingest writes it.
-    private func writeFacts(_ db: Database, _ facts: SourceFacts, sourceID: Int64, options: IngestOptions) throws {
+    private func writeFacts(_ db: Database, _ facts: SourceFacts, _ c: FileCommit, sourceID: Int64) throws {
         var f = facts
         f.notes["followed"] = "read as it grew (ingest --follow)"
-        if let to = rotatedTo {
+        if let to = c.rotatedTo {
             f.notes["rotated"] = "followed as \(path), then rotated to \(to)"
         }
-        if let r = reading {
-            var h = r.hash
-            if let prior = try String.fetchOne(db, sql: "SELECT path FROM source WHERE content_hash = ? AND id != ?", arguments: [h.finalize(), sourceID]) {
-                f.warnings.append("the same content as \(prior), already in the store: its events are now there twice")
-            }
+        if let prior = try String.fetchOne(db, sql: "SELECT path FROM source WHERE content_hash = ? AND id != ?", arguments: [c.digest, sourceID]) {
+            f.warnings.append("the same content as \(prior), already in the store: its events are now there twice")
         }
         report.facts = f
         let notes = "{" + f.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
@@ -504,12 +570,12 @@ final class FollowedFile {
             try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
                            arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
         }
-        if f.zoneKnown && options.zoneOffset == nil {
+        if f.zoneKnown && c.options.zoneOffset == nil {
             try db.execute(sql: "UPDATE source SET tz_given = 1 WHERE id = ?", arguments: [sourceID])
         }
         try db.execute(sql: "UPDATE source SET time_basis = ?, time_digits = ?, notes = ?, path = ? WHERE id = ?",
-                       arguments: [f.timeBasis.rawValue, f.timeDigits, notes, rotatedTo ?? path, sourceID])
-        if let to = rotatedTo { report.file = to }
+                       arguments: [f.timeBasis.rawValue, f.timeDigits, notes, c.rotatedTo ?? path, sourceID])
+        if let to = c.rotatedTo { report.file = to }
     }
 }
 
