@@ -71,7 +71,12 @@ enum FollowRunner {
         let handlers = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
             signal(sig, SIG_IGN)
             let h = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            h.setEventHandler { stop.stop() }
+            h.setEventHandler {
+                // A second Ctrl-C quits at once: what was committed stays, a later run continues after it.
+                if stop.isSet { exit(130) }
+                stop.stop()
+                note("stopping: committing what was read (Ctrl-C again to quit at once)")
+            }
             h.resume()
             return h
         }
