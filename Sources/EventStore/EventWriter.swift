@@ -32,7 +32,8 @@ final class EventWriter {
             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
-        insertChunk = try db.makeStatement(sql: "INSERT INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
+        // OR REPLACE: a follower stores the piece being filled at each commit, then again as it grows.
+        insertChunk = try db.makeStatement(sql: "INSERT OR REPLACE INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
         insertConnection = try db.makeStatement(sql: """
             INSERT OR IGNORE INTO connection(key, proto, a, aport, b, bport, community_id) VALUES (?,?,?,?,?,?,?)
             """)

@@ -106,9 +106,9 @@ public final class Ingestor {
         case failed(String)
     }
 
-    /// Collects records into batches for the writer.
-    private final class BatchingSink: CaptureSink {
-        let queue: BatchQueue<Batch>
+    /// Collects records into batches for the writer (through a queue here; into an array when following).
+    final class BatchingSink: CaptureSink {
+        let put: (Batch) -> Void
         let text: TextChunker
         var events: [EventRecord] = []
         var unparsedLines: [UnparsedLine] = []
@@ -119,8 +119,12 @@ public final class Ingestor {
         var connections = ConnectionResolver()
         static let size = 4096
 
-        init(queue: BatchQueue<Batch>, text: TextChunker) {
-            self.queue = queue
+        convenience init(queue: BatchQueue<Batch>, text: TextChunker) {
+            self.init(put: { queue.put($0) }, text: text)
+        }
+
+        init(put: @escaping (Batch) -> Void, text: TextChunker) {
+            self.put = put
             self.text = text
             events.reserveCapacity(BatchingSink.size)
         }
@@ -158,22 +162,22 @@ public final class Ingestor {
         func flush() {
             // Connection rows go first, so that a reader never sees an event whose connection is unknown.
             let fresh = connections.takeFresh()
-            if !fresh.isEmpty { queue.put(.connections(fresh)) }
+            if !fresh.isEmpty { put(.connections(fresh)) }
             if !events.isEmpty {
-                queue.put(.events(events))
+                put(.events(events))
                 events = []
                 events.reserveCapacity(BatchingSink.size)
             }
             if !unparsedLines.isEmpty {
-                queue.put(.unparsed(unparsedLines))
+                put(.unparsed(unparsedLines))
                 unparsedLines = []
             }
             if !names.isEmpty {
-                queue.put(.names(names))
+                put(.names(names))
                 names = []
             }
             if !processes.isEmpty {
-                queue.put(.processes(processes))
+                put(.processes(processes))
                 processes = []
             }
         }

@@ -79,11 +79,37 @@ public final class Store {
         try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event") ?? 0 }
     }
 
-    /// Marks the derived tables stale (after an ingest) or fresh (after a pass).
+    /// Marks the derived tables stale (after an ingest) or fresh. `stale` counts the marks rather than
+    /// holding a flag: a pass that ran while `ingest --follow` kept adding events must not mark its table
+    /// fresh, and the count tells it (`staleMark` before, `setFresh(ifStill:)` after).
     public func setStale(_ name: String, _ stale: Bool) throws {
         try db.write { db in
-            try db.execute(sql: "INSERT INTO pass_state(name, stale) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET stale = excluded.stale",
-                           arguments: [name, stale ? 1 : 0])
+            if stale {
+                try Store.markStale(db, name)
+            } else {
+                try db.execute(sql: "INSERT INTO pass_state(name, stale) VALUES (?, 0) ON CONFLICT(name) DO UPDATE SET stale = 0", arguments: [name])
+            }
+        }
+    }
+
+    static func markStale(_ db: Database, _ name: String) throws {
+        try db.execute(sql: "INSERT INTO pass_state(name, stale) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET stale = stale + 1",
+                       arguments: [name])
+    }
+
+    /// The stale marks so far (nil: the pass never ran), read by a pass as it starts.
+    public func staleMark(_ name: String) throws -> Int? {
+        try db.read { try Int.fetchOne($0, sql: "SELECT stale FROM pass_state WHERE name = ?", arguments: [name]) }
+    }
+
+    /// Marks a pass's table fresh unless it was marked stale again since `mark` was read (new events came
+    /// in while the pass ran: it stays stale, and the next view runs the pass again).
+    public func setFresh(_ name: String, ifStill mark: Int?) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO pass_state(name, stale) VALUES (?, 0)
+                ON CONFLICT(name) DO UPDATE SET stale = 0 WHERE pass_state.stale = ?
+                """, arguments: [name, mark ?? -1])
         }
     }
 

@@ -2,14 +2,18 @@ import Foundation
 
 /// Cuts the decoded stream into the store's text pieces and queues them for the writer.
 final class TextChunker {
-    private let queue: BatchQueue<Ingestor.Batch>
+    private let put: (Ingestor.Batch) -> Void
     private var buffer: [UInt8] = []
     private var n: Int64 = 0
     /// Bytes appended so far: where the next text starts.
     private(set) var offset: Int64 = 0
 
-    init(queue: BatchQueue<Ingestor.Batch>) {
-        self.queue = queue
+    convenience init(queue: BatchQueue<Ingestor.Batch>) {
+        self.init(put: { queue.put($0) })
+    }
+
+    init(put: @escaping (Ingestor.Batch) -> Void) {
+        self.put = put
         buffer.reserveCapacity(TextChunk.size)
     }
 
@@ -26,8 +30,15 @@ final class TextChunker {
 
     func finish() { if !buffer.isEmpty { ship() } }
 
+    /// The piece being filled, compressed, without moving on: a follower stores it at each commit so
+    /// that the events just committed can show their text; the piece is stored again (replaced) as it
+    /// grows. nil when it is empty.
+    func partial() -> (n: Int64, bytes: [UInt8])? {
+        buffer.isEmpty ? nil : (n, TextCompression.deflate(buffer))
+    }
+
     private func ship() {
-        queue.put(.text(n, TextCompression.deflate(buffer)))
+        put(.text(n, TextCompression.deflate(buffer)))
         n += 1
         buffer = []
         buffer.reserveCapacity(TextChunk.size)

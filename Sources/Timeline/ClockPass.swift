@@ -48,6 +48,8 @@ public enum ClockPass {
 
     @discardableResult
     public static func run(_ store: Store, reference chosen: Int64? = nil) throws -> Report {
+        // Read first: events that arrive while the pass runs (ingest --follow) leave it stale.
+        let mark = try store.staleMark(name)
         let sources = try store.sources()
         var report = Report()
         guard let reference = chosen ?? defaultReference(sources) else { return report }
@@ -59,7 +61,7 @@ public enum ClockPass {
             try store.saveSolvedClocks([])
             try store.saveAliases([])
             try store.saveTwins([])
-            try store.setStale(name, false)
+            try store.setFresh(name, ifStill: mark)
             return report
         }
         let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
@@ -141,7 +143,7 @@ public enum ClockPass {
         }
         try store.saveSolvedClocks(solved)
         try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
-        try store.setStale(name, false)
+        try store.setFresh(name, ifStill: mark)
         return report
     }
 

@@ -193,6 +193,8 @@ public enum LifecyclePass {
     }
 
     public static func run(_ store: Store) throws {
+        // Read first: events that arrive while the pass runs (ingest --follow) leave it stale.
+        let mark = try store.staleMark(name)
         try store.ensureConnectionIndex()
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         var batch: [(Int64, Lifecycle)] = []
@@ -244,6 +246,6 @@ public enum LifecyclePass {
         flush()
         try store.saveInstances(instances)
         try store.saveLifecycles(batch, views: views)
-        try store.setStale(name, false)
+        try store.setFresh(name, ifStill: mark)
     }
 }

@@ -120,6 +120,23 @@ public protocol LineParser {
     mutating func consume(_ line: Line, into sink: RecordSink)
     /// End of input: flush pending records.
     mutating func finish(into sink: RecordSink) -> SourceFacts
+    /// No more lines for now: a followed file (`ingest --follow`) stopped growing. Emit the record held
+    /// only to see whether the next lines join it (packet details under a row, a log's continuation
+    /// lines), so that it does not wait for the next record to be written. Its writer writes a record's
+    /// lines together, so lines that would still join it are unlikely; should they come, they are read
+    /// as any line out of place. Unlike `finish`, nothing is decided for good (a time column still
+    /// undecided stays so). Default: nothing; the record waits for the next line or the end.
+    mutating func idle(into sink: RecordSink)
+    /// The time column as read so far — what `finish` will report as `timeBasis` and `timeDigits` — for
+    /// a file whose events are shown while it grows (`ingest --follow`): a tcpdump or tshark export whose
+    /// times are of day or relative must not read as 1970 meanwhile. nil: not known yet, or the parser
+    /// does not say (its source counts as absolute until it ends).
+    var timeSoFar: (basis: TimeBasis, digits: Int)? { get }
+}
+
+extension LineParser {
+    public mutating func idle(into sink: RecordSink) {}
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { nil }
 }
 
 /// The head of a file, decoded once and given to every sniffer (plaso's "cache the first 64k").

@@ -116,6 +116,10 @@ public struct DeclarativeParser: LineParser {
         return (nil, -1)
     }
 
+    public mutating func idle(into sink: RecordSink) { release(sink) }
+
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { (.absolute, digits) }
+
     private mutating func release(_ sink: RecordSink) {
         if let r = held.take() { sink.emit(r) }
     }

@@ -155,6 +155,11 @@ public struct TcpdumpText: LineParser {
         held = r
     }
 
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { basis.map { ($0, digits) } }
+
+    /// The last packet waits for its `-v` detail line; tcpdump -l writes a packet's lines together.
+    public mutating func idle(into sink: RecordSink) { release(sink) }
+
     public mutating func finish(into sink: RecordSink) -> SourceFacts {
         release(sink)
         var facts = SourceFacts()

@@ -160,6 +160,12 @@ public struct WiresharkText: LineParser {
         return facts
     }
 
+    /// The last row waits for detail lines (`-V`, hex dumps); a followed file that stopped growing has
+    /// written its details already (tshark -l writes a packet's lines together).
+    public mutating func idle(into sink: RecordSink) { releaseHeld(sink) }
+
+    public var timeSoFar: (basis: TimeBasis, digits: Int)? { resolver.basis.map { ($0, digits) } }
+
     // MARK: - Rows
 
     private mutating func releaseHeld(_ sink: RecordSink) {

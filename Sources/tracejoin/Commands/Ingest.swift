@@ -12,17 +12,99 @@ struct Ingest: ParsableCommand {
         the format, host, events, lines not understood and the first and last time. The same content \
         ingested twice adds nothing. Exit status: 0 all read, 2 some lines or files not understood, \
         1 nothing could be read.
+
+        With --follow the files are read as they grow, like `tail -F`: whole lines only (a line is read \
+        once its line feed is written), committed at least every 0.2 s, so that a `timeline` or `view` on \
+        the same store sees them within a second. A file that is rotated (a new file under its name) or \
+        truncated is read to its end and the new one from its start, as a new source; a file that does not \
+        exist yet is waited for. Only line-based text formats can be followed, not captures (pcap, \
+        pcapng, PDML) or .gz/.zip files. Run again on a file stopped earlier, it continues that source after \
+        the lines already stored. Ctrl-C (or SIGTERM, or --follow-for) commits what was read and stops; \
+        an unfinished last line is left for the next run.
         """
     )
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var ingest: IngestArguments
+    @Flag(help: "Keep reading the files as they grow (and across rotation) until Ctrl-C; line-based text formats only.")
+    var follow = false
+    @Option(name: .customLong("follow-for"), help: ArgumentHelp("With --follow: stop after this many seconds.", valueName: "seconds"))
+    var followFor: Double?
     @Flag(help: .hidden) var parseOnly = false
+
+    func validate() throws {
+        if let followFor, !(followFor > 0) || !followFor.isFinite { throw ValidationError("--follow-for wants a number of seconds above 0; got \(followFor)") }
+        if followFor != nil && !follow { throw ValidationError("--follow-for goes with --follow") }
+        guard follow else { return }
+        if parseOnly { throw ValidationError("--parse-only measures a plain ingest; not with --follow") }
+        if let f = ingest.format, let kind = Registry.parser(id: f), case .capture = kind {
+            throw ValidationError("--follow reads line-based text; \(f) is a capture format (ingest it without --follow)")
+        }
+        for p in ingest.paths {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("--follow follows files, and \(p) is a folder: name the files in it")
+            }
+        }
+        if Set(ingest.paths).count != ingest.paths.count { throw ValidationError("--follow: a file is named twice") }
+    }
 
     func run() throws {
         let s = try store.open()
+        if follow {
+            let reports = try FollowRunner.run(store: s, arguments: ingest, duration: followFor)
+            try IngestRunner.exit(for: reports)
+            return
+        }
         let reports = try IngestRunner.run(store: s, arguments: ingest, parseOnly: parseOnly)
         try IngestRunner.exit(for: reports)
+    }
+}
+
+/// `ingest --follow`: follows until Ctrl-C, SIGTERM or --follow-for, telling on stderr what happens to
+/// each file (opened, rotated, refused), then prints one line per source as `ingest` does.
+enum FollowRunner {
+    static func run(store: Store, arguments: IngestArguments, duration: Double?) throws -> [IngestReport] {
+        let stop = StopFlag()
+        // The signals stop the loop between two rounds rather than the process: what was read is committed
+        // first. (Ignored as signals, delivered as dispatch events.)
+        let handlers = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let h = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            h.setEventHandler {
+                // A second Ctrl-C quits at once: what was committed stays, a later run continues after it.
+                if stop.isSet { exit(130) }
+                stop.stop()
+                note("stopping: committing what was read (Ctrl-C again to quit at once)")
+            }
+            h.resume()
+            return h
+        }
+        defer {
+            for h in handlers { h.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
+        var tuning = FollowOptions()
+        tuning.duration = duration
+        let follower = Follower(store: store, options: arguments.options, tuning: tuning)
+        follower.note = { note($0) }
+        let reports: [IngestReport]
+        do {
+            reports = try follower.run(paths: arguments.paths, stop: stop)
+        } catch let e as FollowError {
+            throw CLIError(e.description)
+        }
+        if let anchor = arguments.anchor.flatMap(TimeArgument.parse) {
+            for id in reports.compactMap({ $0.status == .loaded ? $0.sourceID : nil }) {
+                if !(try store.anchor(source: id, at: anchor)) {
+                    note("source \(id) writes calendar times: --anchor left it as it is")
+                }
+            }
+        }
+        let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
+        for r in reports { print(IngestRunner.line(r, source: r.sourceID.flatMap { sources[$0] })) }
+        return reports
     }
 }
 
