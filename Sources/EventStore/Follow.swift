@@ -176,6 +176,9 @@ public final class Follower {
                 case .replaced:
                     // Read to its end just now; what the writer still appends to it is read while draining.
                     note?("\(f.path): rotated (a new file has its name); reading the new one from its start, the old one until it is quiet")
+                    // Its last record is let go now rather than after the grace: the writer moved on, and
+                    // held back it would reach the store after the new file's first lines.
+                    f.idle()
                     draining.append(f)
                     w.file = openOrGiveUp(w)
                 case .truncated:
@@ -189,6 +192,7 @@ public final class Follower {
                 let got = readNew(f)
                 if got.bytes > 0 { grew = true }
                 if !got.atEnd { caughtUp = false }
+                if got.atEnd && f.facts == nil && Date().timeIntervalSince(f.lastGrowth) >= tuning.idleFlush { f.idle() }
                 if f.facts == nil && !f.closed && (ending || Date().timeIntervalSince(f.lastGrowth) >= tuning.rotationGrace) {
                     // Quiet: nothing more will come, so its last bytes are its last line. (Stopping: as any
                     // followed file, an unfinished last line stays unread.)
@@ -204,7 +208,9 @@ public final class Follower {
 
             // Commit when the whole lines read have waited long enough, are many, or every file is read to
             // its end (nothing to gain by waiting), and always on the way out.
-            let active = watched.compactMap { $0.file } + draining + done.filter { !$0.closed }
+            // Oldest text first (files ended, then rotated away, then the ones under the names now), so
+            // that within a commit too the store's order is the order the lines were written in.
+            let active = done.filter { !$0.closed } + draining + watched.compactMap { $0.file }
             let pendingLines = active.reduce(0) { $0 + $1.uncommittedLines }
             if active.contains(where: { $0.hasWork }) {
                 if uncommittedSince == nil { uncommittedSince = Date() }

@@ -621,6 +621,16 @@ extension Store {
         try db.read { try Int64.fetchOne($0, sql: "SELECT max(rowid) FROM event") ?? 0 }
     }
 
+    /// What a cache of derived answers (aligned order, findings) depends on: the newest event and the
+    /// passes' stale marks, which change when events arrive and again when a pass has recomputed its table.
+    public func changeMark() throws -> String {
+        try db.read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM event") ?? 0
+            let passes = try String.fetchOne(db, sql: "SELECT group_concat(name || '=' || stale, ',') FROM (SELECT name, stale FROM pass_state ORDER BY name)") ?? ""
+            return "\(last);\(passes)"
+        }
+    }
+
     /// A connection by its Community ID.
     public func connection(communityID: String) throws -> ConnectionRow? {
         try connections(where: "c.community_id = ?", [communityID]).first

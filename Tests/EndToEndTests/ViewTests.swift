@@ -84,7 +84,7 @@ enum ViewHarness {
     /// Reads a server-sent-event stream and keeps the ids of the events in its `events` messages.
     final class SSEReader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         private var buffer = ""
-        private var got: [Int64] = []
+        private var got: [NSDictionary] = []
         private let lock = NSLock()
         private var session: URLSession!
 
@@ -99,7 +99,8 @@ enum ViewHarness {
 
         private var opened = false
         func connected() -> Bool { lock.lock(); defer { lock.unlock() }; return opened }
-        func ids() -> [Int64] { lock.lock(); defer { lock.unlock() }; return got }
+        func ids() -> [Int64] { events().compactMap { $0["id"] as? Int64 } }
+        func events() -> [NSDictionary] { lock.lock(); defer { lock.unlock() }; return got }
         func stop() { session.invalidateAndCancel() }
 
         func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
@@ -112,7 +113,7 @@ enum ViewHarness {
                 guard message.contains("event: events") else { continue }
                 for line in message.split(separator: "\n") where line.hasPrefix("data: ") {
                     let events = (try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8))) as? [NSDictionary] ?? []
-                    got += events.compactMap { $0["id"] as? Int64 }
+                    got += events
                 }
             }
         }
@@ -233,6 +234,91 @@ extension CLITests {
         let ids = feed.ids()
         XCTAssertEqual(ids.count, Int(added))
         XCTAssertEqual(ids, Array(last + 1 ... last + added))
+    }
+}
+
+/// Live: `ingest --follow` in another process, the view open on the same store.
+extension CLITests {
+    /// A tshark export grows in three appends and is rotated (renamed `.1`, a new file started under its
+    /// name): the open feed gets each of its 53 packet lines once, in the order written, and the
+    /// connection's ladder gains the followed capture point without restarting the view.
+    func testFollowedFileGrowingAndRotatedReachesTheOpenViewLineByLine() throws {
+        let dir = NSTemporaryDirectory() + "tj-view-follow-\(UUID().uuidString)/"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let storePath = dir + "case.db"
+        // The server's export of the same packets, loaded first: the connection has one capture point.
+        try run(["ingest", "--store", storePath, "corpus/tshark-netns/server.t-ad.txt"])
+        let served = try ViewHarness.serve(storePath)
+        let last = try XCTUnwrap((try ViewHarness.json(served, "/api/sources") as? NSDictionary)?["last_id"] as? Int64)
+        let feed = ViewHarness.SSEReader(URL(string: "/api/live?after=\(last)", relativeTo: served.url)!)
+        defer { feed.stop() }
+
+        let text = try String(contentsOf: CorpusTests.root.appendingPathComponent("corpus/tshark-netns/client.t-ad.txt"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0 + "\n" }
+        XCTAssertEqual(lines.count, 53)
+        // Each line's own time of day in µs, as a person reads it in the file ("17:43:59.389452"; one day).
+        let micros = lines.map { l -> Int64 in
+            let hms = l.split(separator: " ", omittingEmptySubsequences: true)[2].split(separator: ":")
+            let sec = hms[2].split(separator: ".")
+            return ((Int64(hms[0])! * 60 + Int64(hms[1])!) * 60 + Int64(sec[0])!) * 1_000_000 + Int64(sec[1])!
+        }
+        let live = dir + "live.txt"
+        try lines[0..<20].joined().write(toFile: live, atomically: false, encoding: .utf8)
+        let follower = Process()
+        follower.executableURL = CLITests.binary
+        follower.arguments = ["ingest", "--store", storePath, "--follow", live]
+        follower.standardOutput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: dir + "follow.err", contents: nil)
+        follower.standardError = FileHandle(forWritingAtPath: dir + "follow.err")
+        try follower.run()
+        defer { if follower.isRunning { follower.terminate() }; follower.waitUntilExit() }
+
+        func waitFor(_ n: Int, _ what: String) {
+            let deadline = Date().addingTimeInterval(20)
+            while feed.events().count < n && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            XCTAssertEqual(feed.events().count, n, what)
+        }
+        waitFor(20, "the first 20 lines")
+        func append(_ r: Range<Int>, to path: String) throws {
+            let h = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+            h.seekToEndOfFile()
+            h.write(Data(lines[r].joined().utf8))
+            h.closeFile()
+        }
+        try append(20..<27, to: live)
+        try append(27..<30, to: live)
+        waitFor(30, "after two appends")
+        // Rotation as logrotate does it: the old file renamed, a last line into it, a new file started.
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
+        try append(30..<31, to: live + ".1")
+        try lines[31..<45].joined().write(toFile: live, atomically: false, encoding: .utf8)
+        try append(45..<53, to: live)
+        waitFor(53, "after the rotation")
+
+        let got = feed.events()
+        // The source's own times (the view's `ts` may already be shifted by the clock solution).
+        let own = got.compactMap { ($0["ts_source_ns"] ?? $0["ts_ns"]) as? Int64 }
+        XCTAssertEqual(own.map { ($0 - own[0]) / 1000 }, micros.map { $0 - micros[0] }, "every line once, in the order written")
+        XCTAssertEqual(got.compactMap { $0["id"] as? Int64 }, Array(last + 1 ... last + 53))
+        // Lines 1–31 from the rotated file, 32–53 as lines 1–22 of the new one.
+        XCTAssertEqual(got.compactMap { $0["line"] as? Int }, Array(1...31) + Array(1...22))
+
+        // The debounce recomputes the lifecycles: the connection 41001 → 8080 gains the client's capture
+        // point (the followed file) beside the server's, while the view stays open.
+        let cid = try XCTUnwrap(got.first { ($0["summary"] as? String)?.contains("41001 → 8080 [SYN]") == true }?["community_id"] as? String)
+        let deadline = Date().addingTimeInterval(20)
+        var points: [String] = []
+        while Date() < deadline {
+            let conn = try ViewHarness.json(served, "/api/conn/" + cid.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!) as? NSDictionary
+            let views = ((conn?["connection"] as? NSDictionary)?["by_capture_point"] as? [NSDictionary]) ?? []
+            points = views.compactMap { $0["source"] as? String }.map { ($0 as NSString).lastPathComponent }
+            if points.count >= 2 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(points.contains("server.t-ad.txt") && points.contains { $0.hasPrefix("live.txt") },
+                      "capture points: \(points); ingest --follow said: \((try? String(contentsOfFile: dir + "follow.err", encoding: .utf8)) ?? "")")
+        follower.interrupt()
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import TraceModel
 import Parsers
 import EventStore
+import Timeline
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,8 @@ struct Ingest: ParsableCommand {
         truncated is read to its end and the new one from its start, as a new source; a file that does not \
         exist yet is waited for. Only line-based text formats can be followed, not captures (pcap, \
         pcapng, PDML) or .gz/.zip files. Run again on a file stopped earlier, it continues that source after \
-        the lines already stored. Ctrl-C (or SIGTERM, or --follow-for) commits what was read and stops; \
+        the lines already stored. Clocks and connection lifecycles are recomputed as events arrive: once \
+        the files have been quiet for a second, and at least every 5 s while they keep growing. Ctrl-C (or SIGTERM, or --follow-for) commits what was read and stops; \
         an unfinished last line is left for the next run.
         """
     )
@@ -89,8 +91,12 @@ enum FollowRunner {
         tuning.duration = duration
         let follower = Follower(store: store, options: arguments.options, tuning: tuning)
         follower.note = { note($0) }
+        // Clocks and lifecycles recomputed as events arrive (on a debounce), for a view open meanwhile.
+        let refresher = PassRefresher(store: store, note: { note($0) })
+        refresher.start()
         let reports: [IngestReport]
         do {
+            defer { refresher.stop() }
             reports = try follower.run(paths: arguments.paths, stop: stop)
         } catch let e as FollowError {
             throw CLIError(e.description)

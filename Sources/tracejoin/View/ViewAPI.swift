@@ -22,8 +22,8 @@ final class ViewAPI: @unchecked Sendable {
 
     let store: Store
     /// The events a content filter matched, for the last such filter asked (scrolling asks it again and again).
-    private var matches: (key: String, store: Int64, list: TimelineMatches)?
-    private var findingsCache: (store: Int64, objects: [String])?
+    private var matches: (key: String, store: String, list: TimelineMatches)?
+    private var findingsCache: (store: String, objects: [String])?
     private let lock = NSLock()
 
     static let maxLimit = 2000
@@ -74,7 +74,7 @@ final class ViewAPI: @unchecked Sendable {
     }
 
     private func matchList(_ filter: EventFilter, key: String) throws -> TimelineMatches {
-        let last = try store.lastEventID()
+        let last = try store.changeMark()
         lock.lock(); defer { lock.unlock() }
         if let m = matches, m.key == key, m.store == last { return m.list }
         let list = try TimelineMatches(store: store, filter: filter)
@@ -138,10 +138,11 @@ final class ViewAPI: @unchecked Sendable {
         }
     }
 
-    /// `/api/findings`: `findings --json`'s objects as an array, computed again only when the store grew.
+    /// `/api/findings`: `findings --json`'s objects as an array, computed again only when the store grew
+    /// or a pass recomputed the connections (`ingest --follow` does both while the view is open).
     func findings() -> Answer {
         do {
-            let last = try store.lastEventID()
+            let last = try store.changeMark()
             lock.lock()
             let cached = findingsCache
             lock.unlock()
