@@ -120,6 +120,14 @@ final class CorpusTests: XCTestCase {
                 guard let actual else { XCTFail("\(label): \(k) not derivable"); continue }
                 XCTAssertEqual(actual, pair[0], accuracy: pair[1], "\(label): \(k)")
             }
+            // Log lines that belong to the connection, per file, whichever host wrote them: the lines a person finds
+            // by searching the file for the connection's port (a trace line's IPAddr/IPPort, a peer address).
+            for (file, want) in c["lines"] as? [String: [Int]] ?? [:] {
+                let ids = Set(sources.filter { $0.path.hasSuffix("/" + file) }.map(\.id))
+                XCTAssertFalse(ids.isEmpty, "\(label): \(file) not ingested")
+                let got = all.filter { ids.contains($0.source) && $0.kind != .packet }.map(\.line).sorted()
+                XCTAssertEqual(got, want, "\(label): \(file) lines")
+            }
         }
 
         // Socket tables: each socket's states over its table's snapshots, and whether a port had a listener.

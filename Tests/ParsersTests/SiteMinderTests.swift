@@ -235,6 +235,45 @@ final class SiteMinderTests: XCTestCase {
         XCTAssertTrue(short.unparsed[0].reason.contains("3 fields where the columns (smtracedefault.txt) are 11"))
     }
 
+    func testAgentTraceTakesTheAgentsConfigurationNotThePolicyServers() throws {
+        // corpus/siteminder-scenario holds both machines' files (reconstructed traces, its README says so): the
+        // Policy Server's smtracedefault.txt (11 columns) and the agent's AgentConMgr.conf (9 columns, components
+        // Agent_Con_Manager). The agent's trace has the 9-column header; read beside smtracedefault.txt first, it
+        // would be warned about as differing from it.
+        let dir = corpus.appendingPathComponent("siteminder-scenario")
+        let agentPath = dir.appendingPathComponent("webagent.WebAgentTrace.log").path
+        let agent = parse(SiteMinderTrace.self, try file("siteminder-scenario/webagent.WebAgentTrace.log"), path: agentPath)
+        XCTAssertEqual(agent.records.count, 36, "38 lines, less the header and its underline")
+        XCTAssertEqual(agent.structureLines, [1, 2])
+        XCTAssertTrue(agent.unparsed.isEmpty)
+        XCTAssertEqual(agent.facts.warnings, [])
+        XCTAssertEqual(agent.facts.notes["components"], "Agent_Con_Manager")
+        // Line 3: [10.93.0.2][49286][Connected to Policy Server 10.93.0.10:44443] at 22:33:31.589.
+        XCTAssertEqual(agent.records[0].line, 3)
+        XCTAssertEqual(agent.records[0].srcEndpoint?.text, "10.93.0.2:49286")
+        XCTAssertEqual(iso(agent.records[0].ts), "2026-11-27T22:33:31.589Z")
+        XCTAssertEqual(try attrs(agent.records[0])["summary"] as? String, "Connected to Policy Server 10.93.0.10:44443")
+        XCTAssertEqual(try attrs(agent.records[0])["function"] as? String, "CSmAgentConnection::Connect")
+
+        // Without its header the agent's lines take AgentConMgr.conf's columns.
+        let body = try file("siteminder-scenario/webagent.WebAgentTrace.log").split(separator: 0x0A, omittingEmptySubsequences: false).dropFirst(2)
+        let bare = parse(SiteMinderTrace.self, Array(body.joined(separator: [0x0A])), path: agentPath)
+        XCTAssertEqual(bare.records.count, 36)
+        XCTAssertTrue(bare.facts.notes["columns"]?.hasSuffix("(from AgentConMgr.conf)") ?? false, bare.facts.notes["columns"] ?? "no columns")
+        XCTAssertEqual(bare.records[0].srcEndpoint?.text, "10.93.0.2:49286")
+
+        // The Policy Server's trace, in the same folder, still takes the seed's smtracedefault.txt.
+        let server = parse(SiteMinderTrace.self, try file("siteminder-scenario/policyserver.smtracedefault.log"),
+                           path: dir.appendingPathComponent("policyserver.smtracedefault.log").path)
+        XCTAssertEqual(server.records.count, 44, "46 lines, less the header and its underline")
+        XCTAssertEqual(server.facts.warnings, [])
+        XCTAssertEqual(server.facts.notes["components"]?.hasPrefix("AgentFunc/Init"), true)
+        // Line 3, `Listening…`, names no agent; line 4 is the agent's bootstrap connection, accepted.
+        XCTAssertNil(server.records[0].srcEndpoint)
+        XCTAssertEqual(server.records[1].srcEndpoint?.text, "10.93.0.2:49286")
+        XCTAssertEqual(try attrs(server.records[1])["summary"] as? String, "Accepted connection on 10.93.0.10:44443")
+    }
+
     func testCutAndDamagedLinesNeverCrashAndAreAccountedFor() throws {
         // Every corpus sample cut at every byte, and with bytes overwritten (a fixed pseudo-random sequence):
         // both parsers read it to its end, each non-blank line a record's or kept unparsed.
@@ -274,9 +313,12 @@ final class SiteMinderTests: XCTestCase {
             XCTAssertEqual(try detected("siteminder-handshake/" + f), "siteminder_log", f)
         }
         XCTAssertEqual(try detected("siteminder-policy-trace/smtracedefault.log"), "siteminder_trace")
+        XCTAssertEqual(try detected("siteminder-scenario/policyserver.smtracedefault.log"), "siteminder_trace")
+        XCTAssertEqual(try detected("siteminder-scenario/webagent.WebAgentTrace.log"), "siteminder_trace")
         // Configurations and READMEs are no log.
         XCTAssertNil(try detected("siteminder-handshake/smtracedefault.txt"))
         XCTAssertNil(try detected("siteminder-policy-trace/smtracedefault.txt"))
+        XCTAssertNil(try detected("siteminder-scenario/AgentConMgr.conf"))
         // Neighbours: the Tivoli proxy log and a Lync client log are not SiteMinder's.
         XCTAssertEqual(SiteMinderLog.sniff(SniffHead(bytes: try file("tivoli-proxy/gwp.log"))), 0)
         XCTAssertEqual(SiteMinderTrace.sniff(SniffHead(bytes: try file("tivoli-proxy/gwp.log"))), 0)

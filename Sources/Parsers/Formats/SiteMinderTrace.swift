@@ -10,17 +10,19 @@ import TraceModel
 ///     [09/15/2011][17:09:17.059][5232][][][][][][][][][][][][][apiagent][Receive request attribute 200, data size is 8][apiagent]
 ///
 /// (corpus/siteminder-policy-trace). The columns come from, in order of trust: the log's own header line
-/// (`[Date][PreciseTime][Tid]…`, then its `[====]` underline), the trace configuration beside the log (same
-/// name with .txt/.conf, else smtracedefault.txt, WebAgentTrace.conf, AgentConMgr.conf in the same folder), and
-/// else the first line's bracket count — `Date`/`PreciseTime` recognised by their values, the rest named
-/// `field3`…, and a warning says so. Every non-empty column becomes an attr (snake_case of its name); `Message`
-/// is the summary. `IPAddr` + `IPPort` — CA: "the client IP address", "the client IP port", the far end of the
-/// connection the line is about — become the event's source, so the event joins that connection when a capture
-/// has it. No message is given a meaning: no published trace line shows the agent's connection to a Policy
-/// Server, so none is typed. Times are the machine's local clock, zone unknown unless `--tz` says it.
+/// (`[Date][PreciseTime][Tid]…`, then its `[====]` underline), the trace configuration beside the log (same name with
+/// .txt/.conf, else smtracedefault.txt, WebAgentTrace.conf, AgentConMgr.conf in the same folder — the agent's two
+/// first for a log named like WebAgentTrace), and else the first line's bracket count — `Date`/`PreciseTime`
+/// recognised by their values, the rest named `field3`…, and a warning says so. Every non-empty column becomes an
+/// attr (snake_case of its name); `Message` is the summary. `IPAddr` + `IPPort` — CA: "the client IP address", "the
+/// client IP port", the client's end of the connection the line is about (at a Policy Server, the agent: the far end)
+/// — become the event's source, so the event joins the one connection in the store with that end when a capture has
+/// it (Timeline's `PeerBinding`). No message is given a meaning: no published trace line shows the agent's connection
+/// to a Policy Server, so none is typed (corpus/siteminder-scenario's lines are reconstructed, so they cannot change
+/// that). Times are the machine's local clock, zone unknown unless `--tz` says it.
 public struct SiteMinderTrace: LineParser {
     public static let id = "siteminder_trace"
-    public static let summary = "CA SiteMinder traces (smtracedefault.log, WebAgentTrace.log): [field]… per the trace configuration's data: list (beside the log or the log's header); IPAddr/IPPort as the far end"
+    public static let summary = "CA SiteMinder traces (smtracedefault.log, WebAgentTrace.log): [field]… per the trace configuration's data: list (beside the log or the log's header); IPAddr/IPPort as the client's end"
 
     private let zoneOffsetNs: Int64
     private var count: Int64 = 0
@@ -123,7 +125,12 @@ public struct SiteMinderTrace: LineParser {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         let base = url.deletingPathExtension().lastPathComponent
-        for name in [base + ".txt", base + ".conf", "smtracedefault.txt", "WebAgentTrace.conf", "AgentConMgr.conf"] {
+        // A Web Agent's trace looks for the agent's configurations first: a folder of both machines' files holds
+        // the Policy Server's smtracedefault.txt too, whose columns are not the agent's.
+        let lower = base.lowercased()
+        let agent = lower.contains("webagent") || lower.contains("agentconmgr")
+        let shared = agent ? ["WebAgentTrace.conf", "AgentConMgr.conf", "smtracedefault.txt"] : ["smtracedefault.txt", "WebAgentTrace.conf", "AgentConMgr.conf"]
+        for name in [base + ".txt", base + ".conf"] + shared {
             let candidate = dir.appendingPathComponent(name)
             guard candidate.path != url.path, let data = try? Data(contentsOf: candidate), data.count < 1 << 20,
                   let (columns, components) = readConfig(String(decoding: data, as: UTF8.self)) else { continue }
