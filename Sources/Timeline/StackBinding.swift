@@ -28,7 +28,9 @@ public enum StackBinding {
         let records = try FailureMatches.find(store).map { (event: $0.record, conn: $0.conn, via: "the same failure in the host's stack trace") }
         // SIP messages join the connection that has the peer their log names.
         let peers = try PeerBinding.find(store, except: Set(records.map(\.event)))
-        try store.saveBindings(rows + records + peers)
+        // And those that name no peer, the connection of another record with their server's connection id.
+        let byID = try ConnectionIDBinding.find(store, bound: records + peers)
+        try store.saveBindings(rows + records + peers + byID)
     }
 
     /// One source's stack events, in file order.

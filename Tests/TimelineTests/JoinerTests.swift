@@ -230,6 +230,34 @@ extension LyncEdgeTests {
         let sip = try store.events(conn: conn.key).filter { $0.label == "SIP" }.map(\.summary)
         XCTAssertEqual(sip, ["REGISTER sip:contoso.com SIP/2.0", "SIP/2.0 504 Server time-out"])
     }
+
+    /// The SIP messages of the Edge seed, edited (the seed shares no connection id between records): the
+    /// REGISTER's Via carries the `ms-received-cid=2E6400` the Edge gave the connection it came in on, and
+    /// the 504's Via keeps only that id (no `received=`/`ms-received-port=`), so only the id ties the 504
+    /// to the REGISTER's connection. With another id the 504 stays unbound.
+    func testASIPMessageWithOnlyTheServersConnectionIDJoinsThatConnection() throws {
+        let seed = try String(contentsOf: JoinerTests.corpus.appendingPathComponent("lync-edge/edge-sipstack.txt"), encoding: .utf8)
+        let original = "Via: SIP/2.0/TLS 192.168.2.98:62973;received=10.1.1.1;ms-received-port=62973;ms-received-cid=2E6400"
+        XCTAssertTrue(seed.contains(original))
+        func sip(_ responseCID: String) throws -> [String] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tj-cid-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let edited = seed
+                .replacingOccurrences(of: "Via: SIP/2.0/TLS 192.168.2.98:62973\r\n", with: "Via: SIP/2.0/TLS 192.168.2.98:62973;ms-received-cid=2E6400\r\n")
+                .replacingOccurrences(of: "Via: SIP/2.0/TLS 192.168.2.98:62973\n", with: "Via: SIP/2.0/TLS 192.168.2.98:62973;ms-received-cid=2E6400\n")
+                .replacingOccurrences(of: original, with: "Via: SIP/2.0/TLS 192.168.2.98:62973;ms-received-cid=\(responseCID)")
+            try edited.write(to: dir.appendingPathComponent("edge-sipstack.txt"), atomically: true, encoding: .utf8)
+            try FileManager.default.copyItem(at: JoinerTests.corpus.appendingPathComponent("lync-edge/client.txt"), to: dir.appendingPathComponent("client.txt"))
+            let store = try Store(path: ":memory:")
+            _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([dir.path]), options: IngestOptions())
+            try ClockPass.run(store)
+            let conn = try XCTUnwrap(try store.connections(address: "10.1.1.1", port: 62973).first)
+            return try store.events(conn: conn.key).filter { $0.label == "SIP" }.map(\.summary)
+        }
+        XCTAssertEqual(try sip("2E6400"), ["REGISTER sip:contoso.com SIP/2.0", "SIP/2.0 504 Server time-out"])
+        XCTAssertEqual(try sip("2E6401"), ["REGISTER sip:contoso.com SIP/2.0"])
+    }
 }
 
 /// ISO 8601 as the notes write it (`2013-01-08T11:07:00.0009182Z`), to nanoseconds.
