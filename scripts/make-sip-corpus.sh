@@ -3,6 +3,8 @@
 # SIPp's own message dumps (-trace_msg) at both ends and a capture of the same traffic.
 #
 # usage: sudo scripts/make-sip-corpus.sh [OUT_DIR]      (default: corpus/sip-sipp)
+#   env RUNS="udp tcp busy" (which of the runs below), MTU=1500 (the veth's: MTU=400 RUNS=tcp makes every
+#   INVITE and 200 OK with SDP two TCP segments — corpus/sip-segmented, for reassembly)
 #
 #   tjp-uac 10.94.0.1 ── veth ── tjp-uas 10.94.0.2      SIP on 5060 at both ends
 #
@@ -29,6 +31,8 @@ for ns in $C $S; do ip netns del $ns 2>/dev/null || true; ip netns add $ns; ip n
 ip link add tjp-c0 netns $C type veth peer name tjp-s0 netns $S
 addr_up $C tjp-c0 10.94.0.1/24
 addr_up $S tjp-s0 10.94.0.2/24
+MTU=${MTU:-1500}; RUNS=${RUNS:-udp tcp busy}
+ip netns exec $C ip link set tjp-c0 mtu "$MTU"; ip netns exec $S ip link set tjp-s0 mtu "$MTU"
 cp "$REPO/scripts/sipp-uas-busy.xml" "$WORK/"
 cd "$WORK"
 
@@ -47,9 +51,14 @@ run() {
   wait $pid || echo "uas $name: exit $?"
   sleep 1
 }
-run udp u1 3 "-sn uas"
-run tcp t1 2 "-sn uas"
-run busy u1 1 "-sf sipp-uas-busy.xml"
+for r in $RUNS; do
+  case $r in
+    udp) run udp u1 3 "-sn uas" ;;
+    tcp) run tcp t1 2 "-sn uas" ;;
+    busy) run busy u1 1 "-sf sipp-uas-busy.xml" ;;
+    *) echo "unknown run: $r" >&2; exit 1 ;;
+  esac
+done
 
 sleep 1; kill -INT $TCPDUMP; wait $TCPDUMP 2>/dev/null || true
 mkdir -p "$OUT"
@@ -63,5 +72,5 @@ tshark -r sip.pcap -Y sip -T fields -E header=y -E separator=/t -E occurrence=f 
   -e sip.Call-ID -e sip.CSeq -e sip.Request-Line -e sip.Status-Line > "$OUT/sip-tshark.tsv"
 # (sipp -v exits 1, and grep -m1 would close its pipe early: read it whole first)
 sippv=$(sipp -v 2>&1 || true)
-{ echo "$sippv" | grep -m1 SIPp | sed 's/^ *//'; tcpdump --version 2>&1 | head -1; tshark --version | head -1; uname -sr; } > "$OUT/VERSIONS"
+{ echo "$sippv" | grep -m1 SIPp | sed 's/^ *//'; echo "veth MTU $MTU, runs: $RUNS"; tcpdump --version 2>&1 | head -1; tshark --version | head -1; uname -sr; } > "$OUT/VERSIONS"
 ls -la "$OUT"

@@ -65,4 +65,24 @@ final class SIPDialogTests: XCTestCase {
         XCTAssertEqual(orphans.map(\.line), [32])
         XCTAssertEqual(orphans.first.map { $0.ts - dialogs[0].request.ts }, 21_013_000_000)
     }
+
+    /// A capture and the SIP traces of both ends of the same calls join by Call-ID: the first call of
+    /// corpus/sip-segmented is six messages, each on the wire and at both ends, sent before it is received.
+    func testACaptureAndBothEndsTracesGiveOneDialog() throws {
+        let dir = SIPDialogTests.corpus.appendingPathComponent("sip-segmented").path
+        let store = try Store(path: ":memory:")
+        _ = try Ingestor(store: store).ingest(try InputDiscovery.expand([dir]), options: IngestOptions())
+        let ladder = try store.sipMessages(callID: "1-6779@10.94.0.1")
+        let byHost = Dictionary(grouping: ladder, by: \.host)
+        XCTAssertEqual(Set(byHost.keys), ["sip", "uac-tcp", "uas-tcp"])
+        let names = ["INVITE", "180", "200", "ACK", "BYE", "200"]
+        for (host, messages) in byHost {
+            XCTAssertEqual(messages.map { $0.message.method ?? "\($0.message.status ?? 0)" }, names, host)
+        }
+        // On the wire every message goes between the UAC's and the UAS's 5060.
+        XCTAssertTrue(byHost["sip"]!.allSatisfy { Set([$0.from, $0.to]) == ["10.94.0.1:5060", "10.94.0.2:5060"] })
+        let dialogs = try store.sipDialogs().dialogs.filter { $0.callID == "1-6779@10.94.0.1" }
+        XCTAssertEqual(dialogs.first?.final?.status, 200)
+        XCTAssertEqual(dialogs.first?.messages, 18)
+    }
 }

@@ -13,6 +13,8 @@ struct CaptureStream {
     var unsupportedLinkTypes: Set<UInt32> = []
     private var line = TextBuilder()
     private var analyzer = TCPAnalyzer()
+    /// SIP messages in UDP and TCP payloads, TCP ones reassembled.
+    private var sip = CaptureSIP()
     /// Connections that ended, with when: their state is dropped two minutes (capture time) later, so
     /// memory follows the connections open at a time, not all a capture ever saw, while stray packets
     /// soon after the end (the peer's last ACKs) are still numbered as Wireshark numbers them.
@@ -60,7 +62,7 @@ struct CaptureStream {
         frames += 1
         expire(now: ts)
         var r = EventRecord(line: Int(frames), ordinal: frames, ts: ts, kind: .packet, rawAt: 0, rawLen: 0)
-        guard let (label, summary) = decoder.decode(into: &r, linkType: linkType, data, wireLength: wireLength) else {
+        guard var (label, summary) = decoder.decode(into: &r, linkType: linkType, data, wireLength: wireLength) else {
             if !unsupportedLinkTypes.contains(linkType) {
                 unsupportedLinkTypes.insert(linkType)
                 sink.unparsed(UnparsedLine(line: offset, reason: "byte offset \(offset): link type \(linkType) not supported; its packets are skipped", raw: ""))
@@ -69,6 +71,12 @@ struct CaptureStream {
         }
         let dup = analyzer.analyze(&r, ws: decoder.lastWindowScale)
         if analyzer.lastClosed { closed.append((r.ts, r)) }
+        if let range = decoder.payload, r.proto == IPProto.udp || r.proto == IPProto.tcp,
+           let info = sip.inspect(&r, payload: UnsafeBufferPointer(rebasing: data[range]),
+                                  retransmission: !TCPExpert(rawValue: r.expert).isDisjoint(with: [.retransmission, .fastRetransmission, .spuriousRetransmission])) {
+            label = "SIP"
+            summary = info
+        }
         // The packet's stored line: `frame label [notes] summary`.
         line.reset()
         line.append(frames); line.append(" "); line.append(text: label); line.append(" ")

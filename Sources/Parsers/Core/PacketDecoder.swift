@@ -16,6 +16,8 @@ struct PacketDecoder {
     private(set) var summary = TextBuilder()
     /// The last TCP packet's window scale option (the analyzer needs to know whether SYNs carried it).
     private(set) var lastWindowScale: Int?
+    /// Where the last packet's UDP or TCP payload is in its bytes (as captured: a snaplen may cut it).
+    private(set) var payload: Range<Int>?
 
     static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
 
@@ -25,6 +27,7 @@ struct PacketDecoder {
     mutating func decode(into r: inout EventRecord, linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int) -> (label: String, summary: String?)? {
         r.frameLen = Int64(wireLength)
         lastWindowScale = nil
+        payload = nil
         var at = 0
         var etherType: UInt16
         switch linkType {
@@ -147,6 +150,7 @@ struct PacketDecoder {
             r.srcPort = Int32(sp)
             r.dstPort = Int32(dp)
             r.len = Int64(max(0, Int(len) - 8))
+            payload = min(p.count, at + 8) ..< max(min(p.count, at + 8), min(p.count, at + Int(len)))
             return ("UDP", "\(sp) → \(dp) Len=\(max(0, Int(len) - 8))")
         case IPProto.icmp, IPProto.icmpv6:
             r.proto = proto
@@ -227,6 +231,7 @@ struct PacketDecoder {
         if hasAck { r.ackRaw = Int64(ack) }
         let len = max(0, end - at - hlen)
         r.len = Int64(len)
+        if len > 0 { payload = min(p.count, at + hlen) ..< max(min(p.count, at + hlen), min(p.count, end)) }
         // Options.
         var ws: Int? = nil
         var sackPerm = false
