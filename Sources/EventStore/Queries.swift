@@ -579,14 +579,14 @@ extension Store {
 
 extension Store {
     /// How many of a source's events its own clock puts before `sourceTime`. A time-sorted source
-    /// answers by binary search over its rowids (log n row lookups, whatever its size); any other counts
-    /// on its time index.
+    /// answers by binary search over its rowids (log n row lookups, whatever its size); any other by
+    /// binary search over its times sorted in memory (`UnsortedTimes`).
     public func countBefore(source: SourceInfo, sourceTime: Int64) throws -> Int {
         try db.read { db in
             if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
                 return Int(try lowerBound(db, first, last, ts: sourceTime) - first)
             }
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE source = \(source.id) AND ts < ?", arguments: [sourceTime]) ?? 0
+            return try unsortedTimes.countBefore(db, source: source.id, sourceTime)
         }
     }
 

@@ -7,6 +7,8 @@ public final class Store {
     public let path: String
     let readOnly: Bool
     let db: any DatabaseWriter
+    /// Sorted times of sources whose rows are not in time order (`countBefore`).
+    let unsortedTimes = UnsortedTimes()
 
     public static let defaultPath = "tracejoin.db"
 

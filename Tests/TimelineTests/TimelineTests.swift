@@ -78,6 +78,37 @@ final class TimelineTests: XCTestCase {
         XCTAssertEqual(Array(try TimelineMerge(store: store, filter: f)).map { $0.ordinal }, [3])
     }
 
+    /// The view's random access (`TimelineWindow`) over a source whose rows are out of time order: each
+    /// position holds the event the merged order puts there, and a time's position counts the events before it.
+    func testPositionsInATimelineWithASourceOutOfTimeOrder() throws {
+        let store = try Store(path: ":memory:")
+        try ingest(store, "sorted-by-source.txt", """
+        No. Time Source Destination Protocol Info
+        2 2013-01-06 10:00:02.000 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
+        1 2013-01-06 10:00:01.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        3 2013-01-06 10:00:03.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [ACK] Seq=1 Ack=1 Win=8192 Len=0
+        """, host: "a")
+        try ingest(store, "in-order.txt", """
+        No. Time Source Destination Protocol Info
+        7 2013-01-06 10:00:01.500 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        8 2013-01-06 10:00:02.500 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
+        """, host: "b")
+        let day = CivilTime.days(year: 2013, month: 1, day: 6) * CivilTime.nsPerDay + 10 * 3600 * CivilTime.nsPerSecond
+        var w = try TimelineWindow(store: store, filter: EventFilter())
+        XCTAssertEqual(try w.total(), 5)
+        XCTAssertEqual(try (0..<5).map { try w.page(offset: $0, limit: 1).first?.ordinal }, [1, 7, 2, 8, 3])
+        XCTAssertEqual(try w.position(of: day + 2_000_000_000), 2, "10:00:01.000 and 10:00:01.500 come before 10:00:02")
+        // A later source out of order too: the window sees it beside the first.
+        try ingest(store, "late.txt", """
+        No. Time Source Destination Protocol Info
+        12 2013-01-06 10:00:02.750 10.0.0.1 10.0.0.2 TCP 5000 > 80 [FIN, ACK] Seq=1 Ack=1 Win=8192 Len=0
+        11 2013-01-06 10:00:00.500 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
+        """, host: "c")
+        w = try TimelineWindow(store: store, filter: EventFilter())
+        XCTAssertEqual(try w.total(), 7)
+        XCTAssertEqual(try (0..<7).map { try w.page(offset: $0, limit: 1).first?.ordinal }, [11, 1, 7, 2, 8, 12, 3])
+    }
+
     func testAnchoredRelativeAndTimeOfDayExportsLandOnTheAbsoluteClock() throws {
         // Three tshark layouts of one real capture (corpus/tshark-netns): -t ad (date and time),
         // -t a (time of day) and the default (seconds since the first packet, 2026-11-27 17:43:59.389452).
