@@ -24,6 +24,7 @@ final class ViewAPI: @unchecked Sendable {
     /// The events a content filter matched, for the last such filter asked (scrolling asks it again and again).
     private var matches: (key: String, store: String, list: TimelineMatches)?
     private var findingsCache: (store: String, objects: [String])?
+    private let findingsQueue = DispatchQueue(label: "tracejoin.view.findings")
     private let lock = NSLock()
 
     static let maxLimit = 2000
@@ -141,6 +142,12 @@ final class ViewAPI: @unchecked Sendable {
     /// `/api/findings`: `findings --json`'s objects as an array, computed again only when the store grew
     /// or a pass recomputed the connections (`ingest --follow` does both while the view is open).
     func findings() -> Answer {
+        // One computation at a time: a second request (another tab, a reload) waits for the first's
+        // answer and takes it from the cache rather than reading the whole store again beside it.
+        findingsQueue.sync { computeFindings() }
+    }
+
+    private func computeFindings() -> Answer {
         do {
             let last = try store.changeMark()
             lock.lock()

@@ -20,13 +20,16 @@ enum ViewServer {
         router.get("/conn/:id") { _, _ in asset("index.html") }
         router.get("/view.js") { _, _ in asset("view.js") }
         router.get("/view.css") { _, _ in asset("view.css") }
-        router.get("/api/timeline") { req, _ in json(api.timeline(query(req))) }
-        router.get("/api/histogram") { req, _ in json(api.histogram(query(req))) }
+        router.get("/api/timeline") { req, _ in let q = query(req); return await offloaded { api.timeline(q) } }
+        router.get("/api/histogram") { req, _ in let q = query(req); return await offloaded { api.histogram(q) } }
         // Community IDs hold `/`, `+` and `=`: the page sends them percent-encoded.
-        router.get("/api/conn/:id") { _, ctx in json(api.conn(ctx.parameters.get("id").map { $0.removingPercentEncoding ?? $0 } ?? "")) }
-        router.get("/api/clocks") { _, _ in json(api.clocks()) }
-        router.get("/api/findings") { _, _ in json(api.findings()) }
-        router.get("/api/sources") { _, _ in json(api.sources()) }
+        router.get("/api/conn/:id") { _, ctx in
+            let id = ctx.parameters.get("id").map { $0.removingPercentEncoding ?? $0 } ?? ""
+            return await offloaded { api.conn(id) }
+        }
+        router.get("/api/clocks") { _, _ in await offloaded { api.clocks() } }
+        router.get("/api/findings") { _, _ in await offloaded { api.findings() } }
+        router.get("/api/sources") { _, _ in await offloaded { api.sources() } }
         router.get("/api/live") { req, _ in
             let q = query(req)
             guard let from = Int64(q["after"]?.last ?? "") else {
@@ -35,6 +38,13 @@ enum ViewServer {
             return live.stream(after: from)
         }
         return router
+    }
+
+    /// The API reads the store synchronously (SQLite), for seconds at times (the findings of ten million
+    /// events): on Dispatch's threads, never on Swift concurrency's cooperative pool — one thread per core,
+    /// which a long answer would hold while every other request, the page's first rows too, waits.
+    static func offloaded(_ work: @escaping @Sendable () -> ViewAPI.Answer) async -> Response {
+        json(await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: work()) } })
     }
 
     static func query(_ req: Request) -> ViewAPI.Query {
@@ -94,7 +104,10 @@ struct LiveFeed: Sendable {
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
             // Ctrl-C ends the stream at once (a graceful shutdown would otherwise wait for it to end).
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let batch: (json: [String], last: Int64) = (try? api.appended(after: last)) ?? (json: [], last: last)
+                let from = last
+                let batch: (json: [String], last: Int64) = await withCheckedContinuation { c in
+                    DispatchQueue.global().async { c.resume(returning: (try? api.appended(after: from)) ?? (json: [], last: from)) }
+                }
                 if !batch.json.isEmpty {
                     last = batch.last
                     // SSE data lines: one JSON array; the objects have no raw newlines (JSON escapes them).
