@@ -34,10 +34,6 @@ struct CaptureStream {
         }
     }
 
-    private mutating func appendDecoderText() {
-        decoder.summary.bytes.withUnsafeBufferPointer { b in line.appendBytes(b) }
-    }
-
     /// Appends a chunk and lends out the whole buffer (moved, not copied) for the reader to walk; the
     /// reader gives it back with how many bytes it used (`giveBack`).
     mutating func take(appending chunk: UnsafeBufferPointer<UInt8>) -> [UInt8] {
@@ -72,12 +68,12 @@ struct CaptureStream {
         // The packet's stored line: `frame label [notes] summary`.
         line.reset()
         line.append(frames); line.append(" "); line.append(text: label); line.append(" ")
-        r.summaryAt = line.bytes.count
+        r.summaryAt = line.count
         if r.expert != 0 { TCPAnalyzer.notes(TCPExpert(rawValue: r.expert), dup: dup, into: &line) }
-        if let summary { line.append(text: summary) } else { appendDecoderText() }
-        r.rawLen = line.bytes.count
+        if let summary { line.append(text: summary) } else { decoder.appendSummary(to: &line) }
+        r.rawLen = line.count
         line.append("\n")
-        r.rawAt = line.bytes.withUnsafeBufferPointer { sink.appendText($0) }
+        r.rawAt = line.withBytes { sink.appendText($0) }
         r.label = label
         if let comment {
             // Kept beside the packet's own attributes (the pcapng comment a colleague left on it).
