@@ -1,5 +1,5 @@
-/// An open-addressing table from a connection's tuple to a slot number, for the lookups the capture path
-/// makes for every packet.
+/// An open-addressing table from a connection's tuple to an integer (a slot number, a connection key),
+/// for the lookups the capture path makes for every packet.
 ///
 /// Swift's `Dictionary` hashes each key with SipHash, seeded per process: with the tuple already folded
 /// into one word (`foldWords`), that hashing was still ~10 % of reading a capture. Here the folded word
@@ -7,31 +7,42 @@
 /// the key; the word is kept beside the key, so a probe compares keys only when the words agree. Removal
 /// shifts the rest of the probe run back rather than leaving tombstones (Knuth, TAOCP vol. 3, 6.4,
 /// Algorithm R), so forgetting closed connections keeps probes short.
-struct TupleTable<Key: Equatable> {
-    private struct Entry {
-        var hash: UInt64
-        var key: Key
-        var value: Int
+///
+/// Public and `@inlinable` because Parsers (TCP numbering and analysis) and EventStore (connection keys)
+/// both look tuples up per packet: across modules, only inlinable generics are specialised for their key.
+public struct TupleTable<Key: Equatable> {
+    @usableFromInline struct Entry {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var key: Key
+        @usableFromInline var value: Int
+
+        @inlinable init(hash: UInt64, key: Key, value: Int) {
+            self.hash = hash
+            self.key = key
+            self.value = value
+        }
     }
 
-    private var entries: [Entry?]
-    private var mask: Int
-    private var shift: UInt64
-    private(set) var count = 0
+    @usableFromInline var entries: [Entry?]
+    @usableFromInline var mask: Int
+    @usableFromInline var shift: UInt64
+    @usableFromInline var stored = 0
+    /// How many keys the table holds.
+    @inlinable public var count: Int { stored }
 
-    init() {
+    @inlinable public init() {
         entries = Array(repeating: nil, count: 16)
         mask = 15
         shift = 60
     }
 
-    @inline(__always) private func home(_ h: UInt64) -> Int {
+    @inlinable @inline(__always) func home(_ h: UInt64) -> Int {
         Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
     /// The value stored for `key` (whose folded word is `hash`).
-    @inline(__always)
-    func find(_ key: Key, hash h: UInt64) -> Int? {
+    @inlinable @inline(__always)
+    public func find(_ key: Key, hash h: UInt64) -> Int? {
         var i = home(h)
         while let e = entries[i] {
             if e.hash == h && e.key == key { return e.value }
@@ -41,17 +52,18 @@ struct TupleTable<Key: Equatable> {
     }
 
     /// Adds `key`, which must not be in the table yet.
-    mutating func insert(_ key: Key, hash h: UInt64, value: Int) {
-        if (count + 1) * 2 > entries.count { grow() }
+    @inlinable
+    public mutating func insert(_ key: Key, hash h: UInt64, value: Int) {
+        if (stored + 1) * 2 > entries.count { grow() }
         var i = home(h)
         while entries[i] != nil { i = (i + 1) & mask }
         entries[i] = Entry(hash: h, key: key, value: value)
-        count += 1
+        stored += 1
     }
 
     /// Removes `key` and returns its value (nil: it was not there).
-    @discardableResult
-    mutating func remove(_ key: Key, hash h: UInt64) -> Int? {
+    @inlinable @discardableResult
+    public mutating func remove(_ key: Key, hash h: UInt64) -> Int? {
         var i = home(h)
         while let e = entries[i] {
             if e.hash == h && e.key == key {
@@ -66,7 +78,7 @@ struct TupleTable<Key: Equatable> {
                     j = (j + 1) & mask
                 }
                 entries[hole] = nil
-                count -= 1
+                stored -= 1
                 return e.value
             }
             i = (i + 1) & mask
@@ -74,7 +86,15 @@ struct TupleTable<Key: Equatable> {
         return nil
     }
 
-    private mutating func grow() {
+    /// Empties the table; its buckets stay allocated.
+    @inlinable
+    public mutating func removeAll() {
+        for i in entries.indices { entries[i] = nil }
+        stored = 0
+    }
+
+    @inlinable
+    mutating func grow() {
         let old = entries
         entries = Array(repeating: nil, count: old.count * 2)
         mask = entries.count - 1
