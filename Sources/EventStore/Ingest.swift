@@ -130,10 +130,11 @@ public final class Ingestor {
         }
 
         func emit(_ record: EventRecord) {
-            // Appended first and given its connection in place: records are large, copies add up.
+            // The key is found from the record as lent, then set in place once appended: records are
+            // large, and reading `events[last]` back as the argument copied one per packet.
+            let conn = connections.key(record)
             events.append(record)
-            let last = events.count - 1
-            events[last].conn = connections.key(events[last])
+            events[events.count - 1].conn = conn
             count += 1
             if events.count >= BatchingSink.size { flush() }
         }

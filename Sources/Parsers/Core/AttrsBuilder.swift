@@ -10,13 +10,13 @@ import TraceModel
 struct AttrsBuilder {
     private var out = TextBuilder()
 
-    var isEmpty: Bool { out.bytes.isEmpty }
+    var isEmpty: Bool { out.isEmpty }
 
     mutating func reset() { out.reset() }
 
     /// `"key":` after a comma or the opening brace.
     mutating func key(_ k: StaticString) {
-        out.append(byte: out.bytes.isEmpty ? UInt8(ascii: "{") : ASCII.comma)
+        out.append(byte: out.isEmpty ? UInt8(ascii: "{") : ASCII.comma)
         out.append(byte: ASCII.quote)
         out.append(k)
         out.append(byte: ASCII.quote)
@@ -88,8 +88,8 @@ struct AttrsBuilder {
 
     /// The object's text, nil when no key was written.
     func make() -> String? {
-        if out.bytes.isEmpty { return nil }
-        return out.bytes.withUnsafeBufferPointer { b in
+        if out.isEmpty { return nil }
+        return out.withBytes { b in
             // One byte longer than the buffer for the closing brace, written straight into the new String.
             String(unsafeUninitializedCapacity: b.count + 1, initializingUTF8With: { dst in
                 _ = dst.initialize(fromContentsOf: b)

@@ -12,8 +12,11 @@ struct PacketDecoder {
 
     /// Drops a closed connection's numbering state.
     mutating func forget(_ r: EventRecord) { numbering.forget(r) }
-    /// The last TCP packet's summary, when `decode` returns nil for its text.
-    private(set) var summary = TextBuilder()
+    /// What the last TCP packet's summary shows, when `decode` returns nil for its text: written by
+    /// `appendSummary` straight into the packet's line, after the notes the analysis adds in front of it.
+    private var pending = TCPSummary()
+    /// The last TCP packet's SACK blocks (kept between packets: no array per packet).
+    private var sack: [(Int64, Int64)] = []
     /// The last TCP packet's window scale option (the analyzer needs to know whether SYNs carried it).
     private(set) var lastWindowScale: Int?
     /// Where the last packet's UDP or TCP payload is in its bytes (as captured: a snaplen may cut it).
@@ -22,7 +25,7 @@ struct PacketDecoder {
     static let supportedLinkTypes: Set<UInt32> = [0, 1, 12, 14, 101, 113, 228, 229, 276]
 
     /// Fills the event for one packet (a fresh record the caller made) and returns its protocol label and
-    /// Info-like text (nil: the text is in `summary`). nil only for unsupported link types. The record is
+    /// Info-like text (nil: `appendSummary` writes it). nil only for unsupported link types. The record is
     /// filled in place: it is large, and a packet's worth of copies shows in the profile.
     mutating func decode(into r: inout EventRecord, linkType: UInt32, _ p: UnsafeBufferPointer<UInt8>, wireLength: Int) -> (label: String, summary: String?)? {
         r.frameLen = Int64(wireLength)
@@ -235,7 +238,7 @@ struct PacketDecoder {
         // Options.
         var ws: Int? = nil
         var sackPerm = false
-        var sack: [(Int64, Int64)] = []
+        sack.removeAll(keepingCapacity: true)
         var o = at + 20
         let oend = min(p.count, at + hlen)
         while o < oend {
@@ -263,28 +266,47 @@ struct PacketDecoder {
         // Relative numbers and window scaling need both directions' state.
         let theirBase = numbering.apply(&r, rawWindow: Int64(win), ws: ws)
 
-        // The summary, written as bytes (this runs for every packet).
-        var t = TextBuilder()
-        swap(&t, &summary)
-        t.reset()
-        t.append(Int(sp)); t.append(" → "); t.append(Int(dp)); t.append(" [")
-        t.appendFlags(flags & 0xFF)
-        t.append("] Seq="); t.append(r.seq)
-        if hasAck { t.append(" Ack="); t.append(r.ack) }
-        t.append(" Win="); t.append(r.win); t.append(" Len="); t.append(len)
-        if r.mss != EventRecord.none { t.append(" MSS="); t.append(r.mss) }
-        if sackPerm { t.append(" SACK_PERM") }
-        for (a, b) in sack {
-            t.append(" SLE="); t.append((a &- (theirBase ?? 0)) & 0xFFFF_FFFF)
-            t.append(" SRE="); t.append((b &- (theirBase ?? 0)) & 0xFFFF_FFFF)
+        // The summary is written later, into the packet's line (this runs for every packet: no text here).
+        pending = TCPSummary(sp: sp, dp: dp, flags: flags & 0xFF, seq: r.seq, ack: hasAck ? r.ack : nil, win: r.win, len: len,
+                             mss: r.mss, sackPerm: sackPerm, sackBase: theirBase ?? 0, tsval: r.tsval, tsecr: r.tsecr, ws: ws)
+        if let ws {
+            r.attrs = sackPerm ? "{\"ws\":\(1 << min(ws, 14)),\"sack_perm\":true}" : "{\"ws\":\(1 << min(ws, 14))}"
+        } else if sackPerm {
+            r.attrs = "{\"sack_perm\":true}"
         }
-        if r.tsval != EventRecord.none { t.append(" TSval="); t.append(r.tsval); t.append(" TSecr="); t.append(r.tsecr) }
-        if let ws { t.append(" WS="); t.append(1 << min(ws, 14)) }
-        swap(&t, &summary)
-        var attrs: [String] = []
-        if let ws { attrs.append("\"ws\":\(1 << min(ws, 14))") }
-        if sackPerm { attrs.append("\"sack_perm\":true") }
-        if !attrs.isEmpty { r.attrs = "{" + attrs.joined(separator: ",") + "}" }
         return ("TCP", nil)
     }
+
+    /// The last TCP packet's Info text, as tshark writes it: `443 → 51234 [ACK] Seq=1 Ack=1 Win=501 Len=0 …`.
+    func appendSummary(to t: inout TextBuilder) {
+        let x = pending
+        t.append(Int(x.sp)); t.append(" → "); t.append(Int(x.dp)); t.append(" [")
+        t.appendFlags(x.flags)
+        t.append("] Seq="); t.append(x.seq)
+        if let ack = x.ack { t.append(" Ack="); t.append(ack) }
+        t.append(" Win="); t.append(x.win); t.append(" Len="); t.append(x.len)
+        if x.mss != EventRecord.none { t.append(" MSS="); t.append(x.mss) }
+        if x.sackPerm { t.append(" SACK_PERM") }
+        for (a, b) in sack {
+            t.append(" SLE="); t.append((a &- x.sackBase) & 0xFFFF_FFFF)
+            t.append(" SRE="); t.append((b &- x.sackBase) & 0xFFFF_FFFF)
+        }
+        if x.tsval != EventRecord.none { t.append(" TSval="); t.append(x.tsval); t.append(" TSecr="); t.append(x.tsecr) }
+        if let ws = x.ws { t.append(" WS="); t.append(1 << min(ws, 14)) }
+    }
+}
+
+/// The fields of a TCP packet's summary line, kept until the line is written.
+struct TCPSummary {
+    var sp: UInt16 = 0, dp: UInt16 = 0
+    var flags = 0
+    var seq: Int64 = 0
+    var ack: Int64? = nil
+    var win: Int64 = 0
+    var len = 0
+    var mss: Int64 = EventRecord.none
+    var sackPerm = false
+    var sackBase: Int64 = 0
+    var tsval: Int64 = EventRecord.none, tsecr: Int64 = EventRecord.none
+    var ws: Int? = nil
 }

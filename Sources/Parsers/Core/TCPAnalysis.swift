@@ -47,14 +47,14 @@ struct TCPAnalyzer {
         var firstRTT: Int64 = 0
     }
 
-    private struct Key: Hashable {
+    private struct Key: Equatable {
         let sh: UInt64, sl: UInt64, dh: UInt64, dl: UInt64, ports: UInt64
-        func hash(into h: inout Hasher) { h.combine(foldWords(foldWords(sh ^ dh, sl), foldWords(dl, ports))) }
+        var hash: UInt64 { foldWords(foldWords(sh ^ dh, sl), foldWords(dl, ports)) }
     }
 
     /// Connections' state lives in an array, found through the index: updated in place, not copied out
     /// of a dictionary and back for every packet. Slots of forgotten connections are reused.
-    private var index: [Key: Int] = [:]
+    private var index = TupleTable<Key>()
     private var conversations: [Conversation] = []
     private var freeSlots: [Int] = []
     /// Set by `analyze` when the packet ended its connection: a RST, or the ACK of the second FIN.
@@ -62,14 +62,16 @@ struct TCPAnalyzer {
 
     /// Drops a connection's state (both directions).
     mutating func forget(_ r: EventRecord) {
-        if let i = index.removeValue(forKey: TCPAnalyzer.key(r).key) { freeSlots.append(i) }
+        let k = TCPAnalyzer.key(r).key
+        if let i = index.remove(k, hash: k.hash) { freeSlots.append(i) }
     }
 
     private mutating func slot(_ k: Key) -> Int {
-        if let i = index[k] { return i }
+        let h = k.hash
+        if let i = index.find(k, hash: h) { return i }
         let i: Int
         if let f = freeSlots.popLast() { conversations[f] = Conversation(); i = f } else { conversations.append(Conversation()); i = conversations.count - 1 }
-        index[k] = i
+        index.insert(k, hash: h, value: i)
         return i
     }
 

@@ -20,9 +20,9 @@ struct TCPNumbering {
 
     /// A connection, its lower endpoint first (IPv4 packed into two integers: they hash far faster than
     /// `Address`es), and where its two sides live.
-    private struct V4Pair: Hashable {
+    private struct V4Pair: Equatable {
         let low: UInt64, high: UInt64
-        func hash(into h: inout Hasher) { h.combine(foldWords(low, high)) }
+        var hash: UInt64 { foldWords(low, high) }
     }
 
     /// Both sides of each connection in one slot, updated in place: one lookup per packet.
@@ -34,7 +34,7 @@ struct TCPNumbering {
         }
     }
 
-    private var v4Index: [V4Pair: Int] = [:]
+    private var v4Index = TupleTable<V4Pair>()
     private var index: [Direction: Int] = [:]
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
@@ -43,7 +43,8 @@ struct TCPNumbering {
     private func find(_ s: Address, _ sp: Int32, _ d: Address, _ dp: Int32) -> (slot: Int?, side: Int) {
         if case .v4(let a) = s, case .v4(let b) = d {
             let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: sp)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: dp))
-            return x <= y ? (v4Index[V4Pair(low: x, high: y)], 0) : (v4Index[V4Pair(low: y, high: x)], 1)
+            let k = x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)
+            return (v4Index.find(k, hash: k.hash), x <= y ? 0 : 1)
         }
         let fwd = Direction(src: s, sport: sp, dst: d, dport: dp), rev = Direction(src: d, sport: dp, dst: s, dport: sp)
         if let i = index[fwd] { return (i, 0) }
@@ -57,7 +58,8 @@ struct TCPNumbering {
         if let f = freeSlots.popLast() { slots[f] = Slot(); i = f } else { slots.append(Slot()); i = slots.count - 1 }
         if case .v4(let a) = s, case .v4(let b) = d {
             let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: sp)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: dp))
-            v4Index[x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)] = i
+            let k = x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)
+            v4Index.insert(k, hash: k.hash, value: i)
             return (i, x <= y ? 0 : 1)
         }
         index[Direction(src: s, sport: sp, dst: d, dport: dp)] = i
@@ -75,7 +77,8 @@ struct TCPNumbering {
         guard let s = r.src, let d = r.dst else { return }
         if case .v4(let a) = s, case .v4(let b) = d {
             let x = UInt64(a) << 16 | UInt64(UInt16(truncatingIfNeeded: r.srcPort)), y = UInt64(b) << 16 | UInt64(UInt16(truncatingIfNeeded: r.dstPort))
-            if let i = v4Index.removeValue(forKey: x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)) { freeSlots.append(i) }
+            let k = x <= y ? V4Pair(low: x, high: y) : V4Pair(low: y, high: x)
+            if let i = v4Index.remove(k, hash: k.hash) { freeSlots.append(i) }
             return
         }
         let fwd = Direction(src: s, sport: r.srcPort, dst: d, dport: r.dstPort), rev = Direction(src: d, sport: r.dstPort, dst: s, dport: r.srcPort)

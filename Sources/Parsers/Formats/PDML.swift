@@ -221,7 +221,7 @@ public struct PDML: CaptureParser {
         // The stored line: `frame LABEL src → dst [FLAGS] Seq= Ack= Win= Len=`.
         text.reset()
         text.append(num); text.append(" "); text.append(text: label); text.append(" ")
-        let summaryAt = text.bytes.count
+        let summaryAt = text.count
         if let s = r.srcEndpoint { text.append(text: s.text) }
         text.append(" → ")
         if let d = r.dstEndpoint { text.append(text: d.text) }
@@ -230,9 +230,9 @@ public struct PDML: CaptureParser {
             if r.ack != EventRecord.none { text.append(" Ack="); text.append(r.ack) }
             text.append(" Win="); text.append(r.win); text.append(" Len="); text.append(r.len)
         }
-        let len = text.bytes.count
+        let len = text.count
         text.append("\n")
-        r.rawAt = text.bytes.withUnsafeBufferPointer { sink.appendText($0) }
+        r.rawAt = text.withBytes { sink.appendText($0) }
         r.rawLen = len
         r.summaryAt = summaryAt
         sink.emit(r)

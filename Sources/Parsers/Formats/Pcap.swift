@@ -9,11 +9,11 @@ import TraceModel
 /// ```
 /// Snaplen-cut packets decode as far as their bytes go; a last record cut short is reported with its
 /// byte offset.
-public struct Pcap: CaptureParser {
+public struct Pcap: CaptureParser, CaptureRecordReader {
     public static let id = "pcap"
     public static let summary = "libpcap capture (tcpdump -w), microsecond or nanosecond, either byte order"
 
-    private var stream = CaptureStream()
+    var stream = CaptureStream()
     private var header: (bigEndian: Bool, nano: Bool, linkType: UInt32)? = nil
 
     public init(context: ParseContext) {}
@@ -32,13 +32,11 @@ public struct Pcap: CaptureParser {
     public static func sniff(_ head: [UInt8]) -> Double { magic(head) == nil ? 0 : 1 }
 
     public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, into sink: CaptureSink) {
-        let buf = stream.take(appending: chunk)
-        let used = buf.withUnsafeBufferPointer { read($0, sink) }
-        stream.giveBack(buf, consumed: used)
+        feed(chunk, into: sink)
     }
 
     /// Reads whole records from `b`; returns how many bytes it used.
-    private mutating func read(_ b: UnsafeBufferPointer<UInt8>, _ sink: CaptureSink) -> Int {
+    mutating func read(_ b: UnsafeBufferPointer<UInt8>, _ sink: CaptureSink) -> Int {
         var at = 0
         if header == nil {
             guard b.count >= 24 else { return 0 }

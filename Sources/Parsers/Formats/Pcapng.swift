@@ -12,7 +12,7 @@ import TraceModel
 /// Several sections and interfaces per file; each interface has its own link type and time
 /// resolution. Name resolution blocks give host names for addresses (the endpoints' names); other blocks
 /// (statistics, custom) are stepped over.
-public struct Pcapng: CaptureParser {
+public struct Pcapng: CaptureParser, CaptureRecordReader {
     public static let id = "pcapng"
     public static let summary = "pcapng capture (Wireshark, dumpcap, tshark -w)"
 
@@ -24,7 +24,7 @@ public struct Pcapng: CaptureParser {
         var offsetSeconds: Int64 = 0
     }
 
-    private var stream = CaptureStream()
+    var stream = CaptureStream()
     private var bigEndian: Bool? = nil
     private var interfaces: [Interface] = []
     private var failed = false
@@ -38,12 +38,10 @@ public struct Pcapng: CaptureParser {
     }
 
     public mutating func consume(_ chunk: UnsafeBufferPointer<UInt8>, into sink: CaptureSink) {
-        let buf = stream.take(appending: chunk)
-        let used = buf.withUnsafeBufferPointer { read($0, sink) }
-        stream.giveBack(buf, consumed: used)
+        feed(chunk, into: sink)
     }
 
-    private mutating func read(_ b: UnsafeBufferPointer<UInt8>, _ sink: CaptureSink) -> Int {
+    mutating func read(_ b: UnsafeBufferPointer<UInt8>, _ sink: CaptureSink) -> Int {
         if failed { return b.count }
         var at = 0
         while at + 12 <= b.count {
