@@ -76,10 +76,14 @@ final class ViewAPI: @unchecked Sendable {
 
     private func matchList(_ filter: EventFilter, key: String) throws -> TimelineMatches {
         let last = try store.changeMark()
-        lock.lock(); defer { lock.unlock() }
-        if let m = matches, m.key == key, m.store == last { return m.list }
+        lock.lock()
+        let cached = matches
+        lock.unlock()
+        if let m = cached, m.key == key, m.store == last { return m.list }
+        // Listed outside the lock: a search through ten million events takes a while, and other requests
+        // (another filter, the findings) must not wait for it.
         let list = try TimelineMatches(store: store, filter: filter)
-        matches = (key, last, list)
+        lock.lock(); matches = (key, last, list); lock.unlock()
         return list
     }
 

@@ -41,10 +41,19 @@ enum ViewServer {
     }
 
     /// The API reads the store synchronously (SQLite), for seconds at times (the findings of ten million
-    /// events): on Dispatch's threads, never on Swift concurrency's cooperative pool — one thread per core,
-    /// which a long answer would hold while every other request, the page's first rows too, waits.
+    /// events, a text search over them): each answer on a thread of its own. Not on Swift concurrency's
+    /// cooperative pool nor on Dispatch's global queue: both run one thread per core, which two long answers
+    /// would hold while every other request, the page's first rows too, waits behind them.
     static func offloaded(_ work: @escaping @Sendable () -> ViewAPI.Answer) async -> Response {
-        json(await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: work()) } })
+        json(await blocking(work))
+    }
+
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { c in
+            let t = Thread { c.resume(returning: work()) }
+            t.stackSize = 8 << 20
+            t.start()
+        }
     }
 
     static func query(_ req: Request) -> ViewAPI.Query {
@@ -87,6 +96,9 @@ struct SecurityHeaders: RouterMiddleware {
     }
 }
 
+/// What one look at the store found for the live feed.
+struct Batch: Sendable { let appended: (json: [String], last: Int64) }
+
 /// New events as server-sent events: the store is polled for rows past the last one sent (a second
 /// process appends them: `ingest --follow`), each batch goes out as one `events` message of timeline
 /// objects. A comment line every 15 s keeps proxies from closing an idle stream; a client that goes
@@ -105,9 +117,7 @@ struct LiveFeed: Sendable {
             // Ctrl-C ends the stream at once (a graceful shutdown would otherwise wait for it to end).
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let from = last
-                let batch: (json: [String], last: Int64) = await withCheckedContinuation { c in
-                    DispatchQueue.global().async { c.resume(returning: (try? api.appended(after: from)) ?? (json: [], last: from)) }
-                }
+                let batch = await ViewServer.blocking { Batch(appended: (try? api.appended(after: from)) ?? (json: [], last: from)) }.appended
                 if !batch.json.isEmpty {
                     last = batch.last
                     // SSE data lines: one JSON array; the objects have no raw newlines (JSON escapes them).
