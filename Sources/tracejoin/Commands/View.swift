@@ -59,6 +59,8 @@ struct View: AsyncParsableCommand {
                 if openPage { ViewCommandSupport.openBrowser(url) }
             },
             logger: ViewCommandSupport.quietLogger())
+        let watchdog = ViewCommandSupport.exitSoonAfterStopSignal()
+        defer { for w in watchdog { w.cancel() } }
         do {
             try await app.runService()
         } catch {
@@ -76,6 +78,21 @@ enum ViewCommandSupport {
     }
 
     /// Hummingbird logs every request at info; a terminal wants only problems.
+    /// Ctrl-C (or SIGTERM) lets the server finish what it is sending, but an answer still being computed
+    /// (the findings of ten million events) cannot be interrupted: a second after the signal the process
+    /// exits anyway. The store is open read-only, so nothing is left half written.
+    static func exitSoonAfterStopSignal() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { sig in
+            // Delivered to every source for the signal: the server's own graceful shutdown still runs.
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1.0) { exit(0) }
+            }
+            s.resume()
+            return s
+        }
+    }
+
     static func quietLogger() -> Logger {
         var l = Logger(label: "tracejoin.view")
         l.logLevel = .warning
