@@ -49,16 +49,8 @@ struct Conn: ParsableCommand {
                 Swift.print(try ConnJSON.object(c, store: s, formatter: fmt))
                 continue
             }
-            // The same connection under other tuples (NAT between capture points): all its events, interleaved.
-            let aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
-            var events = try s.events(conn: c.key)
-            for a in aliases { events += try s.events(conn: a.key) }
-            events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
-            let aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
-            let twins = try s.twins(events: events.map(\.id))
-            let life = c.lifecycle
-            // A lifecycle's times are those of the source it was counted at.
-            let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
+            let d = try ConnDetail(c, store: s, formatter: fmt)
+            let (aliases, aliasRows, events, twins, life, time) = (d.aliases, d.aliasRows, d.events, d.twins, c.lifecycle, d.time)
             if i > 0 { Swift.print("") }
             Swift.print("\(IPProto.name(UInt8(truncatingIfNeeded: c.proto))) \(fmt.named(c.ordered.0)) → \(fmt.named(c.ordered.1))  community_id \(c.communityID)")
             for (a, row) in zip(aliases, aliasRows) {
@@ -203,20 +195,36 @@ enum ConnectionsPrinter {
     }
 }
 
-/// How a packet fared at the other capture points, for `conn`.
+/// What `conn` shows of one connection, as text or JSON: the same connection under its other tuples (NAT
+/// between capture points), all their events interleaved, and how each packet fared at the other points.
+struct ConnDetail {
+    let aliases: [ConnectionAlias]
+    let aliasRows: [ConnectionRow]
+    let events: [StoredEvent]
+    let twins: [Int64: [TwinVerdict]]
+    /// A lifecycle's times are those of the source it was counted at.
+    let time: (Int64) -> String
+
+    init(_ c: ConnectionRow, store s: Store, formatter fmt: EventFormatter) throws {
+        aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
+        var events = try s.events(conn: c.key)
+        for a in aliases { events += try s.events(conn: a.key) }
+        events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+        self.events = events
+        aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
+        twins = try s.twins(events: events.map(\.id))
+        let vantage = c.lifecycle?.vantageSource ?? events.first?.source ?? 0
+        time = { fmt.isoTime($0, source: vantage) }
+    }
+}
+
 /// `conn --json`'s object for one connection (also the view's `/api/conn/<id>`): the connection, its
 /// other tuples, every event from every source with where else each packet was seen, the lifecycle,
 /// socket tables and the stack's story.
 enum ConnJSON {
     static func object(_ c: ConnectionRow, store s: Store, formatter fmt: EventFormatter) throws -> String {
-        let aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
-        var events = try s.events(conn: c.key)
-        for a in aliases { events += try s.events(conn: a.key) }
-        events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
-        let aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
-        let twins = try s.twins(events: events.map(\.id))
-        let life = c.lifecycle
-        let time: (Int64) -> String = { fmt.isoTime($0, source: life?.vantageSource ?? events.first?.source ?? 0) }
+        let d = try ConnDetail(c, store: s, formatter: fmt)
+        let (aliases, aliasRows, events, twins, life, time) = (d.aliases, d.aliasRows, d.events, d.twins, c.lifecycle, d.time)
         var o = JSONObject()
         o.add("connection", raw: ConnectionsPrinter.json(c, formatter: fmt, time: time))
         if !aliasRows.isEmpty {
