@@ -13,6 +13,8 @@ final class EventWriter {
     private let insertAddress: Statement
     private let insertConnection: Statement
     private let insertChunk: Statement
+    private let insertUnparsed: Statement
+    private let insertProcess: Statement
     private var addressIDs: [Address: Int64] = [:]
     private var knownConns: Set<Int64> = []
     private let sourceID: Int64
@@ -34,6 +36,8 @@ final class EventWriter {
         insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
         // OR REPLACE: a follower stores the piece being filled at each commit, then again as it grows.
         insertChunk = try db.makeStatement(sql: "INSERT OR REPLACE INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
+        insertUnparsed = try db.makeStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
+        insertProcess = try db.makeStatement(sql: "INSERT OR REPLACE INTO process(source, pid, image, services) VALUES (?, ?, ?, ?)")
         insertConnection = try db.makeStatement(sql: """
             INSERT OR IGNORE INTO connection(key, proto, a, aport, b, bport, community_id) VALUES (?,?,?,?,?,?,?)
             """)
@@ -41,6 +45,41 @@ final class EventWriter {
             let text: String = row[1]
             addressIDs[Address(ip: text) ?? .name(text)] = row[0]
         }
+    }
+
+    /// Writes one batch of a source's records — a plain ingest's and `ingest --follow`'s alike — and counts it
+    /// into `report` (events, lines not understood and the first few of them) and `span` (the events' times).
+    /// The end markers (`done`, `failed`) are the caller's: false for them. `parseOnly` (`ingest --parse-only`,
+    /// which measures the parser): events are counted, not written.
+    func write(_ batch: Ingestor.Batch, report: inout IngestReport, span: inout (first: Int64, last: Int64), parseOnly: Bool = false) throws -> Bool {
+        switch batch {
+        case .events(let records):
+            if !parseOnly {
+                for r in records {
+                    try write(r)
+                    if r.ts < span.first { span.first = r.ts }
+                    if r.ts > span.last { span.last = r.ts }
+                }
+            }
+            report.events += records.count
+        case .connections(let keys):
+            if !parseOnly { for k in keys { try writeConnection(k) } }
+        case .names(let pairs):
+            if !parseOnly { for (a, n) in pairs { try writeHostName(a, n) } }
+        case .processes(let list):
+            if !parseOnly { for (pid, image, services) in list { try insertProcess.execute(arguments: [sourceID, pid, image, services]) } }
+        case .text(let n, let bytes):
+            if !parseOnly { try writeChunk(n, bytes) }
+        case .unparsed(let lines):
+            for u in lines {
+                try insertUnparsed.execute(arguments: [sourceID, u.line, u.reason, u.raw])
+                if report.unparsedSamples.count < 5 { report.unparsedSamples.append(u) }
+            }
+            report.unparsed += lines.count
+        case .done, .failed:
+            return false
+        }
+        return true
     }
 
     /// The last few addresses looked up: consecutive packets mostly share their two addresses, and a

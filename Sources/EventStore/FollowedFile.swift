@@ -450,7 +450,8 @@ final class SourceWriter: @unchecked Sendable {
     let path: String
     private(set) var sourceID: Int64?
     private var writer: EventWriter?
-    private var firstTS = Int64.max, lastTS = Int64.min
+    /// The times of the events written so far (the source row's first_ts and last_ts).
+    private var span = (first: Int64.max, last: Int64.min)
     private var timeWritten: (basis: TimeBasis, digits: Int)?
     /// The file's report as committed: events, lines not understood, times, facts.
     private(set) var report: IngestReport
@@ -467,8 +468,8 @@ final class SourceWriter: @unchecked Sendable {
         report.events = s.events
         report.unparsed = s.unparsed
         report.lines = s.lines
-        if let f = s.firstTS { firstTS = f }
-        if let l = s.lastTS { lastTS = l }
+        if let f = s.firstTS { span.first = f }
+        if let l = s.lastTS { span.last = l }
     }
 
     /// Writes one file's share of a commit, inside the writer's transaction: the source row first (once),
@@ -500,44 +501,15 @@ final class SourceWriter: @unchecked Sendable {
             try db.execute(sql: "UPDATE source SET ts_sorted = 0, first_row = NULL, last_row = NULL WHERE id = ?", arguments: [sourceID])
         }
         guard let writer else { return false }
-        let insertUnparsed = try db.cachedStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
-        var wroteEvents = false
-        for batch in c.batches {
-            switch batch {
-            case .events(let records):
-                for e in records {
-                    try writer.write(e)
-                    if e.ts < firstTS { firstTS = e.ts }
-                    if e.ts > lastTS { lastTS = e.ts }
-                }
-                report.events += records.count
-                wroteEvents = wroteEvents || !records.isEmpty
-            case .connections(let keys):
-                for k in keys { try writer.writeConnection(k) }
-            case .names(let pairs):
-                for (a, n) in pairs { try writer.writeHostName(a, n) }
-            case .processes(let list):
-                for (pid, image, services) in list {
-                    try db.execute(sql: "INSERT OR REPLACE INTO process(source, pid, image, services) VALUES (?, ?, ?, ?)",
-                                   arguments: [sourceID, pid, image, services])
-                }
-            case .text(let n, let bytes):
-                try writer.writeChunk(n, bytes)
-            case .unparsed(let lines):
-                for u in lines {
-                    try insertUnparsed.execute(arguments: [sourceID, u.line, u.reason, u.raw])
-                    if report.unparsedSamples.count < 5 { report.unparsedSamples.append(u) }
-                }
-                report.unparsed += lines.count
-            case .done, .failed:
-                break // a plain ingest's end markers; a follower ends files itself
-            }
-        }
+        // A plain ingest's end markers (done, failed) do not come here: a follower ends files itself.
+        let eventsBefore = report.events
+        for batch in c.batches { _ = try writer.write(batch, report: &report, span: &span) }
+        let wroteEvents = report.events > eventsBefore
         // The piece of text being filled, so that the events just written can show theirs.
         if let piece = c.partialText { try writer.writeChunk(piece.n, piece.bytes) }
         report.lines = c.lines
-        report.firstTS = firstTS == Int64.max ? nil : firstTS
-        report.lastTS = lastTS == Int64.min ? nil : lastTS
+        report.firstTS = span.first == Int64.max ? nil : span.first
+        report.lastTS = span.last == Int64.min ? nil : span.last
         try db.execute(sql: "UPDATE source SET lines = ?, events = ?, unparsed = ?, bytes = ?, first_ts = ?, last_ts = ? WHERE id = ?",
                        arguments: [report.lines, report.events, report.unparsed, c.bytes, report.firstTS, report.lastTS, sourceID])
         // How the time column reads so far: views show a relative or time-of-day source as such meanwhile.

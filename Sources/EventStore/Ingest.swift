@@ -306,40 +306,12 @@ public final class Ingestor {
                                      ISO8601DateFormatter().string(from: Date()), options.host == nil ? 0 : 1])
                 let sourceID = db.lastInsertedRowID
                 let writer = try EventWriter(db: db, sourceID: sourceID)
-                let insertUnparsed = try db.makeStatement(sql: "INSERT INTO unparsed(source, line, reason, raw) VALUES (?, ?, ?, ?)")
-                var first = Int64.max, last = Int64.min
+                var span = (first: Int64.max, last: Int64.min)
                 var failure: String? = nil
                 var digest = "", size: Int64 = 0
                 while let batch = queue.take() {
+                    if try writer.write(batch, report: &result, span: &span, parseOnly: parseOnly) { continue }
                     switch batch {
-                    case .events(let records) where parseOnly:
-                        result.events += records.count
-                    case .events(let records):
-                        for r in records {
-                            try writer.write(r)
-                            if r.ts < first { first = r.ts }
-                            if r.ts > last { last = r.ts }
-                        }
-                        result.events += records.count
-                    case .connections(let keys):
-                        if !parseOnly { for k in keys { try writer.writeConnection(k) } }
-                    case .names(let pairs):
-                        if !parseOnly { for (a, n) in pairs { try writer.writeHostName(a, n) } }
-                    case .processes(let list):
-                        if !parseOnly {
-                            for (pid, image, services) in list {
-                                try db.execute(sql: "INSERT OR REPLACE INTO process(source, pid, image, services) VALUES (?, ?, ?, ?)",
-                                               arguments: [sourceID, pid, image, services])
-                            }
-                        }
-                    case .text(let n, let bytes):
-                        if !parseOnly { try writer.writeChunk(n, bytes) }
-                    case .unparsed(let lines):
-                        for u in lines {
-                            try insertUnparsed.execute(arguments: [sourceID, u.line, u.reason, u.raw])
-                            if result.unparsedSamples.count < 5 { result.unparsedSamples.append(u) }
-                        }
-                        result.unparsed += lines.count
                     case .done(let facts, let lines, let d, let s):
                         result.facts = facts
                         result.lines = lines
@@ -347,6 +319,8 @@ public final class Ingestor {
                         size = s
                     case .failed(let why):
                         failure = why
+                    default:
+                        break
                     }
                 }
                 if let failure { throw IngestFailure(message: failure) }
@@ -355,8 +329,8 @@ public final class Ingestor {
                 }
                 if parseOnly { throw ParseOnlyDone(events: result.events, lines: result.lines) }
                 result.sourceID = sourceID
-                result.firstTS = first == Int64.max ? nil : first
-                result.lastTS = last == Int64.min ? nil : last
+                result.firstTS = span.first == Int64.max ? nil : span.first
+                result.lastTS = span.last == Int64.min ? nil : span.last
                 let rows = writer.rows
                 if !rows.sorted { try db.execute(sql: Schema.timeIndex(source: sourceID)) }
                 let notes = result.facts.notes.isEmpty ? nil :
