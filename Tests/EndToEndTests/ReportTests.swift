@@ -5,12 +5,18 @@ import Foundation
 /// chromium-driver, PyPI selenium), checked by what the page shows.
 extension CLITests {
     func reportInBrowser(_ html: String, screenshot: String? = nil) throws -> [String: Any] {
+        try inBrowser("scripts/check-report.py", [html] + (screenshot.map { [$0] } ?? []))
+    }
+
+    /// Runs one of the scripts that drive Debian's headless chromium through chromedriver (PyPI selenium)
+    /// and returns the JSON it prints of what the page showed; skips where those are not installed.
+    func inBrowser(_ script: String, _ arguments: [String]) throws -> [String: Any] {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
             throw XCTSkip("no chromium and chromium-driver here")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", CorpusTests.root.appendingPathComponent("scripts/check-report.py").path, html] + (screenshot.map { [$0] } ?? [])
+        p.arguments = ["python3", CorpusTests.root.appendingPathComponent(script).path] + arguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()

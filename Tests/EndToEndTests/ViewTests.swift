@@ -326,21 +326,7 @@ extension CLITests {
 /// selenium), checked by what the page shows.
 extension CLITests {
     func viewInBrowser(_ served: ViewHarness.Served, shots: String, connPort: String) throws -> [String: Any] {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
-            throw XCTSkip("no chromium and chromium-driver here")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", CorpusTests.root.appendingPathComponent("scripts/check-view.py").path, served.url.absoluteString, shots, connPort]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if errors.contains("No module named 'selenium'") { throw XCTSkip("no selenium for python3") }
-        XCTAssertEqual(p.terminationStatus, 0, errors)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], errors)
+        try inBrowser("scripts/check-view.py", [served.url.absoluteString, shots, connPort])
     }
 
     func testViewInBrowserShowsTimelineLadderAndHostileTextAsText() throws {
