@@ -422,6 +422,26 @@ extension Array {
 }
 
 extension EventXML {
+    /// The first lines of a file hold Windows event XML with times (both event-log exports and ETL dumps
+    /// do; the two parsers tell them apart by what else the lines say). Also gives the text it looked at.
+    static func sniffText(_ head: SniffHead) -> String? {
+        let text = head.lines.prefix(200).joined(separator: "\n")
+        guard text.contains("<Event"), text.contains("schemas.microsoft.com/win/2004/08/events/event"), text.contains("SystemTime=") else { return nil }
+        return text
+    }
+
+    /// What a source of these events says of its times: `SystemTime` is UTC, written to `digits` places,
+    /// whatever `--tz` said (`what` names the format in the warning when it was given).
+    static func utcFacts(digits: Int, zoneGiven: Bool, what: String) -> SourceFacts {
+        var facts = SourceFacts()
+        facts.timeBasis = .absolute
+        facts.timeDigits = digits
+        facts.notes["zone"] = "UTC (SystemTime)"
+        facts.zoneKnown = true
+        if zoneGiven { facts.warnings.append("\(what) times are UTC (SystemTime …Z); --tz was not applied to them") }
+        return facts
+    }
+
     /// `TimeCreated@SystemTime`: `2013-01-08T09:18:57.600123400Z` (tracerpt), `2025-03-19T19:37:32.1807200Z`
     /// (Event Viewer), `2006-02-28T21:51:44.754Z`; an offset instead of `Z` is honoured. Nanoseconds UTC, and
     /// the fractional digits that carry information: the clock behind it is FILETIME, so never more than 7.

@@ -34,8 +34,7 @@ public struct EventlogXML: LineParser {
     }
 
     public static func sniff(_ head: SniffHead) -> Double {
-        let text = head.lines.prefix(200).joined(separator: "\n")
-        guard text.contains("<Event"), text.contains("schemas.microsoft.com/win/2004/08/events/event"), text.contains("SystemTime=") else { return 0 }
+        guard let text = EventXML.sniffText(head) else { return 0 }
         // An ETL dump has the same elements; tracerpt_xml takes those.
         return TracerptXML.marks.contains(where: { text.contains($0) }) ? 0 : 0.9
     }
@@ -46,13 +45,7 @@ public struct EventlogXML: LineParser {
 
     public mutating func finish(into sink: RecordSink) -> SourceFacts {
         for e in reader.finish(into: sink) { read(e, sink) }
-        var facts = SourceFacts()
-        facts.timeBasis = .absolute
-        facts.timeDigits = digits
-        facts.notes["zone"] = "UTC (SystemTime)"
-        facts.zoneKnown = true
-        if zoneGiven { facts.warnings.append("event log XML times are UTC (SystemTime …Z); --tz was not applied to them") }
-        return facts
+        return EventXML.utcFacts(digits: digits, zoneGiven: zoneGiven, what: "event log XML")
     }
 
     /// Event Viewer's words for the level numbers (winmeta.xml: 1 critical … 5 verbose).

@@ -43,8 +43,7 @@ public struct TracerptXML: LineParser {
     static let marks = ["<ExtendedTracingInfo", "MSNT_SystemTrace", "KernelTime=", "ProcessorID="]
 
     public static func sniff(_ head: SniffHead) -> Double {
-        let text = head.lines.prefix(200).joined(separator: "\n")
-        guard text.contains("<Event"), text.contains("schemas.microsoft.com/win/2004/08/events/event"), text.contains("SystemTime=") else { return 0 }
+        guard let text = EventXML.sniffText(head) else { return 0 }
         return marks.contains(where: { text.contains($0) }) ? 0.95 : 0
     }
 
@@ -59,13 +58,8 @@ public struct TracerptXML: LineParser {
 
     public mutating func finish(into sink: RecordSink) -> SourceFacts {
         for e in reader.finish(into: sink) { read(e, sink) }
-        var facts = SourceFacts()
-        facts.timeBasis = .absolute
-        facts.timeDigits = digits
+        var facts = EventXML.utcFacts(digits: digits, zoneGiven: zoneGiven, what: "tracerpt XML")
         facts.notes["header_events"] = String(headerEvents)
-        facts.notes["zone"] = "UTC (SystemTime)"
-        facts.zoneKnown = true
-        if zoneGiven { facts.warnings.append("tracerpt XML times are UTC (SystemTime …Z); --tz was not applied to them") }
         return facts
     }
 
