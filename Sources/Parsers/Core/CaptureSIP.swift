@@ -22,6 +22,7 @@ struct CaptureSIP {
     private var pending: [Half: Pending] = [:]
     /// What one direction may hold: a SIP message is a few KiB; more is not SIP or not whole.
     static let maxHeld = 64 << 10
+    static let version = Array("SIP/2.0".utf8)
 
     /// Reads the packet's payload; on a whole SIP message fills its attrs into `r` and returns the Info text.
     mutating func inspect(_ r: inout EventRecord, payload: UnsafeBufferPointer<UInt8>, retransmission: Bool) -> String? {
@@ -79,14 +80,20 @@ struct CaptureSIP {
     /// cut before its first line end is taken when it begins like one: the next segments complete it.)
     static func startsMessage(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 8, b[0] >= UInt8(ascii: "A"), b[0] <= UInt8(ascii: "Z") else { return false }
-        let version: [UInt8] = Array("SIP/2.0".utf8)
-        if b.starts(with: version + [UInt8(ascii: " ")]) { return true }
+        // Runs for every TCP and UDP payload that begins with a capital (HTTP, SMTP…): compares in place.
+        let version = CaptureSIP.version
+        func isVersion(at i: Int) -> Bool {
+            guard i >= 0, i + version.count <= b.count else { return false }
+            for k in 0..<version.count where b[i + k] != version[k] { return false }
+            return true
+        }
+        if isVersion(at: 0) && b[version.count] == UInt8(ascii: " ") { return true }
         let limit = min(b.count, 1024)
         var k = 0
         while k < limit && b[k] != 0x0D && b[k] != 0x0A { k += 1 }
         guard k < limit else { return false }
         // `METHOD SP Request-URI SP SIP/2.0`
-        guard k >= version.count + 4, Array(b[(k - version.count) ..< k]) == version, b[k - version.count - 1] == UInt8(ascii: " ") else { return false }
+        guard k >= version.count + 4, isVersion(at: k - version.count), b[k - version.count - 1] == UInt8(ascii: " ") else { return false }
         var m = 0
         while m < k && b[m] >= UInt8(ascii: "A") && b[m] <= UInt8(ascii: "Z") { m += 1 }
         return m > 0 && b[m] == UInt8(ascii: " ")
