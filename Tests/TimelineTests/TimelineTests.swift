@@ -51,9 +51,9 @@ final class TimelineTests: XCTestCase {
         XCTAssertFalse(l.handshakeCompleted)
     }
 
-    func testRowsOutOfTimeOrderStillComeOutInTimeOrder() throws {
-        // A packet list sorted by another column: its times jump back and forth.
-        let store = try Store(path: ":memory:")
+    /// A packet list sorted by another column (its times jump back and forth: 2, 1, 3 s), and one in order
+    /// (1.5, 2.5 s).
+    func ingestOneSourceOutOfOrder(_ store: Store) throws {
         try ingest(store, "sorted-by-source.txt", """
         No. Time Source Destination Protocol Info
         2 2013-01-06 10:00:02.000 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
@@ -65,6 +65,12 @@ final class TimelineTests: XCTestCase {
         7 2013-01-06 10:00:01.500 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
         8 2013-01-06 10:00:02.500 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
         """, host: "b")
+    }
+
+    func testRowsOutOfTimeOrderStillComeOutInTimeOrder() throws {
+        // A packet list sorted by another column: its times jump back and forth.
+        let store = try Store(path: ":memory:")
+        try ingestOneSourceOutOfOrder(store)
         let sources = try store.sources()
         XCTAssertEqual(sources.map { $0.tsSorted }, [false, true])
         XCTAssertEqual(Array(try TimelineMerge(store: store, filter: EventFilter(), pageSize: 1)).map { $0.ordinal }, [1, 7, 2, 8, 3])
@@ -82,17 +88,7 @@ final class TimelineTests: XCTestCase {
     /// position holds the event the merged order puts there, and a time's position counts the events before it.
     func testPositionsInATimelineWithASourceOutOfTimeOrder() throws {
         let store = try Store(path: ":memory:")
-        try ingest(store, "sorted-by-source.txt", """
-        No. Time Source Destination Protocol Info
-        2 2013-01-06 10:00:02.000 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
-        1 2013-01-06 10:00:01.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
-        3 2013-01-06 10:00:03.000 10.0.0.1 10.0.0.2 TCP 5000 > 80 [ACK] Seq=1 Ack=1 Win=8192 Len=0
-        """, host: "a")
-        try ingest(store, "in-order.txt", """
-        No. Time Source Destination Protocol Info
-        7 2013-01-06 10:00:01.500 10.0.0.1 10.0.0.2 TCP 5000 > 80 [SYN] Seq=0 Win=8192 Len=0
-        8 2013-01-06 10:00:02.500 10.0.0.2 10.0.0.1 TCP 80 > 5000 [SYN, ACK] Seq=0 Ack=1 Win=8192 Len=0
-        """, host: "b")
+        try ingestOneSourceOutOfOrder(store)
         let day = CivilTime.days(year: 2013, month: 1, day: 6) * CivilTime.nsPerDay + 10 * 3600 * CivilTime.nsPerSecond
         var w = try TimelineWindow(store: store, filter: EventFilter())
         XCTAssertEqual(try w.total(), 5)
