@@ -586,7 +586,7 @@ extension Store {
             if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
                 return Int(try lowerBound(db, first, last, ts: sourceTime) - first)
             }
-            return try unsortedTimes.countBefore(db, source: source.id, sourceTime)
+            return try unsortedTimes.countBefore(db, source: source.id, events: source.events, sourceTime)
         }
     }
 

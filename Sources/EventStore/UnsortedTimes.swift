@@ -16,12 +16,12 @@ final class UnsortedTimes: @unchecked Sendable {
     private var bySource: [Int64: Sorted] = [:]
     private let lock = NSLock()
 
-    /// Events of `source` with a time before `t`.
-    func countBefore(_ db: Database, source: Int64, _ t: Int64) throws -> Int {
+    /// Events of `source` with a time before `t`. `events` is the source row's count, read with the rest of
+    /// the request's source facts: fewer times held than that means rows were appended since they were read.
+    func countBefore(_ db: Database, source: Int64, events: Int, _ t: Int64) throws -> Int {
         lock.lock(); defer { lock.unlock() }
         var s = try bySource[source] ?? load(db, source)
-        let newest = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM event") ?? 0
-        if newest > s.lastRowID {
+        if s.times.count < events, let newest = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM event"), newest > s.lastRowID {
             // Rows after the last read, by rowid: only what was appended is scanned.
             let added = try Int64.fetchAll(db, sql: "SELECT ts FROM event WHERE rowid > ? AND source = ?", arguments: [s.lastRowID, source]).sorted()
             if !added.isEmpty { s.times = UnsortedTimes.merge(s.times, added) }
@@ -36,7 +36,6 @@ final class UnsortedTimes: @unchecked Sendable {
     private func load(_ db: Database, _ source: Int64) throws -> Sorted {
         let last = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM event") ?? 0
         var times: [Int64] = []
-        times.reserveCapacity(try Int.fetchOne(db, sql: "SELECT events FROM source WHERE id = ?", arguments: [source]) ?? 0)
         let cursor = try Int64.fetchCursor(db, sql: "SELECT ts FROM event WHERE source = \(source) AND rowid <= ?", arguments: [last])
         while let t = try cursor.next() { times.append(t) }
         times.sort()

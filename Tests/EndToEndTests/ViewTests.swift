@@ -280,6 +280,14 @@ extension CLITests {
             XCTAssertEqual(feed.events().count, n, what)
         }
         waitFor(20, "the first 20 lines")
+        // Paged by position while the file grows: the followed source's times are held sorted by the view
+        // (its rows are not in time order), and the lines appended later must join them.
+        func livePage() throws -> (total: Int, ts: [Int64]) {
+            let page = try XCTUnwrap(try ViewHarness.json(served, "/api/timeline?host=live&limit=200") as? NSDictionary)
+            let events = (page["events"] as? [NSDictionary]) ?? []
+            return (page["total"] as? Int ?? -1, events.compactMap { $0["ts_ns"] as? Int64 })
+        }
+        XCTAssertEqual(try livePage().total, 20)
         func append(_ r: Range<Int>, to path: String) throws {
             let h = try XCTUnwrap(FileHandle(forWritingAtPath: path))
             h.seekToEndOfFile()
@@ -301,6 +309,10 @@ extension CLITests {
         let own = got.compactMap { ($0["ts_source_ns"] ?? $0["ts_ns"]) as? Int64 }
         XCTAssertEqual(own.map { ($0 - own[0]) / 1000 }, micros.map { $0 - micros[0] }, "every line once, in the order written")
         XCTAssertEqual(got.compactMap { $0["id"] as? Int64 }, Array(last + 1 ... last + 53))
+        let paged = try livePage()
+        XCTAssertEqual(paged.total, 53)
+        XCTAssertEqual(paged.ts, paged.ts.sorted(), "the page in aligned time order")
+        XCTAssertEqual(paged.ts.count, 53)
         // Lines 1–31 from the rotated file, 32–53 as lines 1–22 of the new one.
         XCTAssertEqual(got.compactMap { $0["line"] as? Int }, Array(1...31) + Array(1...22))
 
