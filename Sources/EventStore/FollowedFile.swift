@@ -537,14 +537,8 @@ final class SourceWriter: @unchecked Sendable {
             f.warnings.append("the same content as \(prior), already in the store: its events are now there twice")
         }
         report.facts = f
-        let notes = "{" + f.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
-        if let anchor = f.anchor {
-            try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
-                           arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
-        }
-        if f.zoneKnown && c.options.zoneOffset == nil {
-            try db.execute(sql: "UPDATE source SET tz_given = 1 WHERE id = ?", arguments: [sourceID])
-        }
+        let notes = f.notesJSON
+        try Ingestor.writeClockFacts(db, f, sourceID: sourceID, zoneGiven: c.options.zoneOffset != nil)
         try db.execute(sql: "UPDATE source SET time_basis = ?, time_digits = ?, notes = ?, path = ? WHERE id = ?",
                        arguments: [f.timeBasis.rawValue, f.timeDigits, notes, c.rotatedTo ?? path, sourceID])
         if let to = c.rotatedTo { report.file = to }

@@ -95,6 +95,19 @@ public final class Ingestor {
         return name
     }
 
+    /// What a source's final facts put beside its row, for a plain ingest and `ingest --follow` alike: the
+    /// clock anchor its own wall-clock column gave (one the joiner may refine), and that its zone is known
+    /// (unless `--tz` gave one).
+    static func writeClockFacts(_ db: Database, _ f: SourceFacts, sourceID: Int64, zoneGiven: Bool) throws {
+        if let anchor = f.anchor {
+            try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
+                           arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
+        }
+        if f.zoneKnown && !zoneGiven {
+            try db.execute(sql: "UPDATE source SET tz_given = 1 WHERE id = ?", arguments: [sourceID])
+        }
+    }
+
     enum Batch {
         case events([EventRecord])
         case text(Int64, [UInt8])
@@ -333,16 +346,8 @@ public final class Ingestor {
                 result.lastTS = span.last == Int64.min ? nil : span.last
                 let rows = writer.rows
                 if !rows.sorted { try db.execute(sql: Schema.timeIndex(source: sourceID)) }
-                let notes = result.facts.notes.isEmpty ? nil :
-                    "{" + result.facts.notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
-                if let anchor = result.facts.anchor {
-                    // The source placed itself (its wall-clock column): an anchor the joiner may refine.
-                    try db.execute(sql: "INSERT OR REPLACE INTO clock(source, offset_ns, uncertainty_ns, method) VALUES (?, ?, ?, ?)",
-                                   arguments: [sourceID, anchor.at, anchor.uncertainty, SourceFacts.wallClockMethod])
-                }
-                if result.facts.zoneKnown && options.zoneOffset == nil {
-                    try db.execute(sql: "UPDATE source SET tz_given = 1 WHERE id = ?", arguments: [sourceID])
-                }
+                let notes = result.facts.notesJSON
+                try Ingestor.writeClockFacts(db, result.facts, sourceID: sourceID, zoneGiven: options.zoneOffset != nil)
                 try db.execute(sql: """
                     UPDATE source SET lines = ?, events = ?, unparsed = ?, time_basis = ?, time_digits = ?, first_ts = ?, last_ts = ?, notes = ?,
                                       first_row = ?, last_row = ?, ts_sorted = ?, content_hash = ?, head_hash = ?, bytes = ?
@@ -376,4 +381,11 @@ struct ParseOnlyDone: Error {
 struct IngestFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+extension SourceFacts {
+    /// The notes as the source row stores them: a JSON object, keys in order; nil when there are none.
+    var notesJSON: String? {
+        notes.isEmpty ? nil : "{" + notes.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}"
+    }
 }
