@@ -480,14 +480,8 @@ final class SourceWriter: @unchecked Sendable {
         report.format = c.format
         report.host = c.host
         if sourceID == nil {
-            try db.execute(sql: """
-                INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
-                                   time_basis, time_digits, ingested_at, host_given, ts_sorted)
-                VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?, ?, 0)
-                """, arguments: [path, c.format, c.host, "following:" + UUID().uuidString,
-                                 c.options.zoneOffset ?? 0, c.options.zoneOffset == nil ? 0 : 1,
-                                 ISO8601DateFormatter().string(from: Date()), c.options.host == nil ? 0 : 1])
-            sourceID = db.lastInsertedRowID
+            sourceID = try Ingestor.insertSource(db, path: path, format: c.format, host: c.host, placeholder: "following",
+                                                 options: c.options, tsSorted: false)
             report.sourceID = sourceID
         }
         guard let sourceID else { return false }

@@ -95,6 +95,20 @@ public final class Ingestor {
         return name
     }
 
+    /// A new source row, its counts zero until the writer updates them. Its content hash is a unique
+    /// placeholder (`pending:`, `following:`) until the content is known.
+    static func insertSource(_ db: Database, path: String, format: String, host: String, placeholder: String,
+                             options: IngestOptions, tsSorted: Bool) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
+                               time_basis, time_digits, ingested_at, host_given, ts_sorted)
+            VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?, ?, ?)
+            """, arguments: [path, format, host, placeholder + ":" + UUID().uuidString,
+                             options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
+                             ISO8601DateFormatter().string(from: Date()), options.host == nil ? 0 : 1, tsSorted ? 1 : 0])
+        return db.lastInsertedRowID
+    }
+
     /// What a source's final facts put beside its row, for a plain ingest and `ingest --follow` alike: the
     /// clock anchor its own wall-clock column gave (one the joiner may refine), and that its zone is known
     /// (unless `--tz` gave one).
@@ -310,14 +324,8 @@ public final class Ingestor {
         let parserID = parserType.id
         do {
             try store.db.write { db in
-                try db.execute(sql: """
-                    INSERT INTO source(path, format, host, content_hash, bytes, lines, events, unparsed, tz_offset_s, tz_given,
-                                       time_basis, time_digits, ingested_at, host_given)
-                    VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'absolute', 0, ?, ?)
-                    """, arguments: [input.displayName, parserID, result.host ?? "", "pending:" + UUID().uuidString,
-                                     options.zoneOffset ?? 0, options.zoneOffset == nil ? 0 : 1,
-                                     ISO8601DateFormatter().string(from: Date()), options.host == nil ? 0 : 1])
-                let sourceID = db.lastInsertedRowID
+                let sourceID = try Ingestor.insertSource(db, path: input.displayName, format: parserID, host: result.host ?? "",
+                                                         placeholder: "pending", options: options, tsSorted: true)
                 let writer = try EventWriter(db: db, sourceID: sourceID)
                 var span = (first: Int64.max, last: Int64.min)
                 var failure: String? = nil
