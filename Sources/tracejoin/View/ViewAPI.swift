@@ -23,6 +23,7 @@ final class ViewAPI: @unchecked Sendable {
     let store: Store
     /// The events a content filter matched, for the last such filter asked (scrolling asks it again and again).
     private var matches: (key: String, store: String, list: TimelineMatches)?
+    /// Touched only on `findingsQueue`.
     private var findingsCache: (store: String, objects: [String])?
     private let findingsQueue = DispatchQueue(label: "tracejoin.view.findings")
     private let lock = NSLock()
@@ -151,15 +152,13 @@ final class ViewAPI: @unchecked Sendable {
         findingsQueue.sync { computeFindings() }
     }
 
+    /// Runs on `findingsQueue` only.
     private func computeFindings() -> Answer {
         do {
             let last = try store.changeMark()
-            lock.lock()
-            let cached = findingsCache
-            lock.unlock()
-            if let cached, cached.store == last { return .ok("[" + cached.objects.joined(separator: ",") + "]") }
+            if let cached = findingsCache, cached.store == last { return .ok("[" + cached.objects.joined(separator: ",") + "]") }
             let objects = FindingsPrinter.jsonObjects(try Findings.run(store), fmt: try EventFormatter(store: store))
-            lock.lock(); findingsCache = (last, objects); lock.unlock()
+            findingsCache = (last, objects)
             return .ok("[" + objects.joined(separator: ",") + "]")
         } catch {
             return .bad("\(error)", status: 500)
