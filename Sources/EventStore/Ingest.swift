@@ -280,6 +280,7 @@ public final class Ingestor {
         struct ParserTypeBox: @unchecked Sendable { let kind: ParserKind }
         let boxed = ParserTypeBox(kind: parserType)
         let thread = Thread {
+            Thread.current.name = "tj-parser" // what `top -H` and profilers show beside the writer
             let text = TextChunker(queue: queue)
             let sink = BatchingSink(queue: queue, text: text)
             if case .capture(let type) = boxed.kind {
