@@ -15,6 +15,9 @@ final class EventWriter {
     private let insertMany: Statement
     static let rowsPerInsert = 32
     private static let columns: Int32 = 29
+    /// What each parameter of `insert` and `insertMany` holds now (see `setInt`).
+    private let boundOne: UnsafeMutablePointer<Int64>
+    private let boundMany: UnsafeMutablePointer<Int64>
     private let insertAddress: Statement
     private let insertConnection: Statement
     private let insertChunk: Statement
@@ -41,6 +44,10 @@ final class EventWriter {
         let row = "(" + Array(repeating: "?", count: Int(EventWriter.columns)).joined(separator: ",") + ")"
         insert = try db.makeStatement(sql: head + row)
         insertMany = try db.makeStatement(sql: head + Array(repeating: row, count: EventWriter.rowsPerInsert).joined(separator: ","))
+        boundOne = .allocate(capacity: Int(EventWriter.columns))
+        boundOne.initialize(repeating: EventWriter.unknown, count: Int(EventWriter.columns))
+        boundMany = .allocate(capacity: Int(EventWriter.columns) * EventWriter.rowsPerInsert)
+        boundMany.initialize(repeating: EventWriter.unknown, count: Int(EventWriter.columns) * EventWriter.rowsPerInsert)
         insertAddress = try db.makeStatement(sql: "INSERT INTO address(text) VALUES (?)")
         // OR REPLACE: a follower stores the piece being filled at each commit, then again as it grows.
         insertChunk = try db.makeStatement(sql: "INSERT OR REPLACE INTO text_chunk(source, n, bytes) VALUES (?, ?, ?)")
@@ -135,7 +142,7 @@ final class EventWriter {
         var i = 0
         while i + n <= records.count {
             let h = insertMany.sqliteStatement
-            for k in 0..<n { try bind(records[i + k], h, base: Int32(k) * EventWriter.columns) }
+            for k in 0..<n { try bind(records[i + k], h, boundMany, base: Int32(k) * EventWriter.columns) }
             try step(h, rows: n)
             for k in 0..<n { noteTime(records[i + k].ts) }
             i += n
@@ -148,42 +155,62 @@ final class EventWriter {
 
     func write(_ r: EventRecord) throws {
         let h = insert.sqliteStatement
-        try bind(r, h, base: 0)
+        try bind(r, h, boundOne, base: 0)
         try step(h, rows: 1)
         noteTime(r.ts)
     }
 
-    /// Binds one event to parameters base+1 … base+29.
-    @inline(__always) private func bind(_ r: EventRecord, _ h: OpaquePointer?, base: Int32) throws {
-        sqlite3_bind_int64(h, base + 1, sourceID)
-        sqlite3_bind_int64(h, base + 2, r.ordinal)
-        sqlite3_bind_int64(h, base + 3, Int64(r.line))
-        sqlite3_bind_int64(h, base + 4, r.ts)
-        sqlite3_bind_int64(h, base + 5, Int64(r.kind.rawValue))
-        bindOpt(h, base + 6, r.proto == 0 ? EventRecord.none : Int64(r.proto))
-        if let s = r.src { sqlite3_bind_int64(h, base + 7, try addressID(s)) } else { sqlite3_bind_null(h, base + 7) }
-        bindOpt(h, base + 8, r.srcPort < 0 ? EventRecord.none : Int64(r.srcPort))
-        if let d = r.dst { sqlite3_bind_int64(h, base + 9, try addressID(d)) } else { sqlite3_bind_null(h, base + 9) }
-        bindOpt(h, base + 10, r.dstPort < 0 ? EventRecord.none : Int64(r.dstPort))
-        bindOpt(h, base + 11, r.conn)
-        bindOpt(h, base + 12, r.flags < 0 ? EventRecord.none : Int64(r.flags))
-        bindOpt(h, base + 13, r.seq)
-        bindOpt(h, base + 14, r.ack)
-        bindOpt(h, base + 15, r.len)
-        bindOpt(h, base + 16, r.win)
-        bindOpt(h, base + 17, r.ipID)
-        bindOpt(h, base + 18, r.tsval)
-        bindOpt(h, base + 19, r.tsecr)
-        bindOpt(h, base + 20, r.mss)
-        sqlite3_bind_int64(h, base + 21, Int64(r.expert))
-        bindOpt(h, base + 22, r.frameLen)
-        if let l = r.label { bindLabel(h, base + 23, l) } else { sqlite3_bind_null(h, base + 23) }
-        sqlite3_bind_int64(h, base + 24, r.rawAt)
-        sqlite3_bind_int64(h, base + 25, Int64(r.rawLen))
-        sqlite3_bind_int64(h, base + 26, Int64(r.summaryAt))
-        if let a = r.attrs { sqlite3_bind_text(h, base + 27, a, -1, EventWriter.transient) } else { sqlite3_bind_null(h, base + 27) }
-        bindOpt(h, base + 28, r.seqRaw)
-        bindOpt(h, base + 29, r.ackRaw)
+    /// Binds one event to parameters base+1 … base+29. `bound` holds what each parameter holds now.
+    @inline(__always) private func bind(_ r: EventRecord, _ h: OpaquePointer?, _ bound: UnsafeMutablePointer<Int64>, base: Int32) throws {
+        let b = bound + Int(base)
+        setInt(h, b, base, 1, sourceID)
+        setInt(h, b, base, 2, r.ordinal)
+        setInt(h, b, base, 3, Int64(r.line))
+        setInt(h, b, base, 4, r.ts)
+        setInt(h, b, base, 5, Int64(r.kind.rawValue))
+        setInt(h, b, base, 6, r.proto == 0 ? EventRecord.none : Int64(r.proto))
+        setInt(h, b, base, 7, try r.src.map { try addressID($0) } ?? EventRecord.none)
+        setInt(h, b, base, 8, r.srcPort < 0 ? EventRecord.none : Int64(r.srcPort))
+        setInt(h, b, base, 9, try r.dst.map { try addressID($0) } ?? EventRecord.none)
+        setInt(h, b, base, 10, r.dstPort < 0 ? EventRecord.none : Int64(r.dstPort))
+        setInt(h, b, base, 11, r.conn)
+        setInt(h, b, base, 12, r.flags < 0 ? EventRecord.none : Int64(r.flags))
+        setInt(h, b, base, 13, r.seq)
+        setInt(h, b, base, 14, r.ack)
+        setInt(h, b, base, 15, r.len)
+        setInt(h, b, base, 16, r.win)
+        setInt(h, b, base, 17, r.ipID)
+        setInt(h, b, base, 18, r.tsval)
+        setInt(h, b, base, 19, r.tsecr)
+        setInt(h, b, base, 20, r.mss)
+        setInt(h, b, base, 21, Int64(r.expert))
+        setInt(h, b, base, 22, r.frameLen)
+        bindLabel(h, b, base, 23, r.label)
+        setInt(h, b, base, 24, r.rawAt)
+        setInt(h, b, base, 25, Int64(r.rawLen))
+        setInt(h, b, base, 26, Int64(r.summaryAt))
+        if let a = r.attrs {
+            sqlite3_bind_text(h, base + 27, a, -1, EventWriter.transient)
+            b[26] = EventWriter.unknown
+        } else {
+            setInt(h, b, base, 27, EventRecord.none)
+        }
+        setInt(h, b, base, 28, r.seqRaw)
+        setInt(h, b, base, 29, r.ackRaw)
+    }
+
+    /// What no parameter holds: the next bind of that parameter always happens.
+    private static let unknown = Int64.min + 1
+
+    /// SQLite keeps a statement's parameters across executions, and most of an event's columns repeat the
+    /// previous event's (source, kind, protocol, addresses, label; NULL in every packet column of a log
+    /// line). Binding only what changed saves most of the 29 calls per row, each of which takes the
+    /// connection's mutex. This binds parameter base+column, whose current value `bound[column - 1]` holds.
+    @inline(__always) private func setInt(_ h: OpaquePointer?, _ bound: UnsafeMutablePointer<Int64>, _ base: Int32, _ column: Int32, _ v: Int64) {
+        let slot = bound + Int(column - 1)
+        if slot.pointee == v { return }
+        slot.pointee = v
+        if v == EventRecord.none { sqlite3_bind_null(h, base + column) } else { sqlite3_bind_int64(h, base + column, v) }
     }
 
     /// Runs an insert of `rows` events and notes their rowids: one writer, one transaction, so a
@@ -205,20 +232,28 @@ final class EventWriter {
     }
 
     /// Protocol labels are a few short words repeated on every packet ("TCP", "TLSv1.2"). Each is copied
-    /// to C memory once and bound without a copy (SQLITE_STATIC) rather than copied by SQLite per row.
+    /// to C memory once and bound without a copy (SQLITE_STATIC), by its address: an unchanged label is
+    /// not bound again.
     private var labelCStrings: [(String, UnsafeMutablePointer<CChar>)] = []
 
-    private func bindLabel(_ h: OpaquePointer?, _ i: Int32, _ label: String) {
-        for (l, p) in labelCStrings where l == label {
-            sqlite3_bind_text(h, i, p, -1, nil)
+    private func bindLabel(_ h: OpaquePointer?, _ bound: UnsafeMutablePointer<Int64>, _ base: Int32, _ column: Int32, _ label: String?) {
+        guard let label else { return setInt(h, bound, base, column, EventRecord.none) }
+        var pointer: UnsafeMutablePointer<CChar>? = nil
+        for (l, p) in labelCStrings where l == label { pointer = p; break }
+        if pointer == nil, labelCStrings.count < 64, let p = strdup(label) {
+            labelCStrings.insert((label, p), at: 0)
+            pointer = p
+        }
+        let slot = bound + Int(column - 1)
+        guard let pointer else {
+            sqlite3_bind_text(h, base + column, label, -1, EventWriter.transient)
+            slot.pointee = EventWriter.unknown
             return
         }
-        guard labelCStrings.count < 64, let p = strdup(label) else {
-            sqlite3_bind_text(h, i, label, -1, EventWriter.transient)
-            return
-        }
-        labelCStrings.insert((label, p), at: 0)
-        sqlite3_bind_text(h, i, p, -1, nil)
+        let tag = Int64(Int(bitPattern: pointer))
+        if slot.pointee == tag { return }
+        slot.pointee = tag
+        sqlite3_bind_text(h, base + column, pointer, -1, nil)
     }
 
     deinit {
@@ -226,6 +261,8 @@ final class EventWriter {
         sqlite3_clear_bindings(insert.sqliteStatement)
         sqlite3_clear_bindings(insertMany.sqliteStatement)
         for (_, p) in labelCStrings { free(p) }
+        boundOne.deallocate()
+        boundMany.deallocate()
     }
 
     /// One piece of the source's text (`TextChunk.size` bytes, the last one shorter).
