@@ -17,7 +17,7 @@ OUT=$REPO/bench/out/netmon-$(date -u +%Y%m%dT%H%M%SZ); mkdir -p "$OUT"
 S=$OUT/store.db
 N=$(wc -l < "$BIG")
 hyperfine --runs "$RUNS" --export-markdown "$OUT/hyperfine.md" \
-  -n "tracejoin ingest (parse only)" --prepare "rm -f $S $S-wal $S-shm" "$TJ ingest --parse-only --store $S $BIG || true" \
+  -n "tracejoin ingest (parse only)" --prepare "rm -f $S $S-wal $S-shm" "$TJ ingest --parse-only --store $S $BIG" \
   -n "tracejoin ingest" --prepare "rm -f $S $S-wal $S-shm" "$TJ ingest --store $S $BIG" \
   -n "lnav -n (load the same file)" --prepare true "lnav -n -c ';SELECT count(*) FROM lnav_file' $BIG > /dev/null" >&2
 rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }

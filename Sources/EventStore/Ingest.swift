@@ -368,7 +368,7 @@ public final class Ingestor {
         } catch let done as ParseOnlyDone {
             result.events = done.events
             result.lines = done.lines
-            result.status = .failed("parse only: nothing stored")
+            result.status = .parsedOnly
         } catch {
             // Drain so the parser thread can finish, then report; the transaction rolled back.
             while queue.take() != nil {}

@@ -27,6 +27,8 @@ public struct IngestReport: Sendable {
         case unknownFormat
         case empty
         case failed(String)
+        /// `ingest --parse-only` (which measures the parser): read and parsed, nothing stored.
+        case parsedOnly
     }
 
     public var file: String
@@ -52,7 +54,7 @@ public struct IngestReport: Sendable {
     public var isPartial: Bool {
         switch status {
         case .loaded: return unparsed > 0
-        case .duplicate: return false
+        case .duplicate, .parsedOnly: return false
         case .unknownFormat, .empty: return !found
         default: return true
         }

@@ -34,6 +34,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(out.contains("rst by 10.7.3.187:3389"))
     }
 
+    func testParseOnlyCountsWithoutStoring() throws {
+        // `ingest --parse-only` measures the parser: ts-server.txt lists 26 packets; it says so, stores none, and
+        // succeeds (the benchmarks time it).
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        let out = try run(["ingest", "--parse-only", "--store", store, "corpus/rdp-reset/ts-server.txt"])
+        XCTAssertTrue(out.contains("ts-server.txt: wireshark_text, 26 events parsed (--parse-only: nothing stored)"), out)
+        let count = try run(["sql", "--store", store, "SELECT count(*) AS n FROM event"])
+        XCTAssertEqual(count.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces), "0", count)
+    }
+
     func testConnSaysNothingListensWhereTheSYNWasRefused() throws {
         // The RDP seed: the ETL trace shows a later SYN to 3389 reset at once; the server's own netstat table
         // (no time in it) has no socket listening on 3389, while it owns 10.7.3.187 (its port-80 connection).

@@ -178,11 +178,12 @@ enum IngestRunner {
         case .unknownFormat: return "\(r.file): unknown format, not loaded (binary, or no parser recognises its first lines; --format to force one)"
         case .empty: return "\(r.file): empty, nothing to load"
         case .failed(let why): return "\(r.file): failed, nothing of it stored: \(why)"
+        case .parsedOnly: return "\(r.file): \(r.format ?? "?"), \(r.events) events parsed (--parse-only: nothing stored)"
         }
     }
 
     static func exit(for reports: [IngestReport]) throws {
-        if !reports.contains(where: { $0.status == .loaded || $0.status.isDuplicate }) { throw ExitCode(1) }
+        if !reports.contains(where: { $0.status == .loaded || $0.status == .parsedOnly || $0.status.isDuplicate }) { throw ExitCode(1) }
         if reports.contains(where: { $0.isPartial }) { throw ExitCode(2) }
     }
 }
