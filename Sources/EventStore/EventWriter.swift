@@ -269,8 +269,4 @@ final class EventWriter {
     func writeChunk(_ n: Int64, _ bytes: [UInt8]) throws {
         try insertChunk.execute(arguments: [sourceID, n, Data(bytes)])
     }
-
-    @inline(__always) private func bindOpt(_ h: OpaquePointer?, _ i: Int32, _ v: Int64) {
-        if v == EventRecord.none { sqlite3_bind_null(h, i) } else { sqlite3_bind_int64(h, i, v) }
-    }
 }

@@ -84,16 +84,17 @@ public enum ClockPass {
                     guard !matches.isEmpty else { continue }
                     var deltas: [[(t: Int64, d: Int64)]] = [[], []]
                     for (x, y) in matches { deltas[a[x].side].append((a[x].ts, b[y].ts - a[x].ts)) }
-                    let key = PairKey(a: ids[i], b: ids[j])
-                    var p = pairs[key] ?? ClockBounds(a: ids[i], b: ids[j])
-                    p.resolutionA = resolution(byID[ids[i]]); p.resolutionB = resolution(byID[ids[j]])
                     var aFirst: [Bool?] = [nil, nil]
                     for side in 0...1 {
                         guard let sender = (a.first { $0.side == side } ?? b.first { $0.side == side })?.srcAddress else { continue }
                         if own[ids[i]]?.contains(sender) == true { aFirst[side] = true } else if own[ids[j]]?.contains(sender) == true { aFirst[side] = false }
                     }
-                    p.add(deltas, aFirst: aFirst)
-                    pairs[key] = p
+                    // Changed in place: a copy taken out of the dictionary and put back copied the pair's
+                    // whole list of matches for every connection (minutes on a 1 M-packet pair).
+                    let key = PairKey(a: ids[i], b: ids[j])
+                    pairs[key, default: ClockBounds(a: ids[i], b: ids[j])].add(deltas, aFirst: aFirst)
+                    pairs[key]!.resolutionA = resolution(byID[ids[i]])
+                    pairs[key]!.resolutionB = resolution(byID[ids[j]])
                 }
             }
         }
