@@ -142,7 +142,10 @@ public struct CaptureView: Sendable, Equatable {
     }
 }
 
-/// A stack event (an ETL trace's TCPIP or Winsock line) as the binding pass reads it.
+/// A stack event (an ETL trace's TCPIP or Winsock line) as the binding pass reads it: the attributes it
+/// uses, read out of the attrs JSON once. The binding pass holds a whole trace's events at once (8 M for a
+/// big ETL export), so they carry no attrs text, and equal texts (a pointer named by thousands of
+/// events) share one string (`StackEvent.Texts`).
 public struct StackEvent: Sendable {
     public var id: Int64
     public var source: Int64
@@ -151,10 +154,45 @@ public struct StackEvent: Sendable {
     public var conn: Int64?
     /// Its local endpoint text, when it printed the tuple.
     public var local: String?
-    public var attrs: String
+    /// TCPIP's object pointer (`"pointer":"0x…"`) and the endpoint a connection inherited its port from.
+    public var pointer: String?
+    public var endpoint: String?
+    /// Winsock: the call (`bind`, `connect`…), its endpoint and the address it names.
+    public var call: String?
+    public var afdEndpoint: String?
+    public var address: String?
+    /// The state transition's ends are ClosedState; the object released its port number.
+    public var fromClosed = false
+    public var toClosed = false
+    public var released = false
 
-    /// A string attribute (`"pointer":"0x…"`).
-    public func attr(_ key: String) -> String? { Attr.string(attrs, key) }
+    public init(id: Int64, source: Int64, ordinal: Int64, conn: Int64?, local: String?, attrs: String, texts: inout Texts) {
+        self.id = id
+        self.source = source
+        self.ordinal = ordinal
+        self.conn = conn
+        self.local = local
+        pointer = texts.shared(Attr.string(attrs, "pointer"))
+        endpoint = texts.shared(Attr.string(attrs, "endpoint"))
+        call = texts.shared(Attr.string(attrs, "call"))
+        afdEndpoint = texts.shared(Attr.string(attrs, "afd_endpoint"))
+        address = texts.shared(Attr.string(attrs, "address"))
+        fromClosed = Attr.string(attrs, "state_from") == "ClosedState"
+        toClosed = Attr.string(attrs, "state_to") == "ClosedState"
+        released = Attr.string(attrs, "port_event") == "released"
+    }
+
+    /// One string per distinct text.
+    public struct Texts {
+        private var seen: Set<String> = []
+        public init() {}
+        mutating func shared(_ text: String?) -> String? {
+            guard let text else { return nil }
+            if let known = seen.firstIndex(of: text) { return seen[known] }
+            seen.insert(text)
+            return text
+        }
+    }
 }
 
 /// Values from the flat attrs JSON the parsers write (`"key":"text"` or `"key":123`), read without a JSON

@@ -42,10 +42,10 @@ public enum StackBinding {
         var endpointOf: [String: String] = [:]      // endpoint pointer → connection pointer
         for e in events {
             guard let c = e.conn else {
-                if let p = e.attr("pointer"), let ep = e.attr("endpoint") { endpointOf[ep] = p }
+                if let p = e.pointer, let ep = e.endpoint { endpointOf[ep] = p }
                 continue
             }
-            if let p = e.attr("pointer") { tupleLines[life.of(p, e.id), default: []].append((e.ordinal, c)) }
+            if let p = e.pointer { tupleLines[life.of(p, e.id), default: []].append((e.ordinal, c)) }
             if let l = e.local { local[l] = c }
         }
         func nearest(_ p: String, _ e: StackEvent) -> Int64? {
@@ -53,17 +53,17 @@ public enum StackBinding {
         }
         // Winsock endpoints: the local address a bind gave them, once it has a port.
         var afdLocal: [String: String] = [:]
-        for e in events where e.attr("call") == "bind" {
-            if let w = e.attr("afd_endpoint"), let a = e.attr("address"), !a.hasSuffix(":0") { afdLocal[w] = a }
+        for e in events where e.call == "bind" {
+            if let w = e.afdEndpoint, let a = e.address, !a.hasSuffix(":0") { afdLocal[w] = a }
         }
         var out: [(event: Int64, conn: Int64, via: String)] = []
         for e in events where e.conn == nil {
-            if let p = e.attr("pointer") {
+            if let p = e.pointer {
                 if let c = nearest(p, e) { out.append((e.id, c, "pointer \(p)")); continue }
                 if let cp = endpointOf[p], let c = nearest(cp, e) { out.append((e.id, c, "endpoint \(p) of \(cp)")); continue }
             }
-            if let w = e.attr("afd_endpoint"), let a = afdLocal[w], let c = local[a] { out.append((e.id, c, "Winsock endpoint \(w) bound to \(a)")); continue }
-            if let a = e.attr("address"), e.attr("call") == nil, let c = local[a] { out.append((e.id, c, "address \(a)")); continue }
+            if let w = e.afdEndpoint, let a = afdLocal[w], let c = local[a] { out.append((e.id, c, "Winsock endpoint \(w) bound to \(a)")); continue }
+            if let a = e.address, e.call == nil, let c = local[a] { out.append((e.id, c, "address \(a)")); continue }
         }
         return out
     }
@@ -79,14 +79,14 @@ struct PointerLives {
         var closed: Set<String> = []     // went to ClosedState in its current life
         var ended: Set<String> = []      // released its port: the next event of it begins a new life
         for e in events {
-            guard let p = e.attr("pointer") else { continue }
-            let reopened = closed.contains(p) && e.attr("state_from") == "ClosedState"
+            guard let p = e.pointer else { continue }
+            let reopened = closed.contains(p) && e.fromClosed
             if ended.contains(p) || reopened {
                 starts[p, default: []].append(e.id)
                 ended.remove(p); closed.remove(p)
             }
-            if e.attr("state_to") == "ClosedState" { closed.insert(p) }
-            if e.attr("port_event") == "released" { ended.insert(p) }
+            if e.toClosed { closed.insert(p) }
+            if e.released { ended.insert(p) }
         }
     }
 
