@@ -166,7 +166,7 @@ public struct StackEvent: Sendable {
     public var toClosed = false
     public var released = false
 
-    public init(id: Int64, source: Int64, ordinal: Int64, conn: Int64?, local: String?, attrs: String, texts: inout Texts) {
+    init(id: Int64, source: Int64, ordinal: Int64, conn: Int64?, local: String?, attrs: String, texts: inout Texts) {
         self.id = id
         self.source = source
         self.ordinal = ordinal
@@ -183,9 +183,8 @@ public struct StackEvent: Sendable {
     }
 
     /// One string per distinct text.
-    public struct Texts {
+    struct Texts {
         private var seen: Set<String> = []
-        public init() {}
         mutating func shared(_ text: String?) -> String? {
             guard let text else { return nil }
             if let known = seen.firstIndex(of: text) { return seen[known] }
