@@ -11,23 +11,18 @@ import EventStore
 public enum ConnectionIDBinding {
     public static func find(_ store: Store, bound: [(event: Int64, conn: Int64, via: String)]) throws -> [(event: Int64, conn: Int64, via: String)] {
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
-        let (_, rows) = try store.query("""
-            SELECT e.rowid, e.source, json_extract(e.attrs, '$.cid'), e.conn FROM event e
-            WHERE e.label = 'SIP' AND e.attrs LIKE '%"cid"%' AND json_extract(e.attrs, '$.cid') IS NOT NULL
-            """)
+        let rows = try store.sipConnectionIDs()
         guard !rows.isEmpty else { return [] }
         let boundTo = Dictionary(bound.map { ($0.event, $0.conn) }, uniquingKeysWith: { a, _ in a })
         struct ServerID: Hashable { let host: String; let cid: String }
         var conns: [ServerID: Set<Int64>] = [:]
         var unbound: [(event: Int64, id: ServerID)] = []
         for r in rows {
-            guard let event = Int64.fromDatabaseValue(r[0]), let source = Int64.fromDatabaseValue(r[1]),
-                  let cid = String.fromDatabaseValue(r[2]) else { continue }
-            let id = ServerID(host: hosts[source] ?? "", cid: cid)
-            if let c = Int64.fromDatabaseValue(r[3]) ?? boundTo[event] {
+            let id = ServerID(host: hosts[r.source] ?? "", cid: r.cid)
+            if let c = r.conn ?? boundTo[r.event] {
                 conns[id, default: []].insert(c)
             } else {
-                unbound.append((event, id))
+                unbound.append((r.event, id))
             }
         }
         return unbound.compactMap { u in

@@ -28,31 +28,19 @@ public enum FailureMatches {
     /// SIP connection records of a timeout, each with the one stack failure of the same host it can be.
     public static func find(_ store: Store) throws -> [Match] {
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
-        let (_, records) = try store.query("""
-            SELECT e.rowid, e.source, e.ts, da.text, e.dport FROM event e JOIN address da ON da.id = e.dst
-            WHERE e.label IN ('SIP', 'SiteMinder') AND e.conn IS NULL AND json_extract(e.attrs, '$.record_type') = 'connection'
-              AND (json_extract(e.attrs, '$.result_code') LIKE '%TIMEDOUT%' OR json_extract(e.attrs, '$.text') LIKE 'Failed%')
-            """)
+        let records = try store.failedConnectionRecords()
         guard !records.isEmpty else { return [] }
-        let (_, failures) = try store.query("""
-            SELECT e.source, e.ts, e.conn, a.text, c.aport, b.text, c.bport FROM event e
-            JOIN connection c ON c.key = e.conn JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b
-            WHERE e.kind = \(EventKind.log.rawValue) AND e.conn IS NOT NULL AND json_extract(e.attrs, '$.status') LIKE '%TIMEOUT%'
-            """)
+        let failures = try store.stackTimeouts()
         var out: [Match] = []
         for r in records {
-            let id = Int64.fromDatabaseValue(r[0])!, source = Int64.fromDatabaseValue(r[1])!, ts = Int64.fromDatabaseValue(r[2])!
-            let peer = endpoint(String.fromDatabaseValue(r[3])!, Int.fromDatabaseValue(r[4]))
+            let peer = endpoint(r.peer, r.port)
             let candidates = failures.filter { f in
-                let fs = Int64.fromDatabaseValue(f[0])!
-                guard fs != source, hosts[fs] == hosts[source] else { return false }
-                let a = endpoint(String.fromDatabaseValue(f[3])!, Int.fromDatabaseValue(f[4])), b = endpoint(String.fromDatabaseValue(f[5])!, Int.fromDatabaseValue(f[6]))
-                return a == peer || b == peer
+                guard f.source != r.source, hosts[f.source] == hosts[r.source] else { return false }
+                return endpoint(f.a, f.aport) == peer || endpoint(f.b, f.bport) == peer
             }
             // Only an unambiguous one: one failure of one connection to that peer on that host.
             guard candidates.count == 1, let f = candidates.first else { continue }
-            out.append(Match(record: id, recordSource: source, recordTS: ts, conn: Int64.fromDatabaseValue(f[2])!,
-                             failureSource: Int64.fromDatabaseValue(f[0])!, failureTS: Int64.fromDatabaseValue(f[1])!))
+            out.append(Match(record: r.event, recordSource: r.source, recordTS: r.ts, conn: f.conn, failureSource: f.source, failureTS: f.ts))
         }
         return out
     }
@@ -78,12 +66,7 @@ public enum FailureMatches {
 /// IPAddr/IPPort) join the same way: the agent's connection to the Policy Server's 44443.
 public enum PeerBinding {
     public static func find(_ store: Store, except: Set<Int64>) throws -> [(event: Int64, conn: Int64, via: String)] {
-        let (_, messages) = try store.query("""
-            SELECT e.rowid, sa.text, e.sport, da.text, e.dport,
-                   COALESCE(json_extract(e.attrs, '$.transport'), json_extract(e.attrs, '$.via_transport')) FROM event e
-            LEFT JOIN address sa ON sa.id = e.src LEFT JOIN address da ON da.id = e.dst
-            WHERE e.label IN ('SIP', 'SiteMinder') AND e.conn IS NULL AND (e.src IS NOT NULL OR e.dst IS NOT NULL)
-            """)
+        let messages = try store.unboundPeerEvents()
         guard !messages.isEmpty else { return [] }
         var byEnd: [String: [Int64]] = [:]
         var protoOf: [Int64: Int] = [:]
@@ -94,15 +77,15 @@ public enum PeerBinding {
         }
         var out: [(event: Int64, conn: Int64, via: String)] = []
         for m in messages {
-            let id = Int64.fromDatabaseValue(m[0])!
+            let id = m.event
             guard !except.contains(id) else { continue }
-            let ends = [(m[1], m[2]), (m[3], m[4])].compactMap { a, p -> String? in
-                guard let a = String.fromDatabaseValue(a), let p = Int.fromDatabaseValue(p) else { return nil }
+            let ends = [(m.src, m.sport), (m.dst, m.dport)].compactMap { a, p -> String? in
+                guard let a, let p else { return nil }
                 return FailureMatches.endpoint(a, p)
             }
             // The transport the log names, where it names one: a UA's UDP flow and its TCP connection may share
             // the peer's 5060 (corpus/sip-pjsua), and the message travelled on one of them.
-            let proto: Int? = String.fromDatabaseValue(m[5]).flatMap { t in
+            let proto: Int? = m.transport.flatMap { t in
                 switch t.uppercased() { case "UDP": return 17; case "TCP", "TLS", "WS", "WSS": return 6; default: return nil }
             }
             // One connection with that end, and no other end of the message contradicting it.

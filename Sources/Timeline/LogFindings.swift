@@ -7,37 +7,26 @@ import EventStore
 enum LogFindings {
     /// Connection failures the SIP logs recorded (a connection record that failed), with where and when.
     static func transportFailures(_ ctx: FindingContext) throws -> [(source: Int64, line: Int, ts: Int64, text: String)] {
-        let (_, rows) = try ctx.store.query("""
-            SELECT e.source, e.line, e.ts, json_extract(e.attrs, '$.text'), json_extract(e.attrs, '$.peer'), json_extract(e.attrs, '$.result_code')
-            FROM event e WHERE e.label = 'SIP' AND json_extract(e.attrs, '$.record_type') = 'connection'
-              AND (json_extract(e.attrs, '$.text') LIKE 'Failed%' OR json_extract(e.attrs, '$.result_code') LIKE '%0x8007%')
-            """)
-        return rows.map { r in
-            let source = Int64.fromDatabaseValue(r[0])!
-            let ts = (ctx.sources[source]?.clock ?? SourceClock()).aligned(Int64.fromDatabaseValue(r[2])!)
-            let text = [String.fromDatabaseValue(r[3]), String.fromDatabaseValue(r[4]).map { "to \($0)" }, String.fromDatabaseValue(r[5])].compactMap { $0 }.joined(separator: " ")
-            return (source, Int.fromDatabaseValue(r[1]) ?? 0, ts, text)
+        try ctx.store.sipTransportFailures().map { e in
+            let ts = (ctx.sources[e.source]?.clock ?? SourceClock()).aligned(e.ts)
+            // text, peer, result code
+            let text = [e.values[0], e.values[1].map { "to \($0)" }, e.values[2]].compactMap { $0 }.joined(separator: " ")
+            return (e.source, e.line, ts, text)
         }
     }
 
     /// A media flow the SIP messages negotiated (SDP `m=`/`c=`) whose connection was refused or never
     /// answered: the federated desktop-sharing seed, where 1.1.1.1:50704 refuses the Edge three times.
     static func mediaRefused(_ ctx: FindingContext) throws -> [Finding] {
-        let (_, rows) = try ctx.store.query("""
-            SELECT e.source, e.line, e.ts, json_extract(e.attrs, '$.call_id'), json_extract(m.value, '$.media'), json_extract(m.value, '$.address'),
-                   json_extract(m.value, '$.port')
-            FROM event e, json_each(json_extract(e.attrs, '$.sdp_media')) m
-            WHERE e.label = 'SIP' AND json_extract(e.attrs, '$.sdp_media') IS NOT NULL
-            """)
+        let rows = try ctx.store.sdpMedia()
         guard !rows.isEmpty else { return [] }
         var offered: [String: (source: Int64, line: Int, ts: Int64, media: String, callID: String?)] = [:]
-        for r in rows {
-            guard let a = String.fromDatabaseValue(r[5]), let p = Int.fromDatabaseValue(r[6]), p > 0 else { continue }
+        for e in rows {
+            // Call-ID, media, address, port
+            guard let a = e.values[2], let p = e.values[3].flatMap({ Int($0) }), p > 0 else { continue }
             let key = FailureMatches.endpoint(a, p)
             if offered[key] == nil {
-                let source = Int64.fromDatabaseValue(r[0])!
-                offered[key] = (source, Int.fromDatabaseValue(r[1]) ?? 0, (ctx.sources[source]?.clock ?? SourceClock()).aligned(Int64.fromDatabaseValue(r[2])!),
-                                String.fromDatabaseValue(r[4]) ?? "media", String.fromDatabaseValue(r[3]))
+                offered[key] = (e.source, e.line, (ctx.sources[e.source]?.clock ?? SourceClock()).aligned(e.ts), e.values[1] ?? "media", e.values[0])
             }
         }
         var out: [Finding] = []

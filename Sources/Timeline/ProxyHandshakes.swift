@@ -73,22 +73,17 @@ public struct ProxyHandshakes: Sendable {
 
     /// From the store: every TFST event that is a handshake step or a failure.
     public static func load(_ store: Store) throws -> ProxyHandshakes {
-        let (_, rows) = try store.query("""
-            SELECT e.source, e.ts, json_extract(e.attrs, '$.handshake'), json_extract(e.attrs, '$.step'), json_extract(e.attrs, '$.label'),
-                   json_extract(e.attrs, '$.failed'), json_extract(e.attrs, '$.summary'), json_extract(e.attrs, '$.target'),
-                   json_extract(e.attrs, '$.gw'), json_extract(e.attrs, '$.code'), e.line
-            FROM event e WHERE e.label = 'TFST' ORDER BY e.source, e.rowid
-            """)
         let clocks = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.clock) })
         var steps: [Step] = [], failures: [Failure] = []
-        for r in rows {
-            let source = Int64.fromDatabaseValue(r[0])!, ts = clocks[source]?.aligned(Int64.fromDatabaseValue(r[1])!) ?? Int64.fromDatabaseValue(r[1])!
-            if let h = String.fromDatabaseValue(r[2]), let s = String.fromDatabaseValue(r[3]) {
-                steps.append(Step(source: source, ts: ts, handshake: h, step: s, label: String.fromDatabaseValue(r[4])))
+        for e in try store.proxyHandshakeEvents() {
+            // handshake, step, label, failed, summary, target, gw, code
+            let v = e.values, ts = clocks[e.source]?.aligned(e.ts) ?? e.ts
+            if let h = v[0], let s = v[1] {
+                steps.append(Step(source: e.source, ts: ts, handshake: h, step: s, label: v[2]))
             }
-            if Int64.fromDatabaseValue(r[5]) == 1 {
-                failures.append(Failure(source: source, line: Int.fromDatabaseValue(r[10]) ?? 0, ts: ts, summary: String.fromDatabaseValue(r[6]) ?? "", target: String.fromDatabaseValue(r[7]),
-                                        gw: Int64.fromDatabaseValue(r[8]), code: Int64.fromDatabaseValue(r[9])))
+            if v[3] == "1" {
+                failures.append(Failure(source: e.source, line: e.line, ts: ts, summary: v[4] ?? "", target: v[5],
+                                        gw: v[6].flatMap { Int64($0) }, code: v[7].flatMap { Int64($0) }))
             }
         }
         return ProxyHandshakes(steps: steps, failures: failures)

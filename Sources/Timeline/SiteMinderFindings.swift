@@ -12,19 +12,9 @@ enum SiteMinderFindings {
 
     /// One SiteMinder event row: where, when (aligned), its pid/tid and the attrs asked for.
     private static func rows(_ ctx: FindingContext, event: String, _ fields: [String]) throws -> [(id: Int64, source: Int64, line: Int, ts: Int64, thread: String, f: [String?])] {
-        let extra = fields.map { ", json_extract(e.attrs, '$.\($0)')" }.joined()
-        let (_, rows) = try ctx.store.query("""
-            SELECT e.rowid, e.source, e.line, e.ts, json_extract(e.attrs, '$.pid') || '/' || json_extract(e.attrs, '$.tid')\(extra)
-            FROM event e WHERE e.label = 'SiteMinder' AND json_extract(e.attrs, '$.event') = '\(event)' ORDER BY e.source, e.ts, e.line
-            """)
-        return rows.map { r in
-            let source = Int64.fromDatabaseValue(r[1])!
-            let ts = (ctx.sources[source]?.clock ?? SourceClock()).aligned(Int64.fromDatabaseValue(r[3])!)
-            return (Int64.fromDatabaseValue(r[0])!, source, Int.fromDatabaseValue(r[2]) ?? 0, ts, String.fromDatabaseValue(r[4]) ?? "",
-                    (0..<fields.count).map { k -> String? in
-                        let v = r[5 + k]
-                        return String.fromDatabaseValue(v) ?? Int64.fromDatabaseValue(v).map(String.init)
-                    })
+        try ctx.store.siteMinderEvents(event, fields: fields).map { e in
+            let ts = (ctx.sources[e.source]?.clock ?? SourceClock()).aligned(e.ts)
+            return (e.id, e.source, e.line, ts, e.values[0] ?? "", Array(e.values.dropFirst()))
         }
     }
 
@@ -46,8 +36,7 @@ enum SiteMinderFindings {
             evidence.append(Finding.Evidence(source: f.source, line: f.line, ts: f.ts, text: "SiteMinder " + (f.f[1] ?? "")))
             var connection: String? = nil
             var hosts = [ctx.host(f.source)]
-            let (_, bound) = try ctx.store.query("SELECT conn FROM event_binding WHERE event = \(f.id)")
-            if let key = bound.first.flatMap({ Int64.fromDatabaseValue($0[0]) }), let c = try ctx.store.connection(key: key) {
+            if let key = try ctx.store.boundConnection(event: f.id), let c = try ctx.store.connection(key: key) {
                 let (o, r) = c.ordered
                 connection = "tcp \(o) → \(r)"
                 let packets = try ctx.store.events(conn: key).filter { $0.kind == .packet }
