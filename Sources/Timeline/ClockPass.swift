@@ -54,7 +54,9 @@ public enum ClockPass {
         var report = Report()
         guard let reference = chosen ?? defaultReference(sources) else { return report }
         report.reference = reference
+        defer { PassProgress.done() }
         // Stack events that name their connection only through a pointer join it first.
+        PassProgress.phase("clocks: binding stack events to their connections")
         try StackBinding.run(store)
         if sources.count < 2 {
             // One source is its own clock: nothing to match (and no pass over its events).
@@ -67,6 +69,7 @@ public enum ClockPass {
         let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
 
         // One connection under several tuples (NAT between capture points) is matched as one.
+        PassProgress.phase("clocks: looking for one connection under several tuples (NAT)")
         let found = try ConnectionAliases.find(store)
         try store.saveAliases(found)
         let aliases = Dictionary(uniqueKeysWithValues: found.map { ($0.key, $0) })
@@ -75,7 +78,11 @@ public enum ClockPass {
         // passed that capture point first (what lets a connection seen one way only still bound a pair).
         let own = try store.ownAddresses()
         var pairs: [PairKey: ClockBounds] = [:]
+        var seen = 0
+        PassProgress.phase("clocks: matching packets seen at several capture points")
         try forEachConnection(store, aliases: aliases) { bySource, _ in
+            seen += 1
+            PassProgress.step("clocks: matching packets seen at several capture points: \(seen) connections")
             let ids = bySource.keys.sorted()
             for i in 0..<ids.count {
                 for j in (i + 1)..<ids.count {
@@ -143,6 +150,7 @@ public enum ClockPass {
                                       peer: p.source, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
         }
         try store.saveSolvedClocks(solved)
+        PassProgress.phase("clocks: pairing each packet with its twin at the other capture points")
         try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
         try store.setFresh(name, ifStill: mark)
         return report

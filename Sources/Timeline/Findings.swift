@@ -34,6 +34,8 @@ public struct Finding: Sendable {
 /// lifecycles are current, most severe and earliest first.
 public enum Findings {
     public static func run(_ store: Store) throws -> [Finding] {
+        defer { PassProgress.done() }
+        PassProgress.phase("findings: reading the store")
         let context = try FindingContext(store)
         var out: [Finding] = []
         out += try TCPFindings.run(context)

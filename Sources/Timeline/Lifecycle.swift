@@ -195,7 +195,10 @@ public enum LifecyclePass {
     public static func run(_ store: Store) throws {
         // Read first: events that arrive while the pass runs (ingest --follow) leave it stale.
         let mark = try store.staleMark(name)
+        defer { PassProgress.done() }
+        PassProgress.phase("lifecycles: indexing events by connection")
         try store.ensureConnectionIndex()
+        PassProgress.phase("lifecycles: reading each connection's packets")
         let hosts = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0.host) })
         var batch: [(Int64, Lifecycle)] = []
         var views: [CaptureView] = []
@@ -218,9 +221,12 @@ public enum LifecyclePass {
             }
             return LifecycleBuilder.choose(builders, endpoints: (c.aEndpoint, c.bEndpoint), hosts: hosts)
         }
+        var done = 0
         func flush() {
             guard let c = current else { return }
             defer { packets.removeAll(keepingCapacity: true) }
+            done += 1
+            PassProgress.step("lifecycles: \(done) connections")
             let split = packets.mapValues(ConnectionInstances.split)
             if split.values.allSatisfy({ $0.count <= 1 }) {
                 if let l = lifecycle(packets, c, views: &views) { batch.append((c.key, l)) }
@@ -244,6 +250,7 @@ public enum LifecyclePass {
             packets[p.source, default: []].append(p)
         }
         flush()
+        PassProgress.phase("lifecycles: saving \(batch.count) connections")
         try store.saveInstances(instances)
         try store.saveLifecycles(batch, views: views)
         try store.setFresh(name, ifStill: mark)

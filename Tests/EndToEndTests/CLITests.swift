@@ -45,6 +45,44 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(count.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces), "0", count)
     }
 
+    func testFirstPassesSayWhatTheyDoOnATerminalOnly() throws {
+        // On a terminal (here a pty from util-linux `script`) the clock and lifecycle passes say what they do on
+        // one status line and clear it before the table; through a pipe they say nothing.
+        let store = NSTemporaryDirectory() + "tj-cli-\(UUID().uuidString).db"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + s) } }
+        try run(["ingest", "--store", store, "corpus/lync-edge"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-q", "-e", "-c", "\(CLITests.binary.path) connections --store \(store)", "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let tty = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, tty)
+        let clear = "\r\u{1B}[2K"
+        XCTAssertTrue(tty.contains(clear + "clocks: binding stack events to their connections"), tty)
+        XCTAssertTrue(tty.contains(clear + "lifecycles: indexing events by connection"), tty)
+        // The status line is cleared before the table's header, and the table's lines carry no control codes.
+        let lines = tty.components(separatedBy: "\r\n")
+        XCTAssertTrue(lines[0].components(separatedBy: clear).last?.hasPrefix("connection ") == true, tty.debugDescription)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("tcp 192.168.1.1:50357 → 192.168.3.10:5061") }, tty)
+        XCTAssertFalse(lines.dropFirst().contains { $0.contains("\u{1B}") }, tty.debugDescription)
+        // Through a pipe: the same table, no status line (the passes ran above, so mark them to run again).
+        try run(["ingest", "--store", store, "corpus/rdp-reset"])
+        let e = Process()
+        e.executableURL = CLITests.binary
+        e.arguments = ["connections", "--store", store]
+        let err = Pipe()
+        e.standardError = err
+        e.standardOutput = Pipe()
+        try e.run()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        e.waitUntilExit()
+        XCTAssertFalse(said.contains("clocks:"), said)
+    }
+
     func testConnSaysNothingListensWhereTheSYNWasRefused() throws {
         // The RDP seed: the ETL trace shows a later SYN to 3389 reset at once; the server's own netstat table
         // (no time in it) has no socket listening on 3389, while it owns 10.7.3.187 (its port-80 connection).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TraceModel
 import EventStore
+import Timeline
 import Parsers
 
 /// `--store`, shared by every command.
@@ -10,6 +11,12 @@ struct StoreOptions: ParsableArguments {
     var store: String = Store.defaultPath
 
     func open(readOnly: Bool = false) throws -> Store {
+        // The joiner passes a command may run say what they do on one status line, rewritten in place.
+        if isatty(2) != 0 {
+            PassProgress.report = { text in
+                FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text.prefix(79)).utf8))
+            }
+        }
         do {
             return try Store(path: store, readOnly: readOnly)
         } catch let e as StoreError {
