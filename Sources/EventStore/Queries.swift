@@ -537,8 +537,23 @@ extension Store {
     public func saveBindings(_ rows: [(event: Int64, conn: Int64, via: String)]) throws {
         try db.write { db in
             try db.execute(sql: "DELETE FROM event_binding")
+            // Raw binds: an 8 M-line ETL export binds millions of events, and GRDB's arguments cost several
+            // times the row (EventWriter).
             let st = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_binding(event, conn, via) VALUES (?, ?, ?)")
-            for r in rows { try st.execute(arguments: [r.event, r.conn, r.via]) }
+            let h = st.sqliteStatement
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            try withExtendedLifetime(st) {
+                for r in rows {
+                    sqlite3_bind_int64(h, 1, r.event)
+                    sqlite3_bind_int64(h, 2, r.conn)
+                    sqlite3_bind_text(h, 3, r.via, -1, transient)
+                    let rc = sqlite3_step(h)
+                    sqlite3_reset(h)
+                    guard rc == SQLITE_DONE else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
+                }
+            }
         }
     }
 

@@ -57,9 +57,16 @@ public enum StackBinding {
             if let w = e.afdEndpoint, let a = e.address, !a.hasSuffix(":0") { afdLocal[w] = a }
         }
         var out: [(event: Int64, conn: Int64, via: String)] = []
+        // One text per pointer: a trace binds millions of events, most through a few thousand pointers.
+        var viaPointer: [String: String] = [:]
         for e in events where e.conn == nil {
             if let p = e.pointer {
-                if let c = nearest(p, e) { out.append((e.id, c, "pointer \(p)")); continue }
+                if let c = nearest(p, e) {
+                    let via = viaPointer[p] ?? "pointer \(p)"
+                    viaPointer[p] = via
+                    out.append((e.id, c, via))
+                    continue
+                }
                 if let cp = endpointOf[p], let c = nearest(cp, e) { out.append((e.id, c, "endpoint \(p) of \(cp)")); continue }
             }
             if let w = e.afdEndpoint, let a = afdLocal[w], let c = local[a] { out.append((e.id, c, "Winsock endpoint \(w) bound to \(a)")); continue }
