@@ -41,6 +41,9 @@ public final class Pusher {
     public var batchRows = 250_000
     /// Events read from SQLite and encoded at a time: what the body streams in, and what memory holds.
     public var chunkRows = 20_000
+    /// Stops after this many event batches, before any `sources` row is written: what a push killed there leaves
+    /// behind (tests of the re-push).
+    public var stopAfterBatches: Int?
     let progress: (String) -> Void
 
     public init(store: Store, client: ClickHouseClient, progress: @escaping (String) -> Void = { _ in }) {
@@ -107,7 +110,10 @@ public final class Pusher {
         var pushed = 0
         let cursors = BatchReader.Cursors()
         let t0 = Date()
-        for batch in Self.plan(todo, batchRows: batchRows) {
+        for (index, batch) in Self.plan(todo, batchRows: batchRows).enumerated() {
+            if let stop = stopAfterBatches, index >= stop {
+                throw ClickHouseError.incomplete("push stopped after \(stop) batches (--stop-after-batches): \(pushed) events written, no source counted as pushed")
+            }
             let token = client.dialect.hasDeduplicationTokens
                 ? Self.token(dataset: url.dataset, batch: batch, hashes: hashes) + (batch.contains { replaced.contains(ids[$0.source.id]!) } ? retryTag : "")
                 : nil

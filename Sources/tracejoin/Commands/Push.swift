@@ -25,13 +25,14 @@ struct Push: AsyncParsableCommand {
     @Flag(help: "Print {\"events_in_store\", \"rows\", \"rows_inserted\", \"seconds\"} as one JSON object.") var json = false
     @Option(help: ArgumentHelp("Events per INSERT (10^5–10^6 suits ClickHouse).", valueName: "n"))
     var batchRows: Int = 250_000
+    @Option(help: .private) var stopAfterBatches: Int?
 
     func validate() throws {
         guard ClickHouseURL.isClickHouse(to) else {
             throw ValidationError("--to wants clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (or clickhouse+https://)")
         }
         do { _ = try ClickHouseURL(to, user: user) } catch { throw ValidationError(error.description) }
-        guard (1_000...10_000_000).contains(batchRows) else { throw ValidationError("--batch-rows wants 1000 to 10000000") }
+        guard (100...10_000_000).contains(batchRows) else { throw ValidationError("--batch-rows wants 100 to 10000000") }
     }
 
     func run() async throws {
@@ -42,6 +43,7 @@ struct Push: AsyncParsableCommand {
         let client = ClickHouseClient(url: url)
         let pusher = Pusher(store: s, client: client, progress: note)
         pusher.batchRows = batchRows
+        pusher.stopAfterBatches = stopAfterBatches
         let report: PushReport
         do {
             report = try await pusher.run()
