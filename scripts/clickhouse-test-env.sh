@@ -148,6 +148,7 @@ EOF
     ;;
   down)
     stop 1; stop 2
+    rm -f "$ROOT/env"
     ;;
   *)
     echo "usage: $0 up|down" >&2

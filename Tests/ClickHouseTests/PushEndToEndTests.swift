@@ -99,6 +99,22 @@ final class PushEndToEndTests: XCTestCase {
 
     // MARK: -
 
+    func testHelpScreen() throws {
+        let r = try tracejoin(["push", "--help"])
+        XCTAssertEqual(r.status, 0)
+        for line in ["USAGE: tracejoin push [--store <path>] --to <url> [--user <name>] [--json] [--batch-rows <n>]",
+                     "--to <url>", "The ClickHouse database to copy into", "--user <name>", "TRACEJOIN_CLICKHOUSE_PASSWORD"] {
+            XCTAssertTrue(r.out.contains(line), "help lacks \(line):\n\(r.out)")
+        }
+        XCTAssertFalse(r.out.contains("stop-after-batches"), "the test switch stays hidden")
+    }
+
+    func testBadURLIsAUsageError() throws {
+        let r = try tracejoin(["push", "--store", "x.db", "--to", "clickhouse+http://h/tj?dataset=a'b"])
+        XCTAssertEqual(r.status, 64, "a usage error, before anything is opened")
+        XCTAssertTrue(r.err.contains("dataset \"a'b\" wants 1–128 letters"), r.err)
+    }
+
     /// nat-two-points: a client and a server capture across a NAT, the server's clock 3.25 s slow.
     func testPushIsCompleteThenInsertsNothing() async throws {
         let c = try cluster()
@@ -190,7 +206,6 @@ final class PushEndToEndTests: XCTestCase {
     }
 
     func testUnreachableServerSaysSo() throws {
-        _ = try cluster()
         let store = try store("nat-two-points")
         // Port 9 (discard) on loopback: nothing listens there in the test environment.
         let r = try tracejoin(["push", "--store", store, "--to", "clickhouse+http://127.0.0.1:9/tj?dataset=x"])
