@@ -94,8 +94,17 @@ answers() { # $1 http port
 }
 
 start() { # $1 instance
-  local i=$1 dir="$ROOT/ch$1"
-  if running "$i" >/dev/null; then say "ch$i already running (pid $(cat "$dir/pid"))"; return 0; fi
+  local i=$1 dir="$ROOT/ch$1" port=${HTTP_PORTS[$(($1 - 1))]} pid
+  if pid=$(running "$i"); then
+    # Running and answering; or starting; or its server just died and `timeout` is exiting: 5 s to tell.
+    for _ in $(seq 1 20); do
+      if answers "$port"; then say "ch$i already running (pid $pid)"; return 0; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+    if kill -0 "$pid" 2>/dev/null; then return 0; fi   # still starting: wait_answer waits for it
+    say "ch$i (pid $pid) had stopped: starting it again"
+  fi
   write_config "$i"
   # `timeout` bounds a server a crashed test run forgot: 3 hours, more than any CI run.
   # setsid: its own process group, so that `down` stops it whatever shell started it.

@@ -28,8 +28,16 @@ public final class ClickHouseClient: @unchecked Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
+    private var isShutdown = false
+
     public func shutdown() async {
+        isShutdown = true
         try? await http.shutdown()
+    }
+
+    /// A client dropped without `shutdown()` (an error thrown between) still closes its connections.
+    deinit {
+        if !isShutdown { try? http.syncShutdown() }
     }
 
     /// Asks the first host its version and picks the dialect; a server older than 18.16 is refused.

@@ -62,7 +62,7 @@ public struct ClickHouseSchema: Sendable {
             Column("dst", "String", "LowCardinality(String)", "destination address as the store writes it"),
             Column("dst_ip", "FixedString(16)", "IPv6", "the same address, 16 bytes"),
             Column("dport", "Nullable(UInt16)", nil, "destination port"),
-            Column("conn_key", "UInt64", nil, "first 8 bytes of the Community ID hash (bit pattern of the store's signed key); 0 = no connection. The sharding key"),
+            Column("conn_key", "UInt64", nil, "first 8 bytes of the Community ID hash (bit pattern of the store's signed key); 0 = no connection. The sharding key. As the store reads it: an ETL event without a tuple carries the connection the binding pass bound it to (derived, yet written here: pushed again, it follows a new binding only if its source is pushed again)"),
             Column("community_id", "String", "String CODEC(ZSTD(1))", "'1:' + base64(SHA1) of the connection, '' when none"),
             Column("flags", "Nullable(UInt16)", nil, "TCP flag bits as on the wire"),
             Column("seq", "Nullable(Int64)", nil, "as the source shows it (relative when the export is)"),

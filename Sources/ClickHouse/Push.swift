@@ -40,10 +40,12 @@ public final class Pusher {
     /// Events per INSERT: ClickHouse wants few big inserts (10⁵–10⁶ rows), not many small ones.
     public var batchRows = 250_000
     /// Events read from SQLite and encoded at a time: what the body streams in, and what memory holds.
-    public var chunkRows = 20_000
+    public var chunkRows = 5_000
     /// Stops after this many event batches, before any `sources` row is written: what a push killed there leaves
     /// behind (tests of the re-push).
     public var stopAfterBatches: Int?
+    /// Called after each event batch was accepted, with how many were (tests pause a push there to stop a server).
+    public var afterBatch: ((Int) async throws -> Void)?
     let progress: (String) -> Void
 
     public init(store: Store, client: ClickHouseClient, progress: @escaping (String) -> Void = { _ in }) {
@@ -81,7 +83,7 @@ public final class Pusher {
 
         // What ClickHouse has of them.
         let ds: [String: Param] = ["dataset": .string(url.dataset)]
-        let complete = try await pairs("SELECT source_id, max(events) FROM \(schema.name(ClickHouseSchema.sources)) WHERE dataset = {dataset:String} GROUP BY source_id", ds)
+        let complete = try await pairs(PushQueries.pushedSources(schema), ds)
         let present = try await eventCounts(schema, ids: sources.compactMap { ids[$0.id] })
         var todo: [SourceInfo] = []
         var partial: [UInt64] = []
@@ -124,9 +126,10 @@ public final class Pusher {
             if let token { settings["insert_deduplication_token"] = token }
             if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
             try await client.insert(table: schema.name(ClickHouseSchema.events), columns: EventRows.columns, settings: settings) {
-                try reader.next()
+                try await reader.next()
             }
             pushed += reader.written
+            try await afterBatch?(index + 1)
             let rate = Double(pushed) / max(Date().timeIntervalSince(t0), 1e-6)
             progress("push: \(pushed) of \(toPushEvents) events (\(toPushEvents == 0 ? 100 : pushed * 100 / toPushEvents)%), \(Int(rate)) events/s")
         }
@@ -186,7 +189,7 @@ public final class Pusher {
     /// `SELECT key, value` rows of integers.
     func pairs(_ sql: String, _ params: [String: Param]) async throws -> [UInt64: Int64] {
         var out: [UInt64: Int64] = [:]
-        for line in try await client.query(sql + " FORMAT TabSeparated", params).split(separator: "\n") {
+        for line in try await client.query(sql, params).split(separator: "\n") {
             let f = line.split(separator: "\t")
             guard f.count == 2, let k = UInt64(f[0]), let v = Int64(f[1]) else {
                 throw ClickHouseError.protocolError(host: client.describe(0), what: "row \(line.prefix(60).debugDescription)")
@@ -199,10 +202,7 @@ public final class Pusher {
     /// Rows in `events` per source id, for the given sources.
     func eventCounts(_ schema: ClickHouseSchema, ids: [UInt64]) async throws -> [UInt64: Int64] {
         if ids.isEmpty { return [:] }
-        return try await pairs("""
-            SELECT source_id, count() FROM \(schema.name(ClickHouseSchema.events))
-            WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id) GROUP BY source_id
-            """, ["dataset": .string(url.dataset), "ids": .uint64s(ids)])
+        return try await pairs(PushQueries.eventCounts(schema), ["dataset": .string(url.dataset), "ids": .uint64s(ids)])
     }
 
     /// Deletes the sources' event rows on every shard and waits until the deletion is done (a mutation runs in
@@ -210,13 +210,12 @@ public final class Pusher {
     func deleteEvents(_ schema: ClickHouseSchema, ids: [UInt64]) async throws {
         let params: [String: Param] = ["dataset": .string(url.dataset), "ids": .uint64s(ids)]
         let local = schema.localName(ClickHouseSchema.events)
-        let where_ = "WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id)"
         let sync: [String: String] = client.dialect == .current ? ["mutations_sync": "2"] : [:]
         if url.cluster != nil && client.hostCount == 1 {
-            try await client.query("ALTER TABLE \(local) ON CLUSTER \(url.cluster!) DELETE \(where_)", params, settings: sync)
+            try await client.query(PushQueries.deleteEvents(local, onCluster: url.cluster), params, settings: sync)
         } else {
             for host in 0..<client.hostCount {
-                try await client.query("ALTER TABLE \(local) DELETE \(where_)", params, settings: sync, host: host)
+                try await client.query(PushQueries.deleteEvents(local, onCluster: nil), params, settings: sync, host: host)
             }
         }
         // 18.16 has no mutations_sync: wait for system.mutations to show them done (at most 2 minutes).
@@ -224,9 +223,7 @@ public final class Pusher {
         for host in 0..<client.hostCount {
             var waited = 0.0
             while true {
-                let left = try await client.query(
-                    "SELECT count() FROM system.mutations WHERE database = {db:String} AND table = {table:String} AND is_done = 0",
-                    ["db": .string(url.database), "table": .string(table)], host: host)
+                let left = try await client.query(PushQueries.mutationsLeft, ["db": .string(url.database), "table": .string(table)], host: host)
                 if Int(left.trimmingCharacters(in: .whitespacesAndNewlines)) == 0 { break }
                 if waited > 120 { throw ClickHouseError.incomplete("ClickHouse at \(client.describe(host)) did not finish deleting half-pushed rows in 2 minutes") }
                 try await Task.sleep(nanoseconds: 200_000_000)
@@ -268,12 +265,7 @@ public final class Pusher {
 
     /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
     func pushClocks(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64]) async throws -> Int {
-        let text = try await client.query("""
-            SELECT source_id, argMax(offset_ns, version), argMax(ifNull(uncertainty_ns, -1), version), argMax(drift_ppb, version),
-                   argMax(origin_ns, version), argMax(method, version), argMax(ifNull(reference, 0), version),
-                   argMax(ifNull(matched, -1), version), argMax(ifNull(peer, 0), version)
-            FROM \(schema.name(ClickHouseSchema.clocks)) WHERE dataset = {dataset:String} GROUP BY source_id FORMAT TabSeparated
-            """, ["dataset": .string(url.dataset)])
+        let text = try await client.query(PushQueries.clocks(schema), ["dataset": .string(url.dataset)])
         let have = Set(text.split(separator: "\n").map(String.init))
         let version = UInt64(Date().timeIntervalSince1970 * 1e9)
         var w = RowBinaryWriter()
@@ -294,10 +286,7 @@ public final class Pusher {
     func pushAliases(_ schema: ClickHouseSchema) async throws -> Int {
         let aliases = try store.allAliases()
         if aliases.isEmpty { return 0 }
-        let text = try await client.query("""
-            SELECT conn_key, argMax(grp, version), argMax(side_flip, version), argMax(evidence, version)
-            FROM \(schema.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key FORMAT TabSeparated
-            """, ["dataset": .string(url.dataset)])
+        let text = try await client.query(PushQueries.aliases(schema), ["dataset": .string(url.dataset)])
         let have = Set(text.split(separator: "\n").map(String.init))
         let version = UInt64(Date().timeIntervalSince1970 * 1e9)
         var w = RowBinaryWriter()
@@ -356,6 +345,48 @@ public final class Pusher {
     }
 }
 
+/// The statements a push sends besides DDL and inserts, in one place so that the current engine (chDB) runs the same
+/// text in the tests (`scripts/check-clickhouse-current.py`). Answers are TabSeparated, HTTP's default.
+enum PushQueries {
+    /// Sources with their `sources` row, and the events its newest row counts (a newer tracejoin may read the same
+    /// file into another number of events: then the source is pushed again).
+    static func pushedSources(_ s: ClickHouseSchema) -> String {
+        "SELECT source_id, argMax(events, pushed_at) FROM \(s.name(ClickHouseSchema.sources)) WHERE dataset = {dataset:String} GROUP BY source_id"
+    }
+
+    /// Rows in `events` per source, for the sources in `ids`.
+    static func eventCounts(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, count() FROM \(s.name(ClickHouseSchema.events))
+        WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id) GROUP BY source_id
+        """
+    }
+
+    /// Each source's newest clock row, NULLs as -1 or 0 (`Pusher.clockLine` writes the store's the same way).
+    static func clocks(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, argMax(offset_ns, version), argMax(ifNull(uncertainty_ns, -1), version), argMax(drift_ppb, version),
+               argMax(origin_ns, version), argMax(method, version), argMax(ifNull(reference, 0), version),
+               argMax(ifNull(matched, -1), version), argMax(ifNull(peer, 0), version)
+        FROM \(s.name(ClickHouseSchema.clocks)) WHERE dataset = {dataset:String} GROUP BY source_id
+        """
+    }
+
+    /// Each connection key's newest alias row.
+    static func aliases(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT conn_key, argMax(grp, version), argMax(side_flip, version), argMax(evidence, version)
+        FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key
+        """
+    }
+
+    static func deleteEvents(_ localTable: String, onCluster cluster: String?) -> String {
+        "ALTER TABLE \(localTable)\(cluster.map { " ON CLUSTER \($0)" } ?? "") DELETE WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id)"
+    }
+
+    static let mutationsLeft = "SELECT count() FROM system.mutations WHERE database = {db:String} AND table = {table:String} AND is_done = 0"
+}
+
 /// Pulls one batch's events from the store a chunk at a time and encodes them (the INSERT body).
 final class BatchReader: @unchecked Sendable {
     let store: Store
@@ -382,8 +413,20 @@ final class BatchReader: @unchecked Sendable {
         self.cursors = cursors
     }
 
-    /// The next chunk of RowBinary rows, or nil when the batch is all written.
-    func next() throws -> [UInt8]? {
+    /// The chunk being read and encoded while the one before it is on its way to the server.
+    var pending: Task<[UInt8]?, Error>?
+
+    /// The next chunk of RowBinary rows, or nil when the batch is all written. Reading SQLite and encoding take
+    /// about as long as ClickHouse takes to parse and store the rows, so the next chunk is made while the server
+    /// reads this one (one chunk ahead at most: memory stays two chunks).
+    func next() async throws -> [UInt8]? {
+        let chunk = try await (pending ?? Task.detached { try self.produce() }).value
+        pending = chunk == nil ? nil : Task.detached { try self.produce() }
+        return chunk
+    }
+
+    /// Reads and encodes one chunk; never runs twice at once (`next` awaits one before starting the next).
+    func produce() throws -> [UInt8]? {
         writer.removeAll()
         while writer.count == 0 {
             if left == 0 {

@@ -26,6 +26,10 @@ struct Push: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Events per INSERT (10^5–10^6 suits ClickHouse).", valueName: "n"))
     var batchRows: Int = 250_000
     @Option(help: .private) var stopAfterBatches: Int?
+    /// Events read and encoded at a time (measurements).
+    @Option(help: .private) var chunkRows: Int?
+    /// Waits for a line on stdin after that many batches (tests stop a server there).
+    @Option(help: .private) var pauseAfterBatches: Int?
 
     func validate() throws {
         guard ClickHouseURL.isClickHouse(to) else {
@@ -44,6 +48,15 @@ struct Push: AsyncParsableCommand {
         let pusher = Pusher(store: s, client: client, progress: note)
         pusher.batchRows = batchRows
         pusher.stopAfterBatches = stopAfterBatches
+        if let chunkRows, chunkRows > 0 { pusher.chunkRows = chunkRows }
+        if let pause = pauseAfterBatches {
+            pusher.afterBatch = { n in
+                if n == pause {
+                    note("push: paused after \(n) batches; a line on stdin goes on")
+                    _ = readLine()
+                }
+            }
+        }
         let report: PushReport
         do {
             report = try await pusher.run()
