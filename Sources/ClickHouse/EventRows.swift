@@ -21,6 +21,19 @@ struct EventRows {
     /// IPv4), zeros for names and for no address.
     mutating func ip16(_ text: String?) -> [UInt8] {
         guard let text else { return Self.zeroAddress }
+        // A connection's packets go back and forth between two addresses: the last two answer most lookups
+        // without hashing the text.
+        if text == recent.0.text { return recent.0.bytes }
+        if text == recent.1.text { swap(&recent.0, &recent.1); return recent.0.bytes }
+        let b = lookup(text)
+        recent.1 = recent.0
+        recent.0 = (text, b)
+        return b
+    }
+
+    private var recent: ((text: String, bytes: [UInt8]), (text: String, bytes: [UInt8])) = (("", zeroAddress), ("", zeroAddress))
+
+    private mutating func lookup(_ text: String) -> [UInt8] {
         if let b = addressBytes[text] { return b }
         var out = Self.zeroAddress
         if let b = Address(ip: text)?.bytes {
@@ -63,9 +76,14 @@ struct EventRows {
         w.uint64(UInt64(bitPattern: e.conn ?? 0))           // conn_key
         w.string(e.conn.flatMap { communityIDs[$0] } ?? "") // community_id
         w.nullable(flags) { $0.uint16($1) }                 // flags
-        for v in [e.seq, e.ack, e.len, e.win, e.ipid, e.tsval, e.tsecr, e.mss] {
-            w.nullable(v) { $0.int64($1) }                  // seq, ack, len, win, ipid, tsval, tsecr, mss
-        }
+        w.nullable(e.seq) { $0.int64($1) }                 // seq
+        w.nullable(e.ack) { $0.int64($1) }                 // ack
+        w.nullable(e.len) { $0.int64($1) }                 // len
+        w.nullable(e.win) { $0.int64($1) }                 // win
+        w.nullable(e.ipid) { $0.int64($1) }                // ipid
+        w.nullable(e.tsval) { $0.int64($1) }               // tsval
+        w.nullable(e.tsecr) { $0.int64($1) }               // tsecr
+        w.nullable(e.mss) { $0.int64($1) }                 // mss
         w.uint32(expert)                                    // expert
         w.nullable(e.frameLen) { $0.int64($1) }             // frame_len
         w.nullable(e.label) { $0.string($1) }               // label

@@ -427,7 +427,8 @@ final class BatchReader: @unchecked Sendable {
 
     /// Reads and encodes one chunk; never runs twice at once (`next` awaits one before starting the next).
     func produce() throws -> [UInt8]? {
-        writer.removeAll()
+        // A fresh buffer the size of the last chunk: the one handed out is still being sent.
+        writer = RowBinaryWriter(capacity: writer.count + writer.count / 8)
         while writer.count == 0 {
             if left == 0 {
                 guard let seg = segments.popFirst() else { return nil }
