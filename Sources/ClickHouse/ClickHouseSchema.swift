@@ -40,7 +40,7 @@ public struct ClickHouseSchema: Sendable {
         /// The Distributed sharding expression on a cluster.
         let shardingKey: String
         /// Columns the INSERT names (all but those left to their DEFAULT).
-        public var insertColumns: [String] { columns.filter { !$0.compat.contains("DEFAULT") }.map(\.name) }
+        public var insertColumns: [String] { columns.filter { !$0.compat.contains("DEFAULT") && !$0.compat.contains("ALIAS") }.map(\.name) }
     }
 
     // The RowBinary writer (`EventRows`) writes these columns in this order; a test pins the two together.
@@ -76,11 +76,16 @@ public struct ClickHouseSchema: Sendable {
             Column("expert", "UInt32", nil, "TCPExpert bits: retransmission, dup ack, …"),
             Column("frame_len", "Nullable(Int64)", nil, "bytes on the wire"),
             Column("label", "Nullable(String)", nil, "the protocol column as written (TLSv1, TDS, ARP)"),
-            Column("summary", "String", "String CODEC(ZSTD(3))", "the record's first line (or its joined message)"),
+            // The summary is nearly always the tail of raw's first line (tshark's Info column, a log line's message): kept
+            // as an offset into raw, as the SQLite store keeps it, rather than a second copy (a quarter of a row's bytes).
+            Column("summary_at", "UInt32", nil, "byte offset in raw where the summary starts; it runs to the end of raw's first line"),
+            Column("summary_text", "String", "String CODEC(ZSTD(3))", "the summary when it is not a piece of raw's first line (a message a parser joined from wrapped lines); '' otherwise"),
             Column("raw", "String", "String CODEC(ZSTD(3))", "the record's text, all its lines, CRs dropped"),
             Column("attrs", "Nullable(String)", "Nullable(String) CODEC(ZSTD(3))", "rare format-specific fields, JSON, as in the SQLite store"),
             Column("seq_raw", "Nullable(Int64)", nil, "absolute sequence number where the source gives it (captures)"),
             Column("ack_raw", "Nullable(Int64)", nil, "absolute acknowledgement number"),
+            Column("summary", "String ALIAS if(summary_text != '', summary_text, splitByChar('\\n', substring(raw, summary_at + 1))[1])", nil,
+                   "the record's summary as the store reads it, computed when read: not stored, not inserted"),
             Column("ingested_at", "DateTime DEFAULT now()", nil, "when the row was pushed: what retention keys on, never the event's own time"),
         ],
         engine: { _ in "MergeTree" },

@@ -87,17 +87,33 @@ struct EventRows {
         w.uint32(expert)                                    // expert
         w.nullable(e.frameLen) { $0.int64($1) }             // frame_len
         w.nullable(e.label) { $0.string($1) }               // label
-        w.string(e.summary)                                 // summary
+        let summary = Self.summaryPlace(e.summary, raw: e.raw)
+        w.uint32(summary.at)                                // summary_at
+        w.string(summary.text)                              // summary_text
         w.string(e.raw)                                     // raw
         w.nullable(e.attrs) { $0.string($1) }               // attrs
         w.nullable(e.seqRaw) { $0.int64($1) }               // seq_raw
         w.nullable(e.ackRaw) { $0.int64($1) }               // ack_raw
     }
 
+    /// Where the summary sits in raw: the byte offset of its start when it is the tail of raw's first line (then no
+    /// text of its own), else offset 0 and its own text.
+    static func summaryPlace(_ summary: String, raw: String) -> (at: UInt32, text: String) {
+        let r = raw.utf8, s = summary.utf8
+        let lineEnd = r.firstIndex(of: 0x0A) ?? r.endIndex
+        let lineCount = r.distance(from: r.startIndex, to: lineEnd)
+        let n = s.count
+        if n <= lineCount, lineCount <= Int(UInt32.max),
+           r[r.index(r.startIndex, offsetBy: lineCount - n)..<lineEnd].elementsEqual(s) {
+            return (UInt32(lineCount - n), "")
+        }
+        return (0, summary)
+    }
+
     /// The columns `write` fills, in its order (a test checks them against the schema's).
     static let columns = ["dataset", "host", "source_id", "ordinal", "line", "ts_src", "kind", "proto", "src", "src_ip", "sport",
                           "dst", "dst_ip", "dport", "conn_key", "community_id", "flags", "seq", "ack", "len", "win", "ipid",
-                          "tsval", "tsecr", "mss", "expert", "frame_len", "label", "summary", "raw", "attrs", "seq_raw", "ack_raw"]
+                          "tsval", "tsecr", "mss", "expert", "frame_len", "label", "summary_at", "summary_text", "raw", "attrs", "seq_raw", "ack_raw"]
 }
 
 /// A source's id in ClickHouse: the first 16 hex digits of its content hash, so the same file has the same id in

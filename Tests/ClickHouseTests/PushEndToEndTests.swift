@@ -154,6 +154,15 @@ final class PushEndToEndTests: XCTestCase {
         if f.count == 3, let off = Double(f[1]), let unc = Double(f[2]) {
             XCTAssertLessThanOrEqual(abs(off / 1e9 - 3.25), unc / 1e9, "the known 3.25 s shift lies within the stated uncertainty")
         }
+        // The summary, kept as an offset into raw, reads back as the store reads it.
+        let summaries = try await client.query("SELECT ordinal, summary FROM tj.events WHERE dataset = {d:String} AND host = 'client' ORDER BY ordinal",
+                                               ["d": .string(ds)])
+        let stored = try sql(store, "SELECT ordinal, summary FROM events WHERE host = 'client' ORDER BY ordinal").split(separator: "\n").map { line -> String in
+            let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+            return "\(o["ordinal"] ?? "")\t\(o["summary"] ?? "")"
+        }
+        XCTAssertEqual(stored.count, 33)
+        XCTAssertEqual(summaries.split(separator: "\n").map(String.init), stored)
         let aliases = try await client.query("SELECT count(), uniqExact(grp) FROM tj.conn_aliases WHERE dataset = {d:String} FORMAT TabSeparated", ["d": .string(ds)])
         XCTAssertEqual(aliases.trimmingCharacters(in: .whitespacesAndNewlines), "8\t4", "4 connections, each under 2 tuples")
         await client.shutdown()

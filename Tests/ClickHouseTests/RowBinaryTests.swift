@@ -81,9 +81,20 @@ final class RowBinaryTests: XCTestCase {
         expect += [1, 1, 1, 1, 1, 1, 1]                                   // ack … mss NULL
         expect += [0, 0, 0, 0]                                            // expert 0
         expect += [1, 1]                                                  // frame_len, label NULL
-        expect += [1, 0x73, 1, 0x72]                                      // summary "s", raw "r"
+        expect += [0, 0, 0, 0, 1, 0x73]                                   // summary_at 0, summary_text "s" (not in raw)
+        expect += [1, 0x72]                                               // raw "r"
         expect += [1, 1, 1]                                               // attrs, seq_raw, ack_raw NULL
         XCTAssertEqual(w.bytes, expect)
+    }
+
+    func testSummaryIsAnOffsetIntoRawWhenItCan() {
+        // tshark's Info column: the tail of the packet line; "→" is 3 bytes, so the offset counts bytes.
+        XCTAssertTrue(EventRows.summaryPlace("44736 → 7000 [SYN]", raw: "1 TCP 44736 → 7000 [SYN]\n  details") == (6, ""))
+        XCTAssertTrue(EventRows.summaryPlace("whole line", raw: "whole line") == (0, ""))
+        XCTAssertTrue(EventRows.summaryPlace("", raw: "abc\ndef") == (3, ""), "an empty summary: the end of the first line")
+        // A message a parser joined from wrapped lines is not in raw's first line: kept as text.
+        XCTAssertTrue(EventRows.summaryPlace("first second", raw: "first\nsecond") == (0, "first second"))
+        XCTAssertTrue(EventRows.summaryPlace("longer than raw", raw: "raw") == (0, "longer than raw"))
     }
 
     func testValueTooBigForItsColumnIsAnErrorNotACrash() {

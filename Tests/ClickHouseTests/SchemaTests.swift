@@ -25,6 +25,8 @@ final class SchemaTests: XCTestCase {
         XCTAssertTrue(ddl.contains("src_ip FixedString(16)"))
         XCTAssertTrue(ddl.contains("PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts_src, 1000000000)))"))
         XCTAssertTrue(ddl.contains("ORDER BY (dataset, host, ts_src, source_id, ordinal)"))
+        XCTAssertTrue(ddl.contains("summary String ALIAS if(summary_text != '', summary_text, splitByChar('\\n', substring(raw, summary_at + 1))[1])"))
+        XCTAssertFalse(ClickHouseSchema.events.insertColumns.contains("summary"), "an ALIAS column is not inserted")
         XCTAssertFalse(ddl.contains("Distributed"), "a single server gets no Distributed tables")
         XCTAssertTrue(ddl.contains("CREATE TABLE IF NOT EXISTS tj.events\n"))
     }
