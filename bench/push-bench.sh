@@ -38,7 +38,7 @@ secs=$(python3 -c "import json; print(json.load(open('$OUT/push.json'))['seconds
 rows=$(python3 -c "import json; print(json.load(open('$OUT/push.json'))['rows'])")
 
 # The same rows as RowBinary, posted by curl into a second database made by a tiny push.
-COLS="dataset, host, source_id, ordinal, line, ts_src, kind, proto, src, src_ip, sport, dst, dst_ip, dport, conn_key, community_id, flags, seq, ack, len, win, ipid, tsval, tsecr, mss, expert, frame_len, label, summary, raw, attrs, seq_raw, ack_raw"
+COLS="dataset, host, source_id, ordinal, line, ts_src, kind, proto, src, src_ip, sport, dst, dst_ip, dport, conn_key, community_id, flags, seq, ack, len, win, ipid, tsval, tsecr, mss, expert, frame_len, label, summary_at, summary_text, raw, attrs, seq_raw, ack_raw"
 for p in 18123 18124; do
   curl -s "http://127.0.0.1:$p/" --data-binary "SELECT $COLS FROM tj.events_local WHERE dataset='$DS' FORMAT RowBinary"
 done > "$OUT/rows.rowbinary"

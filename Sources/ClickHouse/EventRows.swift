@@ -1,3 +1,4 @@
+import Foundation
 import EventStore
 import TraceModel
 
@@ -99,14 +100,18 @@ struct EventRows {
     /// Where the summary sits in raw: the byte offset of its start when it is the tail of raw's first line (then no
     /// text of its own), else offset 0 and its own text.
     static func summaryPlace(_ summary: String, raw: String) -> (at: UInt32, text: String) {
-        let r = raw.utf8, s = summary.utf8
-        let lineEnd = r.firstIndex(of: 0x0A) ?? r.endIndex
-        let lineCount = r.distance(from: r.startIndex, to: lineEnd)
-        let n = s.count
-        if n <= lineCount, lineCount <= Int(UInt32.max),
-           r[r.index(r.startIndex, offsetBy: lineCount - n)..<lineEnd].elementsEqual(s) {
-            return (UInt32(lineCount - n), "")
+        var raw = raw, summary = summary
+        // On the contiguous UTF-8 of both (no copy for native strings): this runs for every event.
+        let at: Int? = raw.withUTF8 { r in
+            summary.withUTF8 { s in
+                let lineCount = r.firstIndex(of: 0x0A) ?? r.count
+                guard s.count <= lineCount, lineCount <= Int(UInt32.max) else { return nil }
+                let at = lineCount - s.count
+                if s.count == 0 { return at }
+                return memcmp(r.baseAddress! + at, s.baseAddress!, s.count) == 0 ? at : nil
+            }
         }
+        if let at { return (UInt32(at), "") }
         return (0, summary)
     }
 

@@ -44,7 +44,8 @@ public final class Pusher {
     /// Stops after this many event batches, before any `sources` row is written: what a push killed there leaves
     /// behind (tests of the re-push).
     public var stopAfterBatches: Int?
-    /// Called after each event batch was accepted, with how many were (tests pause a push there to stop a server).
+    /// Called each time an event batch was accepted, with how many were so far (tests pause a push there to stop a
+    /// server).
     public var afterBatch: ((Int) async throws -> Void)?
     let progress: (String) -> Void
 
@@ -112,26 +113,53 @@ public final class Pusher {
         var pushed = 0
         let cursors = BatchReader.Cursors()
         let t0 = Date()
-        for (index, batch) in Self.plan(todo, batchRows: batchRows).enumerated() {
-            if let stop = stopAfterBatches, index >= stop {
-                throw ClickHouseError.incomplete("push stopped after \(stop) batches (--stop-after-batches): \(pushed) events written, no source counted as pushed")
+        // Two inserts at a time, staggered: the next batch is read and sent while the server sorts, compresses and
+        // forwards the last one (it answers only then). Batches are read one after the other (a source split across
+        // two goes on where the first stopped), so the next starts only once the last one's rows are all sent.
+        let plan = Self.plan(todo, batchRows: batchRows)
+        let events = schema.name(ClickHouseSchema.events)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var inFlight = 0
+            var accepted = 0
+            func collect() async throws {
+                guard let done = try await group.next() else { return }
+                inFlight -= 1
+                accepted += 1
+                pushed += done
+                let rate = Double(pushed) / max(Date().timeIntervalSince(t0), 1e-6)
+                progress("push: \(pushed) of \(toPushEvents) events (\(toPushEvents == 0 ? 100 : pushed * 100 / toPushEvents)%), \(Int(rate)) events/s")
+                try await afterBatch?(accepted)
             }
-            let token = client.dialect.hasDeduplicationTokens
-                ? Self.token(dataset: url.dataset, batch: batch, hashes: hashes) + (batch.contains { replaced.contains(ids[$0.source.id]!) } ? retryTag : "")
-                : nil
-            let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
-                                     chunkRows: chunkRows, cursors: cursors)
-            var settings: [String: String] = [:]
-            if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
-            if let token { settings["insert_deduplication_token"] = token }
-            if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
-            try await client.insert(table: schema.name(ClickHouseSchema.events), columns: EventRows.columns, settings: settings) {
-                try await reader.next()
+            for (index, batch) in plan.enumerated() {
+                if let stop = stopAfterBatches, index >= stop {
+                    while inFlight > 0 { try await collect() }
+                    throw ClickHouseError.incomplete("push stopped after \(stop) batches (--stop-after-batches): \(pushed) events written, no source counted as pushed")
+                }
+                let token = client.dialect.hasDeduplicationTokens
+                    ? Self.token(dataset: url.dataset, batch: batch, hashes: hashes) + (batch.contains { replaced.contains(ids[$0.source.id]!) } ? retryTag : "")
+                    : nil
+                let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
+                                         chunkRows: chunkRows, cursors: cursors)
+                var settings: [String: String] = [:]
+                if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
+                if let token { settings["insert_deduplication_token"] = token }
+                if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
+                let (sent, sentDone) = AsyncStream<Never>.makeStream()
+                group.addTask { [client] in
+                    // However the insert ends, the loop below stops waiting for its rows.
+                    defer { sentDone.finish() }
+                    try await client.insert(table: events, columns: EventRows.columns, settings: settings) {
+                        let chunk = try await reader.next()
+                        if chunk == nil { sentDone.finish() }
+                        return chunk
+                    }
+                    return reader.written
+                }
+                inFlight += 1
+                for await _ in sent {}
+                if inFlight >= 2 { try await collect() }
             }
-            pushed += reader.written
-            try await afterBatch?(index + 1)
-            let rate = Double(pushed) / max(Date().timeIntervalSince(t0), 1e-6)
-            progress("push: \(pushed) of \(toPushEvents) events (\(toPushEvents == 0 ? 100 : pushed * 100 / toPushEvents)%), \(Int(rate)) events/s")
+            while inFlight > 0 { try await collect() }
         }
         report.eventsInserted = pushed
 
