@@ -11,7 +11,8 @@ DIR holds what ClickHouseTests wrote:
   ddl.sql            the current schema's statements for one server, separated by lines holding only ';'
   insert.json        {"table", "columns", "token", "file"}: RowBinary rows to insert, twice with the same token
   queries.json       [{"name", "sql", "params"}]: the backend's queries with their query parameters
-Prints one JSON object: {"version", "inserted_twice_count", "results": {name: TSV text}, "explain_conn": text}.
+Prints one JSON object: {"version", "inserted_twice_count", "old_case_after_merge", "results": {name: TSV text},
+"explain_conn": text}.
 Exit 2 when chDB is missing (the caller skips and says so), 1 on any statement ClickHouse refuses (its message).
 """
 import json
@@ -41,6 +42,14 @@ def main():
         s.query(f"INSERT INTO {ins['table']} ({', '.join(ins['columns'])}) FROM INFILE '{path}' "
                 f"SETTINGS insert_deduplication_token = '{ins['token']}' FORMAT RowBinary")
     out["inserted_twice_count"] = int(s.query(f"SELECT count() FROM {ins['table']}", "TSV").bytes().decode())
+    # Retention keys on push time: a copy of one row dated 2013 (support cases arrive that old) must outlive a
+    # merge, which is when a TTL on event time would drop it (SCALEOUT.md §2.2, verified there with ts_src).
+    cols = ins["columns"]
+    picks = ["'old-case'" if c == "dataset" else "toDateTime64('2013-01-06 09:52:10', 9, 'UTC')" if c == "ts_src" else c for c in cols]
+    s.query(f"INSERT INTO {ins['table']} ({', '.join(cols)}) SELECT {', '.join(picks)} FROM {ins['table']} LIMIT 1")
+    s.query(f"OPTIMIZE TABLE {ins['table']} FINAL")
+    out["old_case_after_merge"] = int(s.query(
+        f"SELECT count() FROM {ins['table']} WHERE dataset = 'old-case' AND toYear(ts_src) = 2013", "TSV").bytes().decode())
     with open(os.path.join(d, "queries.json")) as f:
         for q in json.load(f):
             out["results"][q["name"]] = s.query(q["sql"], "TSV", params=q["params"]).bytes().decode()

@@ -81,6 +81,7 @@ final class CurrentEngineTests: XCTestCase {
 
         XCTAssertTrue((r["version"] as? String ?? "").hasPrefix("26.9"), "\(r["version"] ?? "")")
         XCTAssertEqual(r["inserted_twice_count"] as? Int, 65, "the same batch sent twice with one token lands once")
+        XCTAssertEqual(r["old_case_after_merge"] as? Int, 1, "a 2013-dated row outlives OPTIMIZE FINAL under retention_days=90: retention keys on push time")
         let counts = Set((results["eventCounts"] ?? "").split(separator: "\n").map { String($0.split(separator: "\t").last ?? "") })
         XCTAssertEqual(counts, ["33", "32"], results["eventCounts"] ?? "")
         XCTAssertEqual(results["pushedSources"], "", "no sources row was written")
