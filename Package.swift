@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         // `tracejoin view`: the local web view's HTTP server.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        // `tracejoin push`: ClickHouse's HTTP interface (ClickHouse module).
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // zlib's gzip stream API (gzopen/gzread) for `.gz` inputs.
@@ -37,8 +39,13 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ]),
         .target(name: "Render", dependencies: ["TraceModel", "EventStore", "Timeline"]),
+        // The ClickHouse backend (issue 11): URL, HTTP client, RowBinary, schema, push of a SQLite store.
+        .target(name: "ClickHouse", dependencies: [
+            "TraceModel", "EventStore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(name: "tracejoin", dependencies: [
-            "TraceModel", "Parsers", "EventStore", "Timeline", "Render",
+            "TraceModel", "Parsers", "EventStore", "Timeline", "Render", "ClickHouse",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // `tracejoin sql` prints GRDB's DatabaseValue as the store returns it.
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -55,6 +62,7 @@ let package = Package(
         .testTarget(name: "ParsersTests", dependencies: ["Parsers", "TraceModel"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Parsers", "TraceModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "EventStore", "Parsers", "TraceModel"]),
+        .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse", "tracejoin", "EventStore", "TraceModel"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tracejoin", "Timeline", "EventStore", "Parsers", "TraceModel", "Render",
                                                     .product(name: "GRDB", package: "GRDB.swift")]),
     ],

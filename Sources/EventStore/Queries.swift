@@ -79,7 +79,10 @@ extension Store {
             let bytes = try text?.bytes(db, source: source, at: c.int64(24), len: Int(c.int64(25))) ?? []
             let start = min(Int(c.int64(26)), bytes.count)
             let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-            let noCR = { (b: ArraySlice<UInt8>) in String(decoding: b.filter { $0 != 0x0D }, as: UTF8.self) }
+            // (Most texts hold no CR: decode those without the filter's copy.)
+            let noCR = { (b: ArraySlice<UInt8>) in
+                b.contains(0x0D) ? String(decoding: b.filter { $0 != 0x0D }, as: UTF8.self) : String(decoding: b, as: UTF8.self)
+            }
             let raw = noCR(bytes[...])
             var summary = noCR(bytes[start..<end])
             // A record its parser joined from several lines (a log wrapped at 80 columns) names its whole

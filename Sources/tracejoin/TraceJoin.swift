@@ -13,6 +13,6 @@ struct TraceJoin: AsyncParsableCommand {
         Start with:  tracejoin analyze corpus/rdp-reset
         """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Ingest.self, Timeline.self, Conn.self, Connections.self, Sockets.self, Handshakes.self, SIP.self, FindingsCommand.self, Report.self, View.self, Export.self, Clocks.self, Sources.self, Formats.self, SQL.self]
+        subcommands: [Analyze.self, Ingest.self, Timeline.self, Conn.self, Connections.self, Sockets.self, Handshakes.self, SIP.self, FindingsCommand.self, Report.self, View.self, Export.self, Push.self, Clocks.self, Sources.self, Formats.self, SQL.self]
     )
 }

@@ -441,7 +441,7 @@ final class CLITests: XCTestCase {
 
     func testHelpListsTheCommands() throws {
         let out = try run(["--help"])
-        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip", "findings", "export", "handshakes", "sockets", "clocks"] {
+        for c in ["analyze", "ingest", "timeline", "conn", "connections", "sources", "formats", "sql", "sip", "findings", "export", "handshakes", "sockets", "clocks", "push"] {
             XCTAssertTrue(out.contains("  \(c)"), "help lacks \(c)")
         }
         XCTAssertTrue(try run(["formats"]).contains("wireshark_csv"))

@@ -1,0 +1,487 @@
+import EventStore
+import Foundation
+import TraceModel
+
+/// What a push did (`tracejoin push --json`).
+public struct PushReport: Sendable {
+    /// Events in the SQLite store.
+    public var eventsInStore = 0
+    /// Events of the store's sources that ClickHouse holds after the push (equal to `eventsInStore` when complete).
+    public var rows = 0
+    /// Rows this push inserted, every table counted (0: the store was there already).
+    public var rowsInserted = 0
+    public var eventsInserted = 0
+    public var sourcesPushed = 0
+    /// Sources already complete in ClickHouse, left alone.
+    public var sourcesSkipped = 0
+    /// Sources a push before had left half-written: their rows were deleted and written again.
+    public var sourcesReplaced = 0
+    public var seconds = 0.0
+    public var server = ""
+    public var dialect = Dialect.compat
+}
+
+/// Copies a SQLite store into ClickHouse: sources, events, clock solutions, connection aliases. (Findings are not
+/// stored by the SQLite store — they are computed when asked — so there are none to copy.)
+///
+/// How a push stays honest when it is killed or run twice:
+/// 1. A source counts as pushed only once its `sources` row is there, and that row is written last: after every
+///    batch holding its events was accepted and a count of its rows in `events` matched the store's.
+/// 2. Sources with their `sources` row are skipped: a second push of the same store inserts nothing.
+/// 3. Sources with event rows but no `sources` row (a push killed midway) lose those rows first (a DELETE
+///    mutation on every shard, waited for), then are written whole.
+/// 4. On servers with `insert_deduplication_token` (22.2+), each batch carries a token made from its sources'
+///    content hashes and its place in them, so a batch sent twice (a retry after a lost answer) lands once; a
+///    source written again after step 3 gets fresh tokens, or its batches would be dropped as duplicates of the
+///    deleted ones. 18.16 has no tokens: there steps 1–3 do the whole job.
+public final class Pusher {
+    public let store: Store
+    public let client: ClickHouseClient
+    /// Events per INSERT: ClickHouse wants few big inserts (10⁵–10⁶ rows), not many small ones.
+    public var batchRows = 250_000
+    /// Events read from SQLite and encoded at a time: what the body streams in, and what memory holds.
+    public var chunkRows = 5_000
+    /// Stops after this many event batches, before any `sources` row is written: what a push killed there leaves
+    /// behind (tests of the re-push).
+    public var stopAfterBatches: Int?
+    /// Called each time an event batch was accepted, with how many were so far (tests pause a push there to stop a
+    /// server).
+    public var afterBatch: ((Int) async throws -> Void)?
+    let progress: (String) -> Void
+
+    public init(store: Store, client: ClickHouseClient, progress: @escaping (String) -> Void = { _ in }) {
+        self.store = store
+        self.client = client
+        self.progress = progress
+    }
+
+    var url: ClickHouseURL { client.url }
+
+    public func run() async throws -> PushReport {
+        let started = Date()
+        var report = PushReport()
+        let version = try await client.connect()
+        report.server = version.description
+        report.dialect = client.dialect
+        if url.retentionDays != nil && client.dialect == .compat {
+            throw ClickHouseError.incomplete("retention_days needs TTL, which ClickHouse \(version) has not (\(ServerVersion.current) or later)")
+        }
+        let schema = ClickHouseSchema(database: url.database, dialect: client.dialect, cluster: url.cluster, retentionDays: url.retentionDays)
+        try await checkCluster()
+        try await createTables(schema)
+
+        // What the store has.
+        let sources = try store.sources()
+        let hashes = try store.contentHashes()
+        report.eventsInStore = try store.eventCount()
+        var ids: [Int64: UInt64] = [:]
+        for s in sources {
+            guard let h = hashes[s.id], let id = sourceID(contentHash: h) else {
+                throw ClickHouseError.incomplete("\(s.path): its content hash is not one tracejoin wrote; cannot name it in ClickHouse")
+            }
+            ids[s.id] = id
+        }
+
+        // What ClickHouse has of them.
+        let ds: [String: Param] = ["dataset": .string(url.dataset)]
+        let complete = try await pairs(PushQueries.pushedSources(schema), ds)
+        let present = try await eventCounts(schema, ids: sources.compactMap { ids[$0.id] })
+        var todo: [SourceInfo] = []
+        var partial: [UInt64] = []
+        for s in sources {
+            let id = ids[s.id]!
+            if let n = complete[id], n == Int64(s.events) {
+                report.sourcesSkipped += 1
+            } else {
+                todo.append(s)
+                if (present[id] ?? 0) > 0 || complete[id] != nil { partial.append(id) }
+            }
+        }
+        let toPushEvents = todo.reduce(0) { $0 + $1.events }
+        progress("push: \(sources.count) sources in \(store.path): \(report.sourcesSkipped) already in \(url.database) (dataset \(url.dataset)), \(todo.count) to push (\(toPushEvents) events); ClickHouse \(version), \(client.dialect) schema")
+
+        if !partial.isEmpty {
+            progress("push: \(partial.count) sources were half-written by an earlier push: deleting their rows first")
+            try await deleteEvents(schema, ids: partial)
+            report.sourcesReplaced = partial.count
+        }
+
+        // The events, in batches.
+        let communityIDs = try store.communityIDs()
+        let retryTag = partial.isEmpty ? "" : ":r\(UInt64(Date().timeIntervalSince1970 * 1e9))"
+        let replaced = Set(partial)
+        var pushed = 0
+        let cursors = BatchReader.Cursors()
+        let t0 = Date()
+        // Two inserts at a time, staggered: the next batch is read and sent while the server sorts, compresses and
+        // forwards the last one (it answers only then). Batches are read one after the other (a source split across
+        // two goes on where the first stopped), so the next starts only once the last one's rows are all sent.
+        let plan = Self.plan(todo, batchRows: batchRows)
+        let events = schema.name(ClickHouseSchema.events)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var inFlight = 0
+            var accepted = 0
+            func collect() async throws {
+                guard let done = try await group.next() else { return }
+                inFlight -= 1
+                accepted += 1
+                pushed += done
+                let rate = Double(pushed) / max(Date().timeIntervalSince(t0), 1e-6)
+                progress("push: \(pushed) of \(toPushEvents) events (\(toPushEvents == 0 ? 100 : pushed * 100 / toPushEvents)%), \(Int(rate)) events/s")
+                try await afterBatch?(accepted)
+            }
+            for (index, batch) in plan.enumerated() {
+                if let stop = stopAfterBatches, index >= stop {
+                    while inFlight > 0 { try await collect() }
+                    throw ClickHouseError.incomplete("push stopped after \(stop) batches (--stop-after-batches): \(pushed) events written, no source counted as pushed")
+                }
+                let token = client.dialect.hasDeduplicationTokens
+                    ? Self.token(dataset: url.dataset, batch: batch, hashes: hashes) + (batch.contains { replaced.contains(ids[$0.source.id]!) } ? retryTag : "")
+                    : nil
+                let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
+                                         chunkRows: chunkRows, cursors: cursors)
+                var settings: [String: String] = [:]
+                if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
+                if let token { settings["insert_deduplication_token"] = token }
+                if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
+                let (sent, sentDone) = AsyncStream<Never>.makeStream()
+                group.addTask { [client] in
+                    // However the insert ends, the loop below stops waiting for its rows.
+                    defer { sentDone.finish() }
+                    try await client.insert(table: events, columns: EventRows.columns, settings: settings) {
+                        let chunk = try await reader.next()
+                        if chunk == nil { sentDone.finish() }
+                        return chunk
+                    }
+                    return reader.written
+                }
+                inFlight += 1
+                for await _ in sent {}
+                if inFlight >= 2 { try await collect() }
+            }
+            while inFlight > 0 { try await collect() }
+        }
+        report.eventsInserted = pushed
+
+        // Only sources whose rows are all there get their `sources` row.
+        let after = try await eventCounts(schema, ids: todo.map { ids[$0.id]! })
+        var done: [SourceInfo] = []
+        var short: [String] = []
+        for s in todo {
+            let n = after[ids[s.id]!] ?? 0
+            if n == Int64(s.events) { done.append(s) } else { short.append("\(s.path): \(n) of \(s.events) events") }
+        }
+        report.rowsInserted = pushed
+        report.rowsInserted += try await insertSources(schema, done, ids: ids, hashes: hashes)
+        report.sourcesPushed = done.count
+        report.rowsInserted += try await pushClocks(schema, sources, ids: ids)
+        report.rowsInserted += try await pushAliases(schema)
+
+        let final = try await eventCounts(schema, ids: sources.map { ids[$0.id]! })
+        report.rows = Int(final.values.reduce(0, +))
+        report.seconds = Date().timeIntervalSince(started)
+        if !short.isEmpty {
+            throw ClickHouseError.incomplete("push incomplete, run it again: " + short.joined(separator: "; "))
+        }
+        return report
+    }
+
+    // MARK: - Layout
+
+    /// A cluster listed host by host must list every shard: otherwise tables would be missing on some.
+    func checkCluster() async throws {
+        guard let cluster = url.cluster else { return }
+        let text = try await client.query("SELECT count(DISTINCT shard_num) FROM system.clusters WHERE cluster = {cluster:String}",
+                                          ["cluster": .string(cluster)])
+        let shards = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        if shards == 0 {
+            throw ClickHouseError.incomplete("ClickHouse at \(client.describe(0)) has no cluster \(cluster) in its remote_servers")
+        }
+        if client.hostCount > 1 && shards != client.hostCount {
+            throw ClickHouseError.incomplete("cluster \(cluster) has \(shards) shards but the URL lists \(client.hostCount) hosts: list each shard's HTTP address once")
+        }
+    }
+
+    func createTables(_ schema: ClickHouseSchema) async throws {
+        if url.cluster != nil && client.hostCount == 1 {
+            for sql in schema.ddl(onCluster: true) { try await client.query(sql) }
+            return
+        }
+        for host in 0..<client.hostCount {
+            for sql in schema.ddl() { try await client.query(sql, host: host) }
+        }
+    }
+
+    // MARK: - Reading ClickHouse
+
+    /// `SELECT key, value` rows of integers.
+    func pairs(_ sql: String, _ params: [String: Param]) async throws -> [UInt64: Int64] {
+        var out: [UInt64: Int64] = [:]
+        for line in try await client.query(sql, params).split(separator: "\n") {
+            let f = line.split(separator: "\t")
+            guard f.count == 2, let k = UInt64(f[0]), let v = Int64(f[1]) else {
+                throw ClickHouseError.protocolError(host: client.describe(0), what: "row \(line.prefix(60).debugDescription)")
+            }
+            out[k] = v
+        }
+        return out
+    }
+
+    /// Rows in `events` per source id, for the given sources.
+    func eventCounts(_ schema: ClickHouseSchema, ids: [UInt64]) async throws -> [UInt64: Int64] {
+        if ids.isEmpty { return [:] }
+        return try await pairs(PushQueries.eventCounts(schema), ["dataset": .string(url.dataset), "ids": .uint64s(ids)])
+    }
+
+    /// Deletes the sources' event rows on every shard and waits until the deletion is done (a mutation runs in
+    /// the background; rows written after it was asked for are not touched by it).
+    func deleteEvents(_ schema: ClickHouseSchema, ids: [UInt64]) async throws {
+        let params: [String: Param] = ["dataset": .string(url.dataset), "ids": .uint64s(ids)]
+        let local = schema.localName(ClickHouseSchema.events)
+        let sync: [String: String] = client.dialect == .current ? ["mutations_sync": "2"] : [:]
+        if url.cluster != nil && client.hostCount == 1 {
+            try await client.query(PushQueries.deleteEvents(local, onCluster: url.cluster), params, settings: sync)
+        } else {
+            for host in 0..<client.hostCount {
+                try await client.query(PushQueries.deleteEvents(local, onCluster: nil), params, settings: sync, host: host)
+            }
+        }
+        // 18.16 has no mutations_sync: wait for system.mutations to show them done (at most 2 minutes).
+        let table = url.cluster == nil ? ClickHouseSchema.events.name : ClickHouseSchema.events.name + "_local"
+        for host in 0..<client.hostCount {
+            var waited = 0.0
+            while true {
+                let left = try await client.query(PushQueries.mutationsLeft, ["db": .string(url.database), "table": .string(table)], host: host)
+                if Int(left.trimmingCharacters(in: .whitespacesAndNewlines)) == 0 { break }
+                if waited > 120 { throw ClickHouseError.incomplete("ClickHouse at \(client.describe(host)) did not finish deleting half-pushed rows in 2 minutes") }
+                try await Task.sleep(nanoseconds: 200_000_000)
+                waited += 0.2
+            }
+        }
+    }
+
+    // MARK: - Small tables
+
+    func insertRows(_ table: ClickHouseSchema.Table, _ schema: ClickHouseSchema, _ w: RowBinaryWriter, count: Int) async throws -> Int {
+        guard count > 0 else { return 0 }
+        var settings: [String: String] = [:]
+        if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
+        let box = OnceBox(w.bytes)
+        try await client.insert(table: schema.name(table), columns: table.insertColumns, settings: settings) { box.take() }
+        return count
+    }
+
+    func insertSources(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64], hashes: [Int64: String]) async throws -> Int {
+        var w = RowBinaryWriter()
+        for s in sources {
+            w.string(url.dataset); w.uint64(ids[s.id]!); w.string(hashes[s.id] ?? ""); w.string(s.path); w.string(s.format); w.string(s.host)
+            w.int64(s.bytes); w.int64(Int64(s.lines)); w.int64(Int64(s.events)); w.int64(Int64(s.unparsed))
+            w.int32(Int32(clamping: s.zoneOffset)); w.uint8(s.zoneGiven ? 1 : 0); w.uint8(s.hostGiven ? 1 : 0)
+            w.string(s.timeBasis.rawValue); w.int32(Int32(clamping: s.timeDigits))
+            w.nullable(s.firstTS) { $0.int64($1) }; w.nullable(s.lastTS) { $0.int64($1) }
+            w.uint8(s.tsSorted ? 1 : 0); w.nullable(s.notes) { $0.string($1) }
+        }
+        return try await insertRows(ClickHouseSchema.sources, schema, w, count: sources.count)
+    }
+
+    /// The clock rows as a line each, the way ClickHouse prints them back (`ifNull` for NULLs), to see which changed.
+    static func clockLine(_ s: SourceInfo, ids: [Int64: UInt64]) -> String {
+        [String(ids[s.id]!), String(s.offsetNS), String(s.uncertaintyNS ?? -1), String(s.driftPPB), String(s.driftOrigin),
+         s.clockMethod ?? "", String(s.clockReference.flatMap { ids[$0] } ?? 0), String(s.clockMatched ?? -1),
+         String(s.clockPeer.flatMap { ids[$0] } ?? 0)].joined(separator: "\t")
+    }
+
+    /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
+    func pushClocks(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64]) async throws -> Int {
+        let text = try await client.query(PushQueries.clocks(schema), ["dataset": .string(url.dataset)])
+        let have = Set(text.split(separator: "\n").map(String.init))
+        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var w = RowBinaryWriter()
+        var n = 0
+        for s in sources where s.clockMethod != nil && !have.contains(Self.clockLine(s, ids: ids)) {
+            w.string(url.dataset); w.uint64(ids[s.id]!); w.int64(s.offsetNS); w.nullable(s.uncertaintyNS) { $0.int64($1) }
+            w.int64(s.driftPPB); w.int64(s.driftOrigin); w.string(s.clockMethod ?? "")
+            w.nullable(s.clockReference.flatMap { ids[$0] }) { $0.uint64($1) }
+            w.nullable(s.clockMatched.map(Int64.init)) { $0.int64($1) }
+            w.nullable(s.clockPeer.flatMap { ids[$0] }) { $0.uint64($1) }
+            w.uint64(version)
+            n += 1
+        }
+        return try await insertRows(ClickHouseSchema.clocks, schema, w, count: n)
+    }
+
+    /// Writes the aliases ClickHouse does not have as the store has them.
+    func pushAliases(_ schema: ClickHouseSchema) async throws -> Int {
+        let aliases = try store.allAliases()
+        if aliases.isEmpty { return 0 }
+        let text = try await client.query(PushQueries.aliases(schema), ["dataset": .string(url.dataset)])
+        let have = Set(text.split(separator: "\n").map(String.init))
+        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var w = RowBinaryWriter()
+        var n = 0
+        for a in aliases {
+            let line = "\(UInt64(bitPattern: a.key))\t\(UInt64(bitPattern: a.group))\t\(a.sideFlip ? 1 : 0)\t\(Self.tsvEscaped(a.evidence))"
+            if have.contains(line) { continue }
+            w.string(url.dataset); w.uint64(UInt64(bitPattern: a.key)); w.uint64(UInt64(bitPattern: a.group))
+            w.uint8(a.sideFlip ? 1 : 0); w.string(a.evidence); w.uint64(version)
+            n += 1
+        }
+        return try await insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
+    }
+
+    static func tsvEscaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    // MARK: - Batches
+
+    /// A run of one source's events: its `count` events after the first `skip`, in the source's time order.
+    struct Segment {
+        var source: SourceInfo
+        var skip: Int
+        var count: Int
+    }
+
+    /// Cuts the sources' events into batches of `batchRows`, a source split across batches where it must be.
+    /// The cut depends only on the sources and their event counts, so the same store always gives the same batches.
+    static func plan(_ sources: [SourceInfo], batchRows: Int) -> [[Segment]] {
+        var out: [[Segment]] = []
+        var current: [Segment] = []
+        var room = batchRows
+        for s in sources where s.events > 0 {
+            var skip = 0
+            while skip < s.events {
+                let take = min(room, s.events - skip)
+                current.append(Segment(source: s, skip: skip, count: take))
+                skip += take
+                room -= take
+                if room == 0 { out.append(current); current = []; room = batchRows }
+            }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    /// `dataset:` then a hash of the batch's pieces (content hash, first event, count): the same batch of the
+    /// same store gets the same token in every push.
+    static func token(dataset: String, batch: [Segment], hashes: [Int64: String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a 64
+        for seg in batch {
+            for b in "\(hashes[seg.source.id] ?? ""):\(seg.skip):\(seg.count);".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        return "tj:\(dataset):\(String(h, radix: 16))"
+    }
+}
+
+/// The statements a push sends besides DDL and inserts, in one place so that the current engine (chDB) runs the same
+/// text in the tests (`scripts/check-clickhouse-current.py`). Answers are TabSeparated, HTTP's default.
+enum PushQueries {
+    /// Sources with their `sources` row, and the events its newest row counts (a newer tracejoin may read the same
+    /// file into another number of events: then the source is pushed again).
+    static func pushedSources(_ s: ClickHouseSchema) -> String {
+        "SELECT source_id, argMax(events, pushed_at) FROM \(s.name(ClickHouseSchema.sources)) WHERE dataset = {dataset:String} GROUP BY source_id"
+    }
+
+    /// Rows in `events` per source, for the sources in `ids`.
+    static func eventCounts(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, count() FROM \(s.name(ClickHouseSchema.events))
+        WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id) GROUP BY source_id
+        """
+    }
+
+    /// Each source's newest clock row, NULLs as -1 or 0 (`Pusher.clockLine` writes the store's the same way).
+    static func clocks(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, argMax(offset_ns, version), argMax(ifNull(uncertainty_ns, -1), version), argMax(drift_ppb, version),
+               argMax(origin_ns, version), argMax(method, version), argMax(ifNull(reference, 0), version),
+               argMax(ifNull(matched, -1), version), argMax(ifNull(peer, 0), version)
+        FROM \(s.name(ClickHouseSchema.clocks)) WHERE dataset = {dataset:String} GROUP BY source_id
+        """
+    }
+
+    /// Each connection key's newest alias row.
+    static func aliases(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT conn_key, argMax(grp, version), argMax(side_flip, version), argMax(evidence, version)
+        FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key
+        """
+    }
+
+    static func deleteEvents(_ localTable: String, onCluster cluster: String?) -> String {
+        "ALTER TABLE \(localTable)\(cluster.map { " ON CLUSTER \($0)" } ?? "") DELETE WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id)"
+    }
+
+    static let mutationsLeft = "SELECT count() FROM system.mutations WHERE database = {db:String} AND table = {table:String} AND is_done = 0"
+}
+
+/// Pulls one batch's events from the store a chunk at a time and encodes them (the INSERT body).
+final class BatchReader: @unchecked Sendable {
+    let store: Store
+    var segments: ArraySlice<Pusher.Segment>
+    let ids: [Int64: UInt64]
+    var rows: EventRows
+    let chunkRows: Int
+    /// Each source's place after the events already read, shared by the batches of one push: a source's
+    /// events come in its (source time, rowid) order, and a source split across batches goes on where it was.
+    let cursors: Cursors
+    var current: SourceInfo?
+    var left = 0
+    var written = 0
+    var writer = RowBinaryWriter()
+
+    final class Cursors: @unchecked Sendable { var at: [Int64: (ts: Int64, id: Int64)] = [:] }
+
+    init(store: Store, batch: [Pusher.Segment], ids: [Int64: UInt64], rows: EventRows, chunkRows: Int, cursors: Cursors) {
+        self.store = store
+        segments = batch[...]
+        self.ids = ids
+        self.rows = rows
+        self.chunkRows = chunkRows
+        self.cursors = cursors
+    }
+
+    /// The chunk being read and encoded while the one before it is on its way to the server.
+    var pending: Task<[UInt8]?, Error>?
+
+    /// The next chunk of RowBinary rows, or nil when the batch is all written. Reading SQLite and encoding take
+    /// about as long as ClickHouse takes to parse and store the rows, so the next chunk is made while the server
+    /// reads this one (one chunk ahead at most: memory stays two chunks).
+    func next() async throws -> [UInt8]? {
+        let chunk = try await (pending ?? Task.detached { try self.produce() }).value
+        pending = chunk == nil ? nil : Task.detached { try self.produce() }
+        return chunk
+    }
+
+    /// Reads and encodes one chunk; never runs twice at once (`next` awaits one before starting the next).
+    func produce() throws -> [UInt8]? {
+        // A fresh buffer the size of the last chunk: the one handed out is still being sent.
+        writer = RowBinaryWriter(capacity: writer.count + writer.count / 8)
+        while writer.count == 0 {
+            if left == 0 {
+                guard let seg = segments.popFirst() else { return nil }
+                current = seg.source
+                left = seg.count
+            }
+            guard let source = current else { return nil }
+            let page = try store.eventPage(source: source, filter: EventFilter(), after: cursors.at[source.id], limit: min(chunkRows, left))
+            if page.events.isEmpty {
+                throw ClickHouseError.incomplete("\(source.path): the store holds fewer events than its source row counts (\(source.events))")
+            }
+            for e in page.events {
+                try rows.write(e, host: source.host, sourceID: ids[source.id]!, path: source.path, into: &writer)
+            }
+            left -= page.events.count
+            written += page.events.count
+            cursors.at[source.id] = page.last
+        }
+        return writer.bytes
+    }
+}
+
+/// One buffer handed to a streamed body once.
+final class OnceBox: @unchecked Sendable {
+    var bytes: [UInt8]?
+    init(_ b: [UInt8]) { bytes = b }
+    func take() -> [UInt8]? { defer { bytes = nil }; return bytes }
+}

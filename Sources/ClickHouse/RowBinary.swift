@@ -1,0 +1,66 @@
+/// ClickHouse's `RowBinary` input format, written row by row, column by column, with nothing between.
+///
+/// From ClickHouse's "Formats → RowBinary" page:
+/// - "Integers use fixed-length little-endian representation. For example, UInt64 uses 8 bytes."
+/// - "String is represented as a varint length (unsigned LEB128), followed by the bytes of the string."
+/// - "FixedString is represented simply as a sequence of bytes."
+/// - "DateTime64 is represented as Int64" (ticks of its precision: nanoseconds for DateTime64(9)).
+/// - "IPv6 is represented as 16 bytes in network order" — the same bytes as FixedString(16), which is why one
+///   encoder serves the 18.16 compat table and the current one (SCALEOUT.md §2.3, verified there).
+/// - Nullable: "1 byte (0 or 1) is written in front of the value"; 1 means NULL and no value follows.
+///
+/// The writer appends to one growing byte array and is reset between chunks; it never fails.
+public struct RowBinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    public var count: Int { bytes.count }
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    @inline(__always) mutating func littleEndian<T: FixedWidthInteger>(_ v: T) {
+        var x = v.littleEndian
+        withUnsafeBytes(of: &x) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func uint8(_ v: UInt8) { bytes.append(v) }
+    public mutating func uint16(_ v: UInt16) { littleEndian(v) }
+    public mutating func uint32(_ v: UInt32) { littleEndian(v) }
+    public mutating func uint64(_ v: UInt64) { littleEndian(v) }
+    public mutating func int32(_ v: Int32) { littleEndian(v) }
+    public mutating func int64(_ v: Int64) { littleEndian(v) }
+
+    /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte but the last.
+    public mutating func varUInt(_ v: UInt64) {
+        var x = v
+        while x >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: x) | 0x80)
+            x >>= 7
+        }
+        bytes.append(UInt8(x))
+    }
+
+    public mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varUInt(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Exactly 16 bytes: IPv6 (network order) or FixedString(16).
+    public mutating func bytes16(_ b: [UInt8]) {
+        precondition(b.count == 16)
+        bytes.append(contentsOf: b)
+    }
+
+    // Nullable(T): a NULL byte, then the value unless NULL.
+    public mutating func nullable<T>(_ v: T?, _ write: (inout RowBinaryWriter, T) -> Void) {
+        if let v {
+            bytes.append(0)
+            write(&self, v)
+        } else {
+            bytes.append(1)
+        }
+    }
+}

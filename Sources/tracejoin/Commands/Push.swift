@@ -1,0 +1,91 @@
+import ArgumentParser
+import ClickHouse
+import EventStore
+import Foundation
+import Render
+
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a store into ClickHouse: sources, events, clock solutions, connection aliases.",
+        discussion: """
+        --to clickhouse+http://HOST:8123/DATABASE?dataset=NAME (or clickhouse+https://, default port 8443). \
+        The tables are created when missing. Several hosts joined by commas are the shards of a cluster \
+        (&cluster=NAME): every event of one connection goes to one shard. A source counts as pushed once all \
+        its events are there; pushing the same store again inserts nothing, and a push that was cut off is \
+        completed by running it again. The password: in the URL, or in TRACEJOIN_CLICKHOUSE_PASSWORD; it is \
+        never printed.
+        """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: ArgumentHelp("The ClickHouse database to copy into: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME.", valueName: "url"))
+    var to: String
+    @Option(help: ArgumentHelp("The ClickHouse user (default: the URL's, else `default`).", valueName: "name"))
+    var user: String?
+    @Flag(help: "Print {\"events_in_store\", \"rows\", \"rows_inserted\", \"seconds\"} as one JSON object.") var json = false
+    @Option(help: ArgumentHelp("Events per INSERT (10^5–10^6 suits ClickHouse).", valueName: "n"))
+    var batchRows: Int = 250_000
+    @Option(help: .private) var stopAfterBatches: Int?
+    /// Events read and encoded at a time (measurements).
+    @Option(help: .private) var chunkRows: Int?
+    /// Waits for a line on stdin after that many batches (tests stop a server there).
+    @Option(help: .private) var pauseAfterBatches: Int?
+
+    func validate() throws {
+        guard ClickHouseURL.isClickHouse(to) else {
+            throw ValidationError("--to wants clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (or clickhouse+https://)")
+        }
+        do { _ = try ClickHouseURL(to, user: user) } catch { throw ValidationError(error.description) }
+        guard (100...10_000_000).contains(batchRows) else { throw ValidationError("--batch-rows wants 100 to 10000000") }
+    }
+
+    func run() async throws {
+        let url: ClickHouseURL
+        do { url = try ClickHouseURL(to, user: user, environment: ProcessInfo.processInfo.environment) } catch { throw CLIError(error.description) }
+        if ClickHouseURL.isClickHouse(store.store) { throw CLIError("--store names the SQLite store to copy from; --to names ClickHouse") }
+        let s = try store.open(readOnly: true)
+        let client = ClickHouseClient(url: url)
+        let pusher = Pusher(store: s, client: client, progress: note)
+        pusher.batchRows = batchRows
+        pusher.stopAfterBatches = stopAfterBatches
+        if let chunkRows, chunkRows > 0 { pusher.chunkRows = chunkRows }
+        if let pause = pauseAfterBatches {
+            pusher.afterBatch = { n in
+                if n == pause {
+                    note("push: paused after \(n) batches; a line on stdin goes on")
+                    _ = readLine()
+                }
+            }
+        }
+        let report: PushReport
+        do {
+            report = try await pusher.run()
+        } catch let e as ClickHouseError {
+            await client.shutdown()
+            throw CLIError(e.description)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+        if report.rowsInserted == 0 {
+            note("push: nothing to insert: \(url) already holds every source of \(store.store) (\(report.rows) events)")
+        } else {
+            note("push: \(report.eventsInserted) events of \(report.sourcesPushed) sources inserted (\(report.rowsInserted) rows in all) in \(String(format: "%.2f", report.seconds)) s; \(report.rows) of \(report.eventsInStore) events of the store are in \(url)")
+        }
+        if json {
+            var o = JSONObject()
+            o.add("events_in_store", report.eventsInStore)
+            o.add("rows", report.rows)
+            o.add("rows_inserted", report.rowsInserted)
+            o.add("events_inserted", report.eventsInserted)
+            o.add("sources_pushed", report.sourcesPushed)
+            o.add("sources_skipped", report.sourcesSkipped)
+            o.add("sources_replaced", report.sourcesReplaced)
+            o.add("seconds", (report.seconds * 1000).rounded() / 1000)
+            o.add("server", report.server)
+            o.add("schema", report.dialect.rawValue)
+            print(o.text)
+        }
+    }
+}
