@@ -7,6 +7,7 @@ import EventStore
 public final class EventFormatter {
     public let sources: [Int64: SourceInfo]
     private let hosts: [Int64: String]
+    private let sourceNames: [Int64: String]
     private let store: Store
     private var connCache: [Int64: ConnectionRow?] = [:]
     /// Seconds east of UTC to show times in (`--tz`); UTC by default.
@@ -17,6 +18,9 @@ public final class EventFormatter {
         self.displayZone = displayZone
         sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })
         hosts = sources.mapValues { $0.host }
+        // Once per source: every evidence line names its file, and NSString's path handling is slow (it was
+        // 40 % of printing 100,000 findings).
+        sourceNames = sources.mapValues { ($0.path as NSString).lastPathComponent }
         names = try store.hostNames()
         processes = try store.processNames()
     }
@@ -117,7 +121,7 @@ public final class EventFormatter {
 
     public func host(_ e: StoredEvent) -> String { sources[e.source]?.host ?? "" }
     public func sourceName(_ e: StoredEvent) -> String { sourceName(e.source) }
-    public func sourceName(_ source: Int64) -> String { ((sources[source]?.path ?? "") as NSString).lastPathComponent }
+    public func sourceName(_ source: Int64) -> String { sourceNames[source] ?? "" }
 
     public func json(_ e: StoredEvent) -> String {
         var o = JSONObject()
