@@ -91,7 +91,9 @@ enum FollowRunner {
         tuning.duration = duration
         let follower = Follower(store: store, options: arguments.options, tuning: tuning)
         follower.note = { note($0) }
-        // Clocks and lifecycles recomputed as events arrive (on a debounce), for a view open meanwhile.
+        // Clocks and lifecycles recomputed as events arrive (on a debounce), for a view open meanwhile. They run
+        // beside the follower's own notes, so they keep no status line of their own.
+        PassProgress.report = nil
         let refresher = PassRefresher(store: store, note: { note($0) })
         refresher.start()
         let reports: [IngestReport]
