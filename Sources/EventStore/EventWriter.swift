@@ -31,8 +31,6 @@ final class EventWriter {
     private(set) var rows: (first: Int64?, last: Int64?, sorted: Bool) = (nil, nil, true)
     private var lastTS = Int64.min
 
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
     init(db: Database, sourceID: Int64) throws {
         self.db = db
         self.sourceID = sourceID
@@ -190,7 +188,7 @@ final class EventWriter {
         setInt(h, b, base, 25, Int64(r.rawLen))
         setInt(h, b, base, 26, Int64(r.summaryAt))
         if let a = r.attrs {
-            sqlite3_bind_text(h, base + 27, a, -1, EventWriter.transient)
+            sqlite3_bind_text(h, base + 27, a, -1, CRow.transient)
             b[26] = EventWriter.unknown
         } else {
             setInt(h, b, base, 27, EventRecord.none)
@@ -216,11 +214,7 @@ final class EventWriter {
     /// Runs an insert of `rows` events and notes their rowids: one writer, one transaction, so a
     /// statement's rows are the consecutive rowids ending at the last one inserted.
     private func step(_ h: OpaquePointer?, rows n: Int) throws {
-        let rc = sqlite3_step(h)
-        sqlite3_reset(h)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        try CRow.execute(h, db)
         let last = sqlite3_last_insert_rowid(db.sqliteConnection)
         if rows.first == nil { rows.first = last - Int64(n) + 1 }
         rows.last = last
@@ -246,7 +240,7 @@ final class EventWriter {
         }
         let slot = bound + Int(column - 1)
         guard let pointer else {
-            sqlite3_bind_text(h, base + column, label, -1, EventWriter.transient)
+            sqlite3_bind_text(h, base + column, label, -1, CRow.transient)
             slot.pointee = EventWriter.unknown
             return
         }

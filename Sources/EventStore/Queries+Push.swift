@@ -17,7 +17,7 @@ extension Store {
         try db.read { db in
             guard try db.tableExists("connection_alias") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT key, grp, side_flip, evidence FROM connection_alias ORDER BY key")
-                .map { ConnectionAlias(key: $0[0], group: $0[1], sideFlip: ($0[2] as Int) != 0, evidence: $0[3]) }
+                .map(Store.alias)
         }
     }
 

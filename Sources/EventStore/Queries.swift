@@ -474,6 +474,11 @@ extension Store {
         }
     }
 
+    /// A `connection_alias` row read as `key, grp, side_flip, evidence`.
+    static func alias(_ r: Row) -> ConnectionAlias {
+        ConnectionAlias(key: r[0], group: r[1], sideFlip: (r[2] as Int) != 0, evidence: r[3])
+    }
+
     /// The keys of every tuple the connection was also seen as (itself included, first), with evidence.
     public func aliases(of key: Int64) throws -> [ConnectionAlias] {
         try db.read { db in
@@ -481,7 +486,7 @@ extension Store {
             return try Row.fetchAll(db, sql: """
                 SELECT a.key, a.grp, a.side_flip, a.evidence FROM connection_alias a
                 WHERE a.grp = (SELECT grp FROM connection_alias WHERE key = ?) ORDER BY a.key = ? DESC, a.key
-                """, arguments: [key, key]).map { ConnectionAlias(key: $0[0], group: $0[1], sideFlip: ($0[2] as Int) != 0, evidence: $0[3]) }
+                """, arguments: [key, key]).map(Store.alias)
         }
     }
 
@@ -547,17 +552,12 @@ extension Store {
             // times the row (EventWriter).
             let st = try db.makeStatement(sql: "INSERT OR REPLACE INTO event_binding(event, conn, via) VALUES (?, ?, ?)")
             let h = st.sqliteStatement
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
             try withExtendedLifetime(st) {
                 for r in rows {
                     sqlite3_bind_int64(h, 1, r.event)
                     sqlite3_bind_int64(h, 2, r.conn)
-                    sqlite3_bind_text(h, 3, r.via, -1, transient)
-                    let rc = sqlite3_step(h)
-                    sqlite3_reset(h)
-                    guard rc == SQLITE_DONE else {
-                        throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                    }
+                    sqlite3_bind_text(h, 3, r.via, -1, CRow.transient)
+                    try CRow.execute(h, db)
                 }
             }
         }
