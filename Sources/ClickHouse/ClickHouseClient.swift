@@ -162,12 +162,16 @@ public enum Param: Sendable, Equatable {
     /// As `param_x=` wants it (values in the Escaped form; arrays as `[1,2]`).
     var paramValue: String {
         switch self {
-        case .string(let s):
-            return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
+        case .string(let s): return Param.escaped(s)
         case .uint64(let v): return String(v)
         case .int64(let v): return String(v)
         case .uint64s(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
         }
+    }
+
+    /// ClickHouse's Escaped form (TabSeparated values, `param_x=` values): `\`, tab and newline escaped.
+    static func escaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     /// A SQL literal, for servers without query parameters: strings quoted with `\` and `'` escaped

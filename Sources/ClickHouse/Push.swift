@@ -140,8 +140,7 @@ public final class Pusher {
                     : nil
                 let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
                                          chunkRows: chunkRows, cursors: cursors)
-                var settings: [String: String] = [:]
-                if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
+                var settings = insertSettings
                 if let token { settings["insert_deduplication_token"] = token }
                 if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
                 let (sent, sentDone) = AsyncStream<Never>.makeStream()
@@ -262,12 +261,13 @@ public final class Pusher {
 
     // MARK: - Small tables
 
+    /// Every insert's settings: through a cluster's Distributed table, answered only once the shards hold the rows.
+    var insertSettings: [String: String] { url.cluster != nil ? ["insert_distributed_sync": "1"] : [:] }
+
     func insertRows(_ table: ClickHouseSchema.Table, _ schema: ClickHouseSchema, _ w: RowBinaryWriter, count: Int) async throws -> Int {
         guard count > 0 else { return 0 }
-        var settings: [String: String] = [:]
-        if url.cluster != nil { settings["insert_distributed_sync"] = "1" }
         let box = OnceBox(w.bytes)
-        try await client.insert(table: schema.name(table), columns: table.insertColumns, settings: settings) { box.take() }
+        try await client.insert(table: schema.name(table), columns: table.insertColumns, settings: insertSettings) { box.take() }
         return count
     }
 
@@ -320,17 +320,13 @@ public final class Pusher {
         var w = RowBinaryWriter()
         var n = 0
         for a in aliases {
-            let line = "\(UInt64(bitPattern: a.key))\t\(UInt64(bitPattern: a.group))\t\(a.sideFlip ? 1 : 0)\t\(Self.tsvEscaped(a.evidence))"
+            let line = "\(UInt64(bitPattern: a.key))\t\(UInt64(bitPattern: a.group))\t\(a.sideFlip ? 1 : 0)\t\(Param.escaped(a.evidence))"
             if have.contains(line) { continue }
             w.string(url.dataset); w.uint64(UInt64(bitPattern: a.key)); w.uint64(UInt64(bitPattern: a.group))
             w.uint8(a.sideFlip ? 1 : 0); w.string(a.evidence); w.uint64(version)
             n += 1
         }
         return try await insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
-    }
-
-    static func tsvEscaped(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     // MARK: - Batches
