@@ -63,6 +63,15 @@ public final class ClickHouseClient: @unchecked Sendable {
         return String(buffer: body)
     }
 
+    /// Runs one `SELECT … FORMAT RowBinary` on one host and returns its bytes (at most 256 MiB: callers page).
+    public func queryBinary(_ sql: String, _ params: [String: Param] = [:], host: Int = 0) async throws -> [UInt8] {
+        let (text, queryParams) = try bind(sql + " FORMAT RowBinary", params)
+        var request = try self.request(host: host, urlParams: queryParams)
+        request.body = .bytes(ByteBuffer(string: text))
+        let body = try await send(request, host: host, limit: 256 << 20)
+        return Array(body.readableBytesView)
+    }
+
     /// `INSERT INTO table (columns) FORMAT RowBinary` with the rows pulled from `next` until it returns nil.
     public func insert(table: String, columns: [String], settings: [String: String] = [:], host: Int = 0,
                        next: @escaping @Sendable () async throws -> [UInt8]?) async throws {
@@ -158,6 +167,8 @@ public enum Param: Sendable, Equatable {
     case uint64(UInt64)
     case int64(Int64)
     case uint64s([UInt64])
+    case int64s([Int64])
+    case strings([String])
 
     /// As `param_x=` wants it (values in the Escaped form; arrays as `[1,2]`).
     var paramValue: String {
@@ -166,6 +177,9 @@ public enum Param: Sendable, Equatable {
         case .uint64(let v): return String(v)
         case .int64(let v): return String(v)
         case .uint64s(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
+        case .int64s(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
+        // An array parameter's value is written as a literal array, its strings quoted.
+        case .strings: return literal
         }
     }
 
@@ -195,6 +209,8 @@ public enum Param: Sendable, Equatable {
         case .uint64(let v): return String(v)
         case .int64(let v): return String(v)
         case .uint64s(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
+        case .int64s(let vs): return "[" + vs.map(String.init).joined(separator: ",") + "]"
+        case .strings(let vs): return "[" + vs.map { Param.string($0).literal }.joined(separator: ",") + "]"
         }
     }
 

@@ -51,6 +51,7 @@ public struct ClickHouseSchema: Sendable {
             Column("host", "String", "LowCardinality(String)", "capture point / machine, as the SQLite store names it"),
             Column("source_id", "UInt64", nil, "the source's content hash, its first 16 hex digits: the same file has the same id in every store"),
             Column("ordinal", "Int64", nil, "frame number, or line number for logs"),
+            Column("event_id", "Int64", nil, "the event's id in the store it was pushed from (events of one source are consecutive): what timeline --json shows as id"),
             Column("line", "Int64", nil, "first line of the record in its file"),
             Column("ts_src", "Int64", "DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1))",
                    "ns on the source's own clock after its zone (compat: ns since 1970); relative sources: since their start; aligned = clocks applied when reading"),
@@ -99,6 +100,7 @@ public struct ClickHouseSchema: Sendable {
         columns: [
             Column("dataset", "String", "LowCardinality(String)", "case or collection"),
             Column("source_id", "UInt64", nil, "as events.source_id"),
+            Column("store_id", "Int64", nil, "the source's id in the store it was pushed from: how reports name it (clocks --json, seen_by)"),
             Column("content_hash", "String", nil, "the SQLite store's content_hash (of the decompressed bytes)"),
             Column("path", "String", nil, "as the user named it"),
             Column("format", "String", nil, "parser id"),
@@ -158,7 +160,53 @@ public struct ClickHouseSchema: Sendable {
         partitionBy: { _ in nil },
         shardingKey: "grp")
 
-    public static let tables = [events, sources, clocks, connAliases]
+    /// The connection table of the SQLite store: endpoints and the lifecycle the joiner derived, copied by the push
+    /// (derived, so in a table of its own; a connection pushed again with another lifecycle gets a newer row).
+    public static let connections = Table(
+        name: "connections",
+        columns: [
+            Column("dataset", "String", "LowCardinality(String)", "case or collection"),
+            Column("conn_key", "UInt64", nil, "as events.conn_key"),
+            Column("proto", "UInt8", nil, "IANA transport number"),
+            Column("a", "String", nil, "endpoint a's address (the lower in Community ID order)"),
+            Column("aport", "UInt16", nil, "endpoint a's port"),
+            Column("b", "String", nil, "endpoint b's address"),
+            Column("bport", "UInt16", nil, "endpoint b's port"),
+            Column("community_id", "String", nil, "'1:' + base64(SHA1)"),
+            Column("orig_side", "Nullable(UInt8)", nil, "who opened it: 0 = a, 1 = b; NULL until the lifecycle was derived"),
+            Column("vantage", "Nullable(Int64)", nil, "store_id of the source the counts come from"),
+            Column("seen_by", "Nullable(String)", nil, "store_id:packets,… for every source that saw it"),
+            Column("first_ts", "Nullable(Int64)", nil, "aligned ns"),
+            Column("last_ts", "Nullable(Int64)", nil, "aligned ns"),
+            Column("orig_guessed", "Nullable(UInt8)", nil, "1: no SYN or SYN/ACK seen"),
+            Column("syn_ts", "Nullable(Int64)", nil, "first SYN, aligned ns"),
+            Column("syn_retransmissions", "Nullable(Int64)", nil, ""),
+            Column("syn_synack_ns", "Nullable(Int64)", nil, "SYN → SYN/ACK at the vantage point"),
+            Column("synack_ack_ns", "Nullable(Int64)", nil, "SYN/ACK → ACK at the vantage point"),
+            Column("handshake_completed", "Nullable(UInt8)", nil, ""),
+            Column("end_kind", "Nullable(String)", nil, "fin | rst | refused | none"),
+            Column("end_side", "Nullable(UInt8)", nil, "who sent the RST, or the first FIN"),
+            Column("end_ts", "Nullable(Int64)", nil, "aligned ns"),
+            Column("conn_state", "Nullable(String)", nil, "Zeek's conn_state"),
+            Column("history", "Nullable(String)", nil, "Zeek's history letters"),
+            Column("orig_packets", "Nullable(Int64)", nil, ""),
+            Column("orig_bytes", "Nullable(Int64)", nil, ""),
+            Column("orig_retransmissions", "Nullable(Int64)", nil, ""),
+            Column("resp_packets", "Nullable(Int64)", nil, ""),
+            Column("resp_bytes", "Nullable(Int64)", nil, ""),
+            Column("resp_retransmissions", "Nullable(Int64)", nil, ""),
+            Column("version", "UInt64", nil, "push time, ns: the newest row of a (dataset, conn_key) wins"),
+        ],
+        engine: { _ in "ReplacingMergeTree(version)" },
+        orderBy: "(dataset, conn_key)",
+        partitionBy: { _ in nil },
+        shardingKey: "conn_key")
+
+    public static let tables = [events, sources, clocks, connAliases, connections] + DerivedRows.tables
+
+    /// The layout this tracejoin writes and reads; a database holding another is refused, never half-used
+    /// (`schema_version`, one row per server). 1 was the first push's, before the table existed.
+    public static let version = 2
 
     /// The table rows are written into and read from (Distributed on a cluster).
     public func name(_ t: Table) -> String { "\(database).\(t.name)" }

@@ -64,6 +64,7 @@ struct EventRows {
         w.string(host)                                      // host
         w.uint64(sourceID)                                  // source_id
         w.int64(e.ordinal)                                  // ordinal
+        w.int64(e.id)                                       // event_id
         w.int64(Int64(e.line))                              // line
         w.int64(e.tsSource)                                 // ts_src
         w.string(e.kind.name)                               // kind
@@ -116,7 +117,7 @@ struct EventRows {
     }
 
     /// The columns `write` fills, in its order (a test checks them against the schema's).
-    static let columns = ["dataset", "host", "source_id", "ordinal", "line", "ts_src", "kind", "proto", "src", "src_ip", "sport",
+    static let columns = ["dataset", "host", "source_id", "ordinal", "event_id", "line", "ts_src", "kind", "proto", "src", "src_ip", "sport",
                           "dst", "dst_ip", "dport", "conn_key", "community_id", "flags", "seq", "ack", "len", "win", "ipid",
                           "tsval", "tsecr", "mss", "expert", "frame_len", "label", "summary_at", "summary_text", "raw", "attrs", "seq_raw", "ack_raw"]
 }

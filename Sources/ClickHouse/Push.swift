@@ -21,7 +21,8 @@ public struct PushReport: Sendable {
     public var dialect = Dialect.compat
 }
 
-/// Copies a SQLite store into ClickHouse: sources, events, clock solutions, connection aliases. (Findings are not
+/// Copies a SQLite store into ClickHouse: sources, events, clock solutions, connection aliases, the connections with
+/// their lifecycles, and the joiner's other derived tables (`DerivedRows`). (Findings are not
 /// stored by the SQLite store — they are computed when asked — so there are none to copy.)
 ///
 /// How a push stays honest when it is killed or run twice:
@@ -175,6 +176,10 @@ public final class Pusher {
         report.sourcesPushed = done.count
         report.rowsInserted += try await pushClocks(schema, sources, ids: ids)
         report.rowsInserted += try await pushAliases(schema)
+        report.rowsInserted += try await pushConnections(schema)
+        report.rowsInserted += try await DerivedRows.push(store, client, schema, dataset: url.dataset) { t, w, n in
+            try await self.insertRows(t, schema, w, count: n)
+        }
 
         let final = try await eventCounts(schema, ids: sources.map { ids[$0.id]! })
         report.rows = Int(final.values.reduce(0, +))
@@ -202,12 +207,18 @@ public final class Pusher {
     }
 
     func createTables(_ schema: ClickHouseSchema) async throws {
+        // Every listed host is checked before anything is created: a database of another version stays untouched.
+        var fresh: [Int] = []
+        for host in 0..<client.hostCount where try await SchemaVersion.prepare(client, schema, host: host) { fresh.append(host) }
+        // The version first: tables created when it is there are of that version, and a creation cut off midway is
+        // completed by the next push (every statement is CREATE … IF NOT EXISTS).
+        for host in fresh { try await SchemaVersion.record(client, schema, host: host) }
         if url.cluster != nil && client.hostCount == 1 {
             for sql in schema.ddl(onCluster: true) { try await client.query(sql) }
-            return
-        }
-        for host in 0..<client.hostCount {
-            for sql in schema.ddl() { try await client.query(sql, host: host) }
+        } else {
+            for host in 0..<client.hostCount {
+                for sql in schema.ddl() { try await client.query(sql, host: host) }
+            }
         }
     }
 
@@ -274,7 +285,7 @@ public final class Pusher {
     func insertSources(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64], hashes: [Int64: String]) async throws -> Int {
         var w = RowBinaryWriter()
         for s in sources {
-            w.string(url.dataset); w.uint64(ids[s.id]!); w.string(hashes[s.id] ?? ""); w.string(s.path); w.string(s.format); w.string(s.host)
+            w.string(url.dataset); w.uint64(ids[s.id]!); w.int64(s.id); w.string(hashes[s.id] ?? ""); w.string(s.path); w.string(s.format); w.string(s.host)
             w.int64(s.bytes); w.int64(Int64(s.lines)); w.int64(Int64(s.events)); w.int64(Int64(s.unparsed))
             w.int32(Int32(clamping: s.zoneOffset)); w.uint8(s.zoneGiven ? 1 : 0); w.uint8(s.hostGiven ? 1 : 0)
             w.string(s.timeBasis.rawValue); w.int32(Int32(clamping: s.timeDigits))
@@ -327,6 +338,26 @@ public final class Pusher {
             n += 1
         }
         return try await insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
+    }
+
+    /// Writes the connections (endpoints and derived lifecycles) ClickHouse does not have as the store has them.
+    func pushConnections(_ schema: ClickHouseSchema) async throws -> Int {
+        let records = try store.connectionRecords()
+        if records.isEmpty { return 0 }
+        let bytes = try await client.queryBinary(ReadQueries.connections(schema), ["dataset": .string(url.dataset)])
+        var r = RowBinaryReader(bytes)
+        var have: [Int64: ConnectionRecord] = [:]
+        try ClickHouseReader.decode(client) {
+            while !r.atEnd { let c = try ConnectionRows.read(&r); have[c.key] = c }
+        }
+        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var w = RowBinaryWriter()
+        var n = 0
+        for c in records where have[c.key] != c {
+            try ConnectionRows.write(c, dataset: url.dataset, version: version, path: store.path, into: &w)
+            n += 1
+        }
+        return try await insertRows(ClickHouseSchema.connections, schema, w, count: n)
     }
 
     // MARK: - Batches

@@ -64,3 +64,60 @@ public struct RowBinaryWriter: Sendable {
         }
     }
 }
+
+/// Reads ClickHouse's `RowBinary` output (`SELECT … FORMAT RowBinary`): the same layout as the writer's.
+/// A short or malformed answer throws rather than reading past the end.
+public struct RowBinaryReader {
+    let bytes: [UInt8]
+    public private(set) var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var atEnd: Bool { offset >= bytes.count }
+
+    struct Short: Error {}
+
+    @inline(__always) mutating func take(_ n: Int) throws -> Int {
+        guard n >= 0, bytes.count - offset >= n else { throw Short() }
+        defer { offset += n }
+        return offset
+    }
+
+    @inline(__always) mutating func littleEndian<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let at = try take(MemoryLayout<T>.size)
+        var v = T.zero
+        withUnsafeMutableBytes(of: &v) { d in bytes.withUnsafeBytes { s in d.copyMemory(from: UnsafeRawBufferPointer(rebasing: s[at..<at + d.count])) } }
+        return T(littleEndian: v)
+    }
+
+    public mutating func uint8() throws -> UInt8 { bytes[try take(1)] }
+    public mutating func uint16() throws -> UInt16 { try littleEndian(UInt16.self) }
+    public mutating func uint32() throws -> UInt32 { try littleEndian(UInt32.self) }
+    public mutating func uint64() throws -> UInt64 { try littleEndian(UInt64.self) }
+    public mutating func int32() throws -> Int32 { try littleEndian(Int32.self) }
+    public mutating func int64() throws -> Int64 { try littleEndian(Int64.self) }
+
+    public mutating func varUInt() throws -> UInt64 {
+        var x: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try uint8()
+            guard shift < 64 else { throw Short() }
+            x |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return x }
+            shift += 7
+        }
+    }
+
+    public mutating func string() throws -> String {
+        let n = try varUInt()
+        guard n <= UInt64(bytes.count) else { throw Short() }
+        let at = try take(Int(n))
+        return String(decoding: bytes[at..<at + Int(n)], as: UTF8.self)
+    }
+
+    /// Nullable(T): a NULL byte (1 = NULL), then the value unless NULL.
+    public mutating func nullable<T>(_ read: (inout RowBinaryReader) throws -> T) throws -> T? {
+        try uint8() == 1 ? nil : read(&self)
+    }
+}

@@ -247,4 +247,10 @@ public struct SocketRowFacts: Sendable {
     public var snapshot: Int
     /// Aligned ns.
     public var ts: Int64
+
+    public init(source: Int64, local: String?, port: Int, remote: String?, remotePort: Int, state: String?, pid: Int64?,
+                process: String?, snapshot: Int, ts: Int64) {
+        self.source = source; self.local = local; self.port = port; self.remote = remote; self.remotePort = remotePort
+        self.state = state; self.pid = pid; self.process = process; self.snapshot = snapshot; self.ts = ts
+    }
 }

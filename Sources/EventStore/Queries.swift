@@ -22,17 +22,6 @@ extension Store {
         }
     }
 
-    /// Addresses by lowercased host name, for names that stand for exactly one address (a name given for
-    /// two says nothing about which one a line meant).
-    public func hostAddresses() throws -> [String: Address] {
-        var candidates: [String: Set<Address>] = [:]
-        for (text, names) in try hostNames() {
-            guard let a = Address(ip: text) else { continue }
-            for n in names { candidates[n.lowercased(), default: []].insert(a) }
-        }
-        return candidates.compactMapValues { $0.count == 1 ? $0.first : nil }
-    }
-
     public func sources() throws -> [SourceInfo] {
         // Columns by position, statement prepared once per connection: passes and findings ask for the sources
         // once per connection, and GRDB's lookup by name lowercases each name each time (1.5 % of a 10 M-event
@@ -148,7 +137,8 @@ extension Store {
         var extra = ""
         if let conns = filter.conns {
             if conns.isEmpty { return [] }
-            extra += " AND e.conn IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
+            // Bound events too (ETL lines that name the connection through a pointer): the timeline shows them under it.
+            extra += " AND COALESCE(e.conn, eb.conn) IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
         }
         if !filter.kinds.isEmpty {
             extra += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
@@ -196,11 +186,19 @@ extension Store {
         return try connections(where: "a.text = ? OR b.text = ?", [address, address])
     }
 
+
     public func allConnections() throws -> [ConnectionRow] { try connections(where: "1", []) }
 
     func connections(where clause: String, _ args: [any DatabaseValueConvertible], hosts: [Int64: String]? = nil) throws -> [ConnectionRow] {
         let hosts = try hosts ?? Dictionary(uniqueKeysWithValues: sources().map { ($0.id, $0.host) })
-        return try db.read { db in
+        return try connectionRecords(where: clause, args).map { $0.row(hosts: hosts) }
+    }
+
+    /// Connection rows as stored, endpoints as text (what `connections` reads and the push copies).
+    public func connectionRecords() throws -> [ConnectionRecord] { try connectionRecords(where: "1", []) }
+
+    func connectionRecords(where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [ConnectionRecord] {
+        try db.read { db in
             // Columns by position (the order of the SELECT): name lookups cost more than the rest.
             try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT c.key, c.proto, a.text, c.aport, b.text, c.bport, c.community_id,
@@ -209,34 +207,15 @@ extension Store {
                        c.orig_packets, c.orig_bytes, c.orig_retransmissions, c.resp_packets, c.resp_bytes, c.resp_retransmissions
                 FROM connection c JOIN address a ON a.id = c.a JOIN address b ON b.id = c.b WHERE \(clause)
                 """), arguments: StatementArguments(args)).map { r in
-                var c = ConnectionRow(key: r[0], proto: r[1], a: r[2], aport: r[3], b: r[4], bport: r[5], communityID: r[6], lifecycle: nil)
-                c.lifecycle = Store.lifecycle(r, c, hosts: hosts)
+                var c = ConnectionRecord(key: r[0], proto: r[1], a: r[2], aport: r[3], b: r[4], bport: r[5], communityID: r[6])
+                c.origSide = r[7]; c.vantage = r[8]; c.seenBy = r[9]; c.firstTS = r[10]; c.lastTS = r[11]; c.origGuessed = r[12]
+                c.synTS = r[13]; c.synRetransmissions = r[14]; c.synSynAckNS = r[15]; c.synAckAckNS = r[16]; c.handshakeCompleted = r[17]
+                c.endKind = r[18]; c.endSide = r[19]; c.endTS = r[20]; c.connState = r[21]; c.history = r[22]
+                c.origPackets = r[23]; c.origBytes = r[24]; c.origRetransmissions = r[25]
+                c.respPackets = r[26]; c.respBytes = r[27]; c.respRetransmissions = r[28]
                 return c
             }
         }
-    }
-
-    static func lifecycle(_ r: Row, _ c: ConnectionRow, hosts: [Int64: String]) -> Lifecycle? {
-        guard let o: Int = r[7], let vantage: Int64 = r[8] else { return nil }
-        let ep = [c.aEndpoint, c.bEndpoint]
-        var bySource: [Int64: Int] = [:]
-        var byHost: [String: Int] = [:]
-        for part in (r[9] as String? ?? "").split(separator: ",") {
-            let kv = part.split(separator: ":")
-            guard kv.count == 2, let s = Int64(kv[0]), let n = Int(kv[1]) else { continue }
-            bySource[s] = n
-            byHost[hosts[s] ?? "source \(s)", default: 0] += n
-        }
-        let first: Int64 = r[10], last: Int64 = r[11]
-        var l = Lifecycle(originator: ep[o], responder: ep[1 - o], originatorSide: o, originatorGuessed: (r[12] as Int? ?? 0) != 0,
-                          vantage: hosts[vantage] ?? "", vantageSource: vantage, first: first, last: last, durationNS: last - first,
-                          synAt: r[13], synRetransmissions: r[14] ?? 0, synToSynAckNS: r[15],
-                          synAckToAckNS: r[16], handshakeCompleted: (r[17] as Int? ?? 0) != 0,
-                          end: r[18] ?? "none", endBy: (r[19] as Int?).map { ep[$0] }, endAt: r[20],
-                          connState: r[21] ?? "OTH", history: r[22] ?? "", seenBy: byHost, seenBySource: bySource)
-        l.orig = Lifecycle.Direction(packets: r[23] ?? 0, bytes: r[24] ?? 0, retransmissions: r[25] ?? 0)
-        l.resp = Lifecycle.Direction(packets: r[26] ?? 0, bytes: r[27] ?? 0, retransmissions: r[28] ?? 0)
-        return l
     }
 
     /// Every event of one connection from every source, on the aligned clock, in time order.

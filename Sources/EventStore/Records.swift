@@ -63,6 +63,16 @@ public struct SourceInfo: Sendable {
     public var lastRow: Int64?
     public var tsSorted: Bool
 
+    public init(id: Int64, path: String, format: String, host: String, bytes: Int64, lines: Int, events: Int, unparsed: Int,
+                zoneOffset: Int, zoneGiven: Bool, timeBasis: TimeBasis, timeDigits: Int, firstTS: Int64?, lastTS: Int64?,
+                offsetNS: Int64, clockMethod: String?, notes: String?, firstRow: Int64?, lastRow: Int64?, tsSorted: Bool) {
+        self.id = id; self.path = path; self.format = format; self.host = host; self.bytes = bytes; self.lines = lines
+        self.events = events; self.unparsed = unparsed; self.zoneOffset = zoneOffset; self.zoneGiven = zoneGiven
+        self.timeBasis = timeBasis; self.timeDigits = timeDigits; self.firstTS = firstTS; self.lastTS = lastTS
+        self.offsetNS = offsetNS; self.clockMethod = clockMethod; self.notes = notes; self.firstRow = firstRow
+        self.lastRow = lastRow; self.tsSorted = tsSorted
+    }
+
     public var clock: SourceClock { SourceClock(offset: offsetNS, driftPPB: driftPPB, origin: driftOrigin) }
 }
 
@@ -101,6 +111,17 @@ public struct StoredEvent: Sendable {
     /// Absolute sequence numbers, where the source gives them (captures); `seq`/`ack` are as shown.
     public var seqRaw: Int64? = nil
     public var ackRaw: Int64? = nil
+
+    public init(id: Int64, source: Int64, ordinal: Int64, line: Int, ts: Int64, tsSource: Int64, kind: EventKind, proto: Int?,
+                src: String?, sport: Int?, dst: String?, dport: Int?, conn: Int64?, flags: Int?, seq: Int64?, ack: Int64?,
+                len: Int64?, win: Int64?, ipid: Int64?, tsval: Int64?, tsecr: Int64?, mss: Int64?, expert: Int, frameLen: Int64?,
+                label: String?, summary: String, raw: String, attrs: String?, seqRaw: Int64? = nil, ackRaw: Int64? = nil) {
+        self.id = id; self.source = source; self.ordinal = ordinal; self.line = line; self.ts = ts; self.tsSource = tsSource
+        self.kind = kind; self.proto = proto; self.src = src; self.sport = sport; self.dst = dst; self.dport = dport
+        self.conn = conn; self.flags = flags; self.seq = seq; self.ack = ack; self.len = len; self.win = win; self.ipid = ipid
+        self.tsval = tsval; self.tsecr = tsecr; self.mss = mss; self.expert = expert; self.frameLen = frameLen
+        self.label = label; self.summary = summary; self.raw = raw; self.attrs = attrs; self.seqRaw = seqRaw; self.ackRaw = ackRaw
+    }
 
     public var srcEndpoint: String? { src.map { Self.endpoint($0, sport) } }
     public var dstEndpoint: String? { dst.map { Self.endpoint($0, dport) } }

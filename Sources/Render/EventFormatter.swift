@@ -8,12 +8,12 @@ public final class EventFormatter {
     public let sources: [Int64: SourceInfo]
     private let hosts: [Int64: String]
     private let sourceNames: [Int64: String]
-    private let store: Store
+    private let store: any StoreReader
     private var connCache: [Int64: ConnectionRow?] = [:]
     /// Seconds east of UTC to show times in (`--tz`); UTC by default.
     public let displayZone: Int
 
-    public init(store: Store, displayZone: Int = 0) throws {
+    public init(store: any StoreReader, displayZone: Int = 0) throws {
         self.store = store
         self.displayZone = displayZone
         sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id, $0) })

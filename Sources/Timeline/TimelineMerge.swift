@@ -20,14 +20,14 @@ public struct TimelineMerge: Sequence, IteratorProtocol {
         var exhausted: Bool
     }
 
-    private let store: Store
+    private let store: any StoreReader
     private let filter: EventFilter
     private var streams: [Stream] = []
     private var heap = Heap<Head>()
     private let pageSize: Int
     public private(set) var error: (any Error)?
 
-    public init(store: Store, filter: EventFilter, pageSize: Int = 2048) throws {
+    public init(store: any StoreReader, filter: EventFilter, pageSize: Int = 2048) throws {
         self.store = store
         self.filter = filter
         self.pageSize = pageSize

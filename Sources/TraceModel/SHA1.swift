@@ -1,4 +1,4 @@
-/// SHA-1 (FIPS 180-4) over bytes. Used for Community ID only (not security).
+/// SHA-1 (FIPS 180-4) over bytes. Used for Community ID and for telling whether a pushed table changed (not security).
 ///
 /// Written here rather than imported because TraceModel depends on the standard library alone.
 /// Feed data with `update` any number of times, then call `finalize` once; the value must not be

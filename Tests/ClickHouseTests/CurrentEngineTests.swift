@@ -60,8 +60,34 @@ final class CurrentEngineTests: XCTestCase {
             ("clocks", PushQueries.clocks(schema), ds),
             ("aliases", PushQueries.aliases(schema), ds),
             ("mutationsLeft", PushQueries.mutationsLeft, ["db": .string("tj"), "table": .string("events")]),
+            ("readSources", ReadQueries.sources(schema), ds),
+            ("readClocks", ReadQueries.clocks(schema), ds),
+            ("readConnections", ReadQueries.connections(schema, byKeys: true), ["dataset": .string("nat"), "keys": .uint64s([1, 2])]),
+            ("readConnectionsByEndpoint", ReadQueries.connections(schema, address: true, port: true),
+             ["dataset": .string("nat"), "address": .string("10.97.2.1"), "port": .int64(9)]),
         ]
-        let qjson = queries.map { ["name": $0.0, "sql": $0.1, "params": $0.2.mapValues { $0.paramValue }] as [String: Any] }
+        // Pages of the client capture (33 packets, ids 1–33) as the reader asks for them on this engine: times as
+        // Int64 nanoseconds compared with the DateTime64 column.
+        let client = try XCTUnwrap(sources.first { $0.host == "client" })
+        let clientEvents = try store.eventPage(source: client, filter: EventFilter(), after: nil, limit: 100).events
+        XCTAssertEqual(clientEvents.count, 33)
+        let cid = try XCTUnwrap(hashes[client.id].flatMap { sourceID(contentHash: $0) })
+        func page(_ name: String, from: Int64? = nil, after: (ts: Int64, id: Int64)? = nil, conns: [Int64]? = nil, kinds: [String] = [],
+                  grep: String? = nil, limit: Int = 100) -> (String, String, [String: Param]) {
+            let q = ReadQueries.eventPage(schema, dataset: "nat", host: "client", source: cid, from: from, to: nil, after: after,
+                                          conns: conns, kinds: kinds, grep: grep, limit: limit)
+            return (name, q.sql, q.params)
+        }
+        let rst = try XCTUnwrap(clientEvents.first { $0.summary.contains("RST") })
+        let pages = [
+            page("pageFirst5", limit: 5),
+            page("pageAfter", after: (clientEvents[9].tsSource, clientEvents[9].id), limit: 3),
+            page("pageFrom", from: clientEvents[30].tsSource),
+            page("pageGrep", grep: "rst"),
+            page("pageConn", conns: [rst.conn!]),
+            page("pageKind", kinds: ["log"]),
+        ]
+        let qjson = (queries + pages).map { ["name": $0.0, "sql": $0.1, "params": $0.2.mapValues { $0.paramValue }] as [String: Any] }
         try JSONSerialization.data(withJSONObject: qjson).write(to: URL(fileURLWithPath: dir + "/queries.json"))
 
         let run = Process()
@@ -86,6 +112,19 @@ final class CurrentEngineTests: XCTestCase {
         XCTAssertEqual(counts, ["33", "32"], results["eventCounts"] ?? "")
         XCTAssertEqual(results["pushedSources"], "", "no sources row was written")
         XCTAssertEqual(results["mutationsLeft"], "0\n")
+        // The pages: event ids (first column) and source times (fourth) as the SQLite store has them.
+        func idsOf(_ name: String) -> [String] { (results[name] ?? "").split(separator: "\n").map { String($0.split(separator: "\t")[0]) } }
+        XCTAssertEqual(idsOf("pageFirst5"), ["1", "2", "3", "4", "5"])
+        XCTAssertEqual((results["pageFirst5"] ?? "").split(separator: "\n").first.map { String($0.split(separator: "\t")[3]) },
+                       String(clientEvents[0].tsSource), "times come back as the nanoseconds stored")
+        XCTAssertEqual(idsOf("pageAfter"), ["11", "12", "13"], "the page after event 10")
+        XCTAssertEqual(idsOf("pageFrom"), ["31", "32", "33"], "from the 31st packet's time on")
+        XCTAssertEqual(idsOf("pageGrep"), [String(rst.id)], "one RST in the client capture, found case-insensitively")
+        XCTAssertEqual(idsOf("pageConn"), clientEvents.filter { $0.conn == rst.conn }.map { String($0.id) }, "the refused connection's SYN and RST")
+        XCTAssertEqual(results["pageKind"], "", "a capture holds no log lines")
+        for name in ["readSources", "readClocks", "readConnections", "readConnectionsByEndpoint"] {
+            XCTAssertEqual(results[name], "", "\(name) runs on 26.9 (no rows of those tables were inserted here)")
+        }
         XCTAssertTrue((r["explain_conn"] as? String ?? "").contains("idx_conn"), "the connection key's bloom filter is used: \(r["explain_conn"] ?? "")")
     }
 }

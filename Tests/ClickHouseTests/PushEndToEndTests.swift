@@ -22,7 +22,9 @@ final class PushEndToEndTests: XCTestCase {
         var password: String   // user tj's
     }
 
-    func cluster() throws -> Cluster {
+    func cluster() throws -> Cluster { try Self.cluster() }
+
+    static func cluster() throws -> Cluster {
         var env = ProcessInfo.processInfo.environment
         if env["TRACEJOIN_CLICKHOUSE_URL"] == nil,
            let text = try? String(contentsOf: Self.root.appendingPathComponent(".build-ch/env"), encoding: .utf8) {
@@ -71,9 +73,11 @@ final class PushEndToEndTests: XCTestCase {
     }
 
     /// A store of a corpus scenario, analyzed (clocks solved, aliases found), in a temporary file.
-    func store(_ scenario: String) throws -> String {
+    func store(_ scenario: String) throws -> String { try Self.store(scenario, in: self) }
+
+    static func store(_ scenario: String, in test: XCTestCase) throws -> String {
         let path = NSTemporaryDirectory() + "tj-ch-\(UUID().uuidString).db"
-        addTeardownBlock { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        test.addTeardownBlock { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
         let r = try tracejoin(["analyze", "--store", path, "corpus/\(scenario)"])
         XCTAssertEqual(r.status, 0, r.err)
         return path
@@ -89,14 +93,19 @@ final class PushEndToEndTests: XCTestCase {
     }
 
     /// A dataset of its own per test run, so runs never see each other's rows.
-    func dataset(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
+    func dataset(_ name: String) -> String { Self.dataset(name) }
+    static func dataset(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     /// One query on one shard by itself (its local tables), TabSeparated lines.
     func onShard(_ shard: String, _ query: String, _ params: [String: Param]) async throws -> [String] {
+        try await Self.onShard(shard, query, params)
+    }
+
+    static func onShard(_ shard: String, _ query: String, _ params: [String: Param], format: Bool = true) async throws -> [String] {
         let client = ClickHouseClient(url: try ClickHouseURL("clickhouse+" + shard + "/tj"))
         defer { Task { await client.shutdown() } }
         try await client.connect()
-        return try await client.query(query + " FORMAT TabSeparated", params).split(separator: "\n").map(String.init)
+        return try await client.query(query + (format ? " FORMAT TabSeparated" : ""), params).split(separator: "\n").map(String.init)
     }
 
     // MARK: -
@@ -128,8 +137,9 @@ final class PushEndToEndTests: XCTestCase {
         XCTAssertEqual(a["events_in_store"] as? Int, 65, "33 client packets + 32 server packets")
         XCTAssertEqual(a["rows"] as? Int, 65, "every event is in ClickHouse")
         // 65 events + 2 sources + 1 clock (the server's; the client is the reference, with no clock row)
-        // + 8 aliases (4 connections, each under a client and a server tuple).
-        XCTAssertEqual(a["rows_inserted"] as? Int, 65 + 2 + 1 + 8)
+        // + 8 aliases (4 connections, each under a client and a server tuple) + those 8 tuples' connection rows
+        // + 65 packet twins (each packet's fate at the other capture point) + the row naming their generation.
+        XCTAssertEqual(a["rows_inserted"] as? Int, 65 + 2 + 1 + 8 + 8 + 65 + 1)
         XCTAssertTrue(first.err.contains("push: 65 of 65 events (100%)"), first.err)
 
         let second = try tracejoin(["push", "--store", store, "--to", c.url + "&dataset=" + ds, "--json"])

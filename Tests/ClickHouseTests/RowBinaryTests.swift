@@ -64,6 +64,7 @@ final class RowBinaryTests: XCTestCase {
         expect += [1, 0x68]                                               // host "h"
         expect += [0x02, 0x01, 0, 0, 0, 0, 0, 0]                          // source_id 0x0102
         expect += [7, 0, 0, 0, 0, 0, 0, 0]                                // ordinal 7
+        expect += [1, 0, 0, 0, 0, 0, 0, 0]                                // event_id 1
         expect += [9, 0, 0, 0, 0, 0, 0, 0]                                // line 9
         expect += [0xE8, 0x03, 0, 0, 0, 0, 0, 0]                          // ts_src 1000
         expect += [6] + Array("packet".utf8)                              // kind

@@ -39,6 +39,17 @@ struct Clocks: ParsableCommand {
     }
 
     func run() throws {
+        if store.isClickHouse {
+            // A pushed dataset shows the clocks solved in the store it came from.
+            if !offset.isEmpty || !tz.isEmpty || reference != nil {
+                throw CLIError("on ClickHouse, clocks shows what the push copied: set --offset, --tz or --reference on the SQLite store, then push it again")
+            }
+            let sources = try store.openReader().sources()
+            // The reference the SQLite store's `clocks` names: the default one (it re-solves against it each time).
+            let reference = ClockPass.defaultReference(sources)
+            try ClocksPrinter.print(sources, report: ClockPass.Report(reference: reference), json: json)
+            return
+        }
         let s = try store.open()
         var sources = try s.sources()
         for o in offset {

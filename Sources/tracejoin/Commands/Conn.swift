@@ -29,9 +29,7 @@ struct Conn: ParsableCommand {
     }
 
     func run() throws {
-        let s = try store.open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        let s = try store.openDerived()
         // Host names are those the loaded sources gave (pcapng name blocks, tcpdump's resolved names).
         guard let match = ConnectionMatch.parse(endpoints, names: try s.hostAddresses()) else {
             let unknown = endpoints.filter { Endpoint(userText: $0) == nil }
@@ -101,9 +99,7 @@ struct Connections: ParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() throws {
-        let s = try store.open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        let s = try store.openDerived()
         let fmt = try EventFormatter(store: s)
         let filter = try filters.filter(store: s)
         var rows = try s.allConnections()
@@ -205,13 +201,13 @@ struct ConnDetail {
     /// A lifecycle's times are those of the source it was counted at.
     let time: (Int64) -> String
 
-    init(_ c: ConnectionRow, store s: Store, formatter fmt: EventFormatter) throws {
+    init(_ c: ConnectionRow, store s: any StoreReader, formatter fmt: EventFormatter) throws {
         aliases = try s.aliases(of: c.key).filter { $0.key != c.key }
         var events = try s.events(conn: c.key)
         for a in aliases { events += try s.events(conn: a.key) }
         events.sort { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
         self.events = events
-        aliasRows = try aliases.compactMap { try s.connection(key: $0.key) }
+        aliasRows = try aliases.compactMap { try s.connection(key: $0.key, hosts: nil) }
         twins = try s.twins(events: events.map(\.id))
         let vantage = c.lifecycle?.vantageSource ?? events.first?.source ?? 0
         time = { fmt.isoTime($0, source: vantage) }
@@ -222,7 +218,7 @@ struct ConnDetail {
 /// other tuples, every event from every source with where else each packet was seen, the lifecycle,
 /// socket tables and the stack's story.
 enum ConnJSON {
-    static func object(_ c: ConnectionRow, store s: Store, formatter fmt: EventFormatter) throws -> String {
+    static func object(_ c: ConnectionRow, store s: any StoreReader, formatter fmt: EventFormatter) throws -> String {
         let d = try ConnDetail(c, store: s, formatter: fmt)
         let (aliases, aliasRows, events, twins, life, time) = (d.aliases, d.aliasRows, d.events, d.twins, c.lifecycle, d.time)
         var o = JSONObject()
@@ -286,7 +282,7 @@ enum SnapshotText {
         var responder: String?
     }
 
-    static func facts(_ c: ConnectionRow, aliases: [ConnectionRow], store: Store) throws -> Facts {
+    static func facts(_ c: ConnectionRow, aliases: [ConnectionRow], store: any StoreReader) throws -> Facts {
         let rows = try store.socketRows()
         var sockets: [SocketHistory] = []
         for row in [c] + aliases {

@@ -1,16 +1,47 @@
 import ArgumentParser
 import Foundation
 import TraceModel
+import ClickHouse
 import EventStore
 import Timeline
 import Parsers
 
 /// `--store`, shared by every command.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The store: a SQLite file, or :memory: for none.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The store: a SQLite file, or :memory: for none. timeline, conn, connections, clocks and sources also read a dataset `tracejoin push` copied to ClickHouse: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (password in TRACEJOIN_CLICKHOUSE_PASSWORD).",
+        valueName: "path"))
     var store: String = Store.defaultPath
 
+    var isClickHouse: Bool { ClickHouseURL.isClickHouse(store) }
+
+    /// What the views read: the SQLite store, or the ClickHouse dataset the URL names.
+    func openReader() throws -> any StoreReader {
+        guard isClickHouse else { return try open(readOnly: true) }
+        do {
+            return try ClickHouseReader(url: ClickHouseURL(store, environment: ProcessInfo.processInfo.environment))
+        } catch let e as ClickHouseError {
+            throw CLIError(e.description)
+        } catch let e as ClickHouseURLError {
+            throw CLIError("--store: \(e.description)")
+        }
+    }
+
+    /// What `conn` and `connections` read: the SQLite store with its clocks and lifecycles brought up to date, or
+    /// the ClickHouse dataset (which holds those the push copied).
+    func openDerived() throws -> any StoreReader {
+        if isClickHouse { return try openReader() }
+        let s = try open()
+        try ClockPass.runIfStale(s)
+        try LifecyclePass.runIfStale(s)
+        return s
+    }
+
+    /// The SQLite store, for commands that write derived tables or read what a push does not copy yet.
     func open(readOnly: Bool = false) throws -> Store {
+        if isClickHouse {
+            throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) only timeline, conn, connections, clocks and sources run so far")
+        }
         // The joiner passes a command may run say what they do on one status line, rewritten in place.
         if isatty(2) != 0 {
             PassProgress.report = { text in
@@ -115,7 +146,7 @@ struct FilterOptions: ParsableArguments {
         for c in conns where ConnectionMatch.parse(c) == nil { throw ValidationError("--conn: cannot read \(c) as endpoints") }
     }
 
-    func filter(store: Store) throws -> EventFilter {
+    func filter(store: any StoreReader) throws -> EventFilter {
         var f = EventFilter()
         f.from = from.flatMap(TimeArgument.parse)
         f.to = to.flatMap(TimeArgument.parse)
@@ -189,7 +220,7 @@ struct ConnectionMatch {
         return (c.a == t && pa, c.b == t && pb)
     }
 
-    func find(in store: Store) throws -> [ConnectionRow] {
+    func find(in store: any StoreReader) throws -> [ConnectionRow] {
         let first = endpoints[0]
         let candidates = try store.connections(address: first.address.text, port: first.port < 0 ? nil : Int(first.port))
         guard endpoints.count == 2 else { return candidates }

@@ -10,7 +10,7 @@ struct Sources: ParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() throws {
-        let s = try store.open(readOnly: true)
+        let s = try store.openReader()
         try SourcesPrinter.print(try s.sources(), json: json)
     }
 }

@@ -26,11 +26,18 @@ struct Timeline: ParsableCommand {
     }
 
     func run() throws {
-        var s = try store.open(readOnly: true)
-        if try s.isStale(ClockPass.name) {
-            // New sources since the clocks were solved: solve them before showing times.
-            s = try store.open()
-            try ClockPass.run(s)
+        let s: any StoreReader
+        if store.isClickHouse {
+            // A pushed dataset carries the clocks solved before the push.
+            s = try store.openReader()
+        } else {
+            var db = try store.open(readOnly: true)
+            if try db.isStale(ClockPass.name) {
+                // New sources since the clocks were solved: solve them before showing times.
+                db = try store.open()
+                try ClockPass.run(db)
+            }
+            s = db
         }
         let filter = try filters.filter(store: s)
         let fmt = try EventFormatter(store: s, displayZone: tz.flatMap(CivilTime.parseZoneOffset) ?? 0)
@@ -39,7 +46,7 @@ struct Timeline: ParsableCommand {
 }
 
 enum TimelinePrinter {
-    static func print(store: Store, filter: EventFilter, formatter fmt: EventFormatter, json: Bool, csv: Bool, limit: Int?, ownTime: Bool = false) throws {
+    static func print(store: any StoreReader, filter: EventFilter, formatter fmt: EventFormatter, json: Bool, csv: Bool, limit: Int?, ownTime: Bool = false) throws {
         var merge = try TimelineMerge(store: store, filter: filter)
         var n = 0
         var out = BufferedOutput()

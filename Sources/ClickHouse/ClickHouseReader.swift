@@ -1,0 +1,424 @@
+import Dispatch
+import EventStore
+import Foundation
+import TraceModel
+
+/// The views' questions (`StoreReader`) answered by a ClickHouse dataset a push filled: `timeline`, `clocks`,
+/// `sources` read it as they read a SQLite store, and print the same.
+///
+/// What the engine does: each source's time range, filters and order (a page of one source is a range of the
+/// primary key: dataset, host, ts_src); the connection lookups. What Swift does, as on SQLite: clocks applied to
+/// the few rows returned, the merge of the sources' pages, the wording.
+///
+/// The views are synchronous; each question waits for its HTTP answer.
+public final class ClickHouseReader: StoreReader {
+    public let client: ClickHouseClient
+    let schema: ClickHouseSchema
+    var dataset: String { client.url.dataset }
+    private let sourceList: [SourceInfo]
+    /// Store id → ClickHouse source_id.
+    private let sourceIDs: [Int64: UInt64]
+    private var connectionCache: [Int64: ConnectionRecord?] = [:]
+    /// Each derived table's complete generation (`DerivedRows`).
+    private let generations: [String: UInt64]
+
+    /// Connects, checks the schema's version, and reads the dataset's sources and clocks.
+    public init(url: ClickHouseURL) throws {
+        client = ClickHouseClient(url: url)
+        let client = self.client
+        do {
+            let (schema, sources, ids, generations) = try Self.wait {
+                try await client.connect()
+                let schema = ClickHouseSchema(database: url.database, dialect: client.dialect, cluster: url.cluster)
+                try await Self.checkVersion(client, schema)
+                let (sources, ids) = try await Self.sources(client, schema)
+                let generations = try await DerivedRows.current(client, schema, dataset: url.dataset).mapValues(\.generation)
+                return (schema, sources, ids, generations)
+            }
+            self.schema = schema
+            sourceList = sources
+            sourceIDs = ids
+            self.generations = generations
+        } catch {
+            try? client.http.syncShutdown()
+            throw error
+        }
+        if sourceList.isEmpty {
+            throw ClickHouseError.incomplete("ClickHouse database \(url.database) holds no sources of dataset \(url.dataset): `tracejoin push --store CASE.db --to \(url)` copies a store there")
+        }
+    }
+
+    deinit { try? client.http.syncShutdown() }
+
+    /// Runs async work from the synchronous views and waits for it (the client runs on its own event loop, never
+    /// on the waiting thread).
+    static func wait<T>(_ body: @escaping () async throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    static func checkVersion(_ client: ClickHouseClient, _ schema: ClickHouseSchema) async throws {
+        let have = try await SchemaVersion.read(client, schema, host: 0)
+        switch have {
+        case .none:
+            throw ClickHouseError.incomplete("ClickHouse at \(client.describe(0)) holds no tracejoin tables in database \(schema.database): `tracejoin push` creates them")
+        case .some(let v) where v != ClickHouseSchema.version:
+            throw SchemaVersion.mismatch(client, schema, have: v)
+        default: break
+        }
+    }
+
+    static func sources(_ client: ClickHouseClient, _ schema: ClickHouseSchema) async throws -> ([SourceInfo], [Int64: UInt64]) {
+        let ds: [String: Param] = ["dataset": .string(client.url.dataset)]
+        var r = RowBinaryReader(try await client.queryBinary(ReadQueries.sources(schema), ds))
+        var out: [SourceInfo] = []
+        var ids: [Int64: UInt64] = [:]
+        var storeIDs: [UInt64: Int64] = [:]
+        try decode(client) {
+            while !r.atEnd {
+                let sid = try r.uint64()
+                var s = SourceInfo(id: try r.int64(), path: try r.string(), format: try r.string(), host: try r.string(), bytes: try r.int64(),
+                                   lines: Int(try r.int64()), events: Int(try r.int64()), unparsed: Int(try r.int64()), zoneOffset: Int(try r.int32()),
+                                   zoneGiven: try r.uint8() != 0, timeBasis: .absolute, timeDigits: 0, firstTS: nil, lastTS: nil,
+                                   offsetNS: 0, clockMethod: nil, notes: nil, firstRow: nil, lastRow: nil, tsSorted: true)
+                s.hostGiven = try r.uint8() != 0
+                s.timeBasis = TimeBasis(rawValue: try r.string()) ?? .absolute
+                s.timeDigits = Int(try r.int32())
+                s.firstTS = try r.nullable { try $0.int64() }
+                s.lastTS = try r.nullable { try $0.int64() }
+                s.tsSorted = try r.uint8() != 0
+                s.notes = try r.nullable { try $0.string() }
+                ids[s.id] = sid
+                storeIDs[sid] = s.id
+                out.append(s)
+            }
+        }
+        var clocks = RowBinaryReader(try await client.queryBinary(ReadQueries.clocks(schema), ds))
+        var byID = Dictionary(uniqueKeysWithValues: out.enumerated().map { (ids[$0.element.id]!, $0.offset) })
+        try decode(client) {
+            while !clocks.atEnd {
+                let sid = try clocks.uint64()
+                let offset = try clocks.int64(), uncertainty = try clocks.nullable { try $0.int64() }
+                let drift = try clocks.int64(), origin = try clocks.int64(), method = try clocks.string()
+                let reference = try clocks.nullable { try $0.uint64() }, matched = try clocks.nullable { try $0.int64() }
+                let peer = try clocks.nullable { try $0.uint64() }
+                guard let i = byID[sid] else { continue } // a clock of a source whose push did not complete
+                out[i].offsetNS = offset
+                out[i].uncertaintyNS = uncertainty
+                out[i].driftPPB = drift
+                out[i].driftOrigin = origin
+                out[i].clockMethod = method
+                out[i].clockReference = reference.flatMap { storeIDs[$0] }
+                out[i].clockMatched = matched.map(Int.init)
+                out[i].clockPeer = peer.flatMap { storeIDs[$0] }
+            }
+        }
+        byID.removeAll()
+        return (out.sorted { $0.id < $1.id }, ids)
+    }
+
+    /// A RowBinary answer that does not read as the query's columns.
+    static func decode(_ client: ClickHouseClient, _ body: () throws -> Void) throws {
+        do { try body() } catch is RowBinaryReader.Short {
+            throw ClickHouseError.protocolError(host: client.describe(0), what: "a RowBinary answer ended early")
+        }
+    }
+
+    // MARK: - StoreReader
+
+    public func sources() throws -> [SourceInfo] { sourceList }
+
+    public func eventPage(source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws
+        -> (events: [StoredEvent], last: (ts: Int64, id: Int64)?, exhausted: Bool) {
+        guard let sid = sourceIDs[source.id] else { return ([], after, true) }
+        if let conns = filter.conns, conns.isEmpty { return ([], after, true) }
+        let clock = source.clock
+        let page = ReadQueries.eventPage(schema, dataset: dataset, host: source.host, source: sid,
+                                         from: filter.from.map(clock.sourceTime), to: filter.to.map(clock.sourceTime), after: after,
+                                         conns: filter.conns, kinds: filter.kinds.map(\.name), grep: filter.grep, limit: limit)
+        let client = self.client
+        let bytes = try Self.wait { try await client.queryBinary(page.sql, page.params) }
+        var r = RowBinaryReader(bytes)
+        var rows: [StoredEvent] = []
+        try Self.decode(client) {
+            while !r.atEnd { rows.append(try Self.event(&r, source: source.id, clock: clock)) }
+        }
+        let last = rows.last.map { (ts: $0.tsSource, id: $0.id) } ?? after
+        var events = rows
+        // The engine's case-insensitive search, checked again as the SQLite store checks it (Swift's lowercasing).
+        if let needle = filter.grep?.lowercased() { events = rows.filter { $0.raw.lowercased().contains(needle) } }
+        try prefetchConnections(Set(events.compactMap(\.conn)))
+        return (events, last, rows.count < limit)
+    }
+
+    /// One row of `ReadQueries.eventColumns`.
+    static func event(_ r: inout RowBinaryReader, source: Int64, clock: SourceClock) throws -> StoredEvent {
+        let id = try r.int64(), ordinal = try r.int64(), line = Int(try r.int64()), ts = try r.int64()
+        let kind = EventKind(name: try r.string()) ?? .log
+        let proto = try r.nullable { Int(try $0.uint8()) }
+        let src = try r.string()
+        let sport = try r.nullable { Int(try $0.uint16()) }
+        let dst = try r.string()
+        let dport = try r.nullable { Int(try $0.uint16()) }
+        let key = try r.uint64()
+        let flags = try r.nullable { Int(try $0.uint16()) }
+        func int64(_ r: inout RowBinaryReader) throws -> Int64? { try r.nullable { try $0.int64() } }
+        let seq = try int64(&r), ack = try int64(&r), len = try int64(&r), win = try int64(&r), ipid = try int64(&r)
+        let tsval = try int64(&r), tsecr = try int64(&r), mss = try int64(&r)
+        let expert = Int(try r.uint32())
+        let frameLen = try int64(&r)
+        let label = try r.nullable { try $0.string() }
+        let summary = try r.string(), raw = try r.string()
+        let attrs = try r.nullable { try $0.string() }
+        let seqRaw = try int64(&r), ackRaw = try int64(&r)
+        return StoredEvent(id: id, source: source, ordinal: ordinal, line: line, ts: clock.aligned(ts), tsSource: ts, kind: kind,
+                           proto: proto, src: src.isEmpty ? nil : src, sport: sport, dst: dst.isEmpty ? nil : dst, dport: dport,
+                           conn: key == 0 ? nil : Int64(bitPattern: key), flags: flags, seq: seq, ack: ack, len: len, win: win,
+                           ipid: ipid, tsval: tsval, tsecr: tsecr, mss: mss, expert: expert, frameLen: frameLen, label: label,
+                           summary: summary, raw: raw, attrs: attrs, seqRaw: seqRaw, ackRaw: ackRaw)
+    }
+
+    /// Reads the connections a page names in one query, so that formatting its events asks none.
+    func prefetchConnections(_ keys: Set<Int64>) throws {
+        let missing = keys.filter { connectionCache[$0] == nil }
+        if missing.isEmpty { return }
+        for k in missing { connectionCache[k] = .some(nil) }
+        for c in try connectionRecords(ReadQueries.connections(schema, byKeys: true),
+                                       ["dataset": .string(dataset), "keys": .uint64s(missing.map { UInt64(bitPattern: $0) })]) {
+            connectionCache[c.key] = c
+        }
+    }
+
+    func connectionRecords(_ sql: String, _ params: [String: Param]) throws -> [ConnectionRecord] {
+        let client = self.client
+        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
+        var out: [ConnectionRecord] = []
+        try Self.decode(client) { while !r.atEnd { out.append(try ConnectionRows.read(&r)) } }
+        return out
+    }
+
+    private lazy var hosts: [Int64: String] = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.host) })
+
+    public func connection(key: Int64, hosts given: [Int64: String]?) throws -> ConnectionRow? {
+        try prefetchConnections([key])
+        return connectionCache[key]??.row(hosts: given ?? hosts)
+    }
+
+    public func connections(address: String, port: Int?) throws -> [ConnectionRow] {
+        var params: [String: Param] = ["dataset": .string(dataset), "address": .string(address)]
+        if let port { params["port"] = .int64(Int64(port)) }
+        return try connectionRecords(ReadQueries.connections(schema, address: true, port: port != nil), params)
+            .sorted { $0.key < $1.key }
+            .map { $0.row(hosts: hosts) }
+    }
+
+    // MARK: - Derived tables (`DerivedRows`)
+
+    private func derived(_ t: DerivedTable, filter: String? = nil, _ params: [String: Param] = [:]) throws -> [[DerivedValue]] {
+        guard let g = generations[t.rawValue] else { return [] }
+        let (client, schema, dataset) = (self.client, self.schema, self.dataset)
+        return try Self.wait { try await DerivedRows.rows(client, schema, t, generation: g, dataset: dataset, filter: filter, params) }
+    }
+
+    private lazy var names: Result<[String: [String]], Error> = Result {
+        // As the store groups them: each address's names by the first source that gave them, then by name.
+        var first: [String: [String: Int64]] = [:]
+        for r in try derived(.hostNames) {
+            guard let a = r[0].text, let n = r[1].text, let src = r[2].int else { continue }
+            first[a, default: [:]][n] = min(first[a]?[n] ?? .max, src)
+        }
+        return first.mapValues { byName in byName.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.map(\.key) }
+    }
+
+    public func hostNames() throws -> [String: [String]] { try names.get() }
+
+    public func processNames() throws -> [String: [Int64: String]] {
+        var out: [String: [Int64: String]] = [:]
+        for r in try derived(.processes) {
+            guard let src = r[0].int, let pid = r[1].int, let image = r[2].text else { continue }
+            out[hosts[src] ?? "", default: [:]][pid] = image
+        }
+        return out
+    }
+
+    public func captureViews(key: Int64) throws -> [CaptureView] {
+        try derived(.captureViews, filter: "conn_key = {key:Int64}", ["key": .int64(key)]).compactMap { r in
+            guard let src = r[1].int, let packets = r[2].int else { return nil }
+            return CaptureView(key: key, source: src, packets: Int(packets), first: r[3].int, last: r[4].int,
+                               connState: r[5].text ?? "", history: r[6].text ?? "")
+        }
+    }
+
+    public func instances(key: Int64) throws -> [Lifecycle] {
+        let decoder = JSONDecoder()
+        return try derived(.instances, filter: "conn_key = {key:Int64}", ["key": .int64(key)]).compactMap { r in
+            try r[2].text.map { try decoder.decode(Lifecycle.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func twins(events ids: [Int64]) throws -> [Int64: [TwinVerdict]] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [Int64: [TwinVerdict]] = [:]
+        for r in try derived(.twins, filter: "has({ids:Array(Int64)}, event)", ["ids": .int64s(ids)]) {
+            guard let event = r[0].int, let peer = r[1].int, let v = r[3].text.flatMap(TwinVerdict.Verdict.init(rawValue:)) else { continue }
+            out[event, default: []].append(TwinVerdict(event: event, peer: peer, twin: r[2].int, verdict: v))
+        }
+        return out
+    }
+
+    // MARK: - Connections and their events
+
+    public func allConnections() throws -> [ConnectionRow] {
+        try connectionRecords(ReadQueries.connections(schema), ["dataset": .string(dataset)])
+            .sorted { $0.key < $1.key }
+            .map { $0.row(hosts: hosts) }
+    }
+
+    /// Events of the given sources' rows (`ReadQueries.sourcedEvents`), each source's clock applied.
+    private func sourcedEvents(_ sql: String, _ params: [String: Param]) throws -> [StoredEvent] {
+        let client = self.client
+        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
+        let byCH = Dictionary(uniqueKeysWithValues: sourceList.map { (sourceIDs[$0.id]!, $0) })
+        var out: [StoredEvent] = []
+        try Self.decode(client) {
+            while !r.atEnd {
+                let sid = try r.uint64()
+                let s = byCH[sid]
+                let e = try Self.event(&r, source: s?.id ?? -1, clock: s?.clock ?? SourceClock())
+                if s != nil { out.append(e) } // rows of a source whose push did not complete
+            }
+        }
+        return out
+    }
+
+    public func events(conn: Int64) throws -> [StoredEvent] {
+        try sourcedEvents(ReadQueries.sourcedEvents(schema, where: "conn_key = {key:UInt64}"),
+                          ["dataset": .string(dataset), "key": .uint64(UInt64(bitPattern: conn))])
+            .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+    }
+
+    public func aliases(of key: Int64) throws -> [ConnectionAlias] {
+        let client = self.client, sql = ReadQueries.aliases(schema)
+        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, ["dataset": .string(self.dataset)]) })
+        var all: [ConnectionAlias] = []
+        try Self.decode(client) {
+            while !r.atEnd {
+                all.append(ConnectionAlias(key: Int64(bitPattern: try r.uint64()), group: Int64(bitPattern: try r.uint64()),
+                                           sideFlip: try r.uint8() != 0, evidence: try r.string()))
+            }
+        }
+        guard let group = all.first(where: { $0.key == key })?.group else { return [] }
+        return all.filter { $0.group == group }.sorted { ($0.key == key ? 0 : 1, $0.key) < ($1.key == key ? 0 : 1, $1.key) }
+    }
+
+    public func socketRows() throws -> [SocketRowFacts] {
+        let rows = try sourcedEvents(ReadQueries.sourcedEvents(schema, where: "kind = {kind:String}"),
+                                     ["dataset": .string(dataset), "kind": .string(EventKind.socketSnapshot.name)])
+        // The store's order: by source, then as the source listed them.
+        return rows.sorted { ($0.source, $0.id) < ($1.source, $1.id) }.map { e in
+            let attrs = e.attrs.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+            func int(_ k: String) -> Int64? { (attrs[k] as? NSNumber)?.int64Value }
+            return SocketRowFacts(source: e.source, local: e.src, port: e.sport ?? -1, remote: e.dst, remotePort: e.dport ?? -1,
+                                  state: attrs["state"] as? String, pid: int("pid"), process: attrs["process"] as? String,
+                                  snapshot: Int(int("snapshot") ?? 1), ts: e.ts)
+        }
+    }
+}
+
+final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
+
+/// The statements the reader sends, in one place so that the current engine (chDB) runs the same text in the tests.
+enum ReadQueries {
+    /// Each source's newest `sources` row: only sources whose push completed have one.
+    static func sources(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, store_id, path, format, host, bytes, lines, events, unparsed, tz_offset_s, tz_given, host_given,
+               time_basis, time_digits, first_ts, last_ts, ts_sorted, notes
+        FROM \(s.name(ClickHouseSchema.sources)) WHERE dataset = {dataset:String}
+        ORDER BY pushed_at DESC LIMIT 1 BY source_id
+        """
+    }
+
+    /// Each source's newest clock row.
+    static func clocks(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT source_id, offset_ns, uncertainty_ns, drift_ppb, origin_ns, method, reference, matched, peer
+        FROM \(s.name(ClickHouseSchema.clocks)) WHERE dataset = {dataset:String}
+        ORDER BY version DESC LIMIT 1 BY source_id
+        """
+    }
+
+    /// The event columns `ClickHouseReader.event` reads, in its order; times as Int64 nanoseconds on both dialects.
+    static func eventColumns(_ d: Dialect) -> String {
+        """
+        event_id, ordinal, line, \(tsColumn(d)), kind, proto, src, sport, dst, dport, conn_key, flags, seq, ack, len, win, ipid,
+        tsval, tsecr, mss, expert, frame_len, label, summary, raw, attrs, seq_raw, ack_raw
+        """
+    }
+
+    static func tsColumn(_ d: Dialect) -> String { d == .current ? "toUnixTimestamp64Nano(ts_src)" : "ts_src" }
+    /// An Int64-nanoseconds parameter compared with ts_src as ts_src is stored (so the primary key serves).
+    static func tsParam(_ d: Dialect, _ name: String) -> String { d == .current ? "fromUnixTimestamp64Nano({\(name):Int64})" : "{\(name):Int64}" }
+
+    /// One page of one source in its time order (ts_src, then event_id), after `after`: a range of the primary key
+    /// (dataset, host, ts_src, …) narrowed to the source.
+    static func eventPage(_ s: ClickHouseSchema, dataset: String, host: String, source: UInt64, from: Int64?, to: Int64?,
+                          after: (ts: Int64, id: Int64)?, conns: [Int64]?, kinds: [String], grep: String?, limit: Int)
+        -> (sql: String, params: [String: Param]) {
+        let d = s.dialect
+        var sql = "SELECT \(eventColumns(d)) FROM \(s.name(ClickHouseSchema.events))\n"
+        sql += "WHERE dataset = {dataset:String} AND host = {host:String} AND source_id = {source:UInt64}"
+        var p: [String: Param] = ["dataset": .string(dataset), "host": .string(host), "source": .uint64(source)]
+        if let from { sql += " AND ts_src >= \(tsParam(d, "from"))"; p["from"] = .int64(from) }
+        if let to { sql += " AND ts_src <= \(tsParam(d, "to"))"; p["to"] = .int64(to) }
+        if let after {
+            sql += " AND ts_src >= \(tsParam(d, "ats")) AND (ts_src > \(tsParam(d, "ats")) OR event_id > {aid:Int64})"
+            p["ats"] = .int64(after.ts)
+            p["aid"] = .int64(after.id)
+        }
+        if let conns {
+            sql += " AND has({conns:Array(UInt64)}, conn_key)"
+            p["conns"] = .uint64s(conns.map { UInt64(bitPattern: $0) })
+        }
+        if !kinds.isEmpty {
+            sql += " AND has({kinds:Array(String)}, kind)"
+            p["kinds"] = .strings(kinds)
+        }
+        if let grep {
+            sql += " AND positionCaseInsensitiveUTF8(raw, {grep:String}) > 0"
+            p["grep"] = .string(grep)
+        }
+        sql += "\nORDER BY ts_src, event_id LIMIT \(max(1, limit))"
+        return (sql, p)
+    }
+
+    /// Events of one dataset with their source_id first, then `eventColumns`.
+    static func sourcedEvents(_ s: ClickHouseSchema, where clause: String) -> String {
+        "SELECT source_id, \(eventColumns(s.dialect)) FROM \(s.name(ClickHouseSchema.events)) WHERE dataset = {dataset:String} AND \(clause)"
+    }
+
+    /// Each connection key's newest alias row.
+    static func aliases(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT conn_key, grp, side_flip, evidence FROM \(s.name(ClickHouseSchema.connAliases))
+        WHERE dataset = {dataset:String} ORDER BY version DESC LIMIT 1 BY conn_key
+        """
+    }
+
+    /// The newest row of each connection: by keys (`keys`), or by an endpoint's address (`address`, and `port`).
+    static func connections(_ s: ClickHouseSchema, byKeys: Bool = false, address: Bool = false, port: Bool = false) -> String {
+        var sql = "SELECT \(ConnectionRows.selected.joined(separator: ", ")) FROM \(s.name(ClickHouseSchema.connections)) WHERE dataset = {dataset:String}"
+        if byKeys { sql += " AND has({keys:Array(UInt64)}, conn_key)" }
+        if address {
+            sql += port ? " AND ((a = {address:String} AND aport = {port:Int64}) OR (b = {address:String} AND bport = {port:Int64}))"
+                        : " AND (a = {address:String} OR b = {address:String})"
+        }
+        return sql + " ORDER BY version DESC LIMIT 1 BY conn_key"
+    }
+}

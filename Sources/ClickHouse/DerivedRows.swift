@@ -1,0 +1,106 @@
+import EventStore
+import Foundation
+import TraceModel
+
+/// The joiner's small derived tables in ClickHouse (`DerivedTable`: capture-point views, reused-tuple instances,
+/// host names, processes, packet twins), copied whole, in generations.
+///
+/// A push that finds a table's rows changed writes all of them under a new generation (the push time), then one
+/// `derived` row naming that generation: readers take each table's newest generation named there, so a push cut
+/// off midway leaves the last complete one in force, and rows a new pass dropped stop counting. A table whose rows
+/// did not change (the same SHA-1 over their RowBinary) is not written again.
+enum DerivedRows {
+    static func table(_ t: DerivedTable) -> ClickHouseSchema.Table {
+        var columns = [ClickHouseSchema.Column("dataset", "String", "LowCardinality(String)", "case or collection")]
+        for c in t.columns {
+            columns.append(.init(c.name, c.kind == .int ? "Nullable(Int64)" : "Nullable(String)", nil, "the store's \(c.name)"))
+        }
+        columns.append(.init("generation", "UInt64", nil, "push time, ns: rows of one push of this table; `derived` names the newest complete one"))
+        return ClickHouseSchema.Table(name: t.rawValue, columns: columns, engine: { _ in "MergeTree" },
+                                      orderBy: "(dataset, generation)", partitionBy: { _ in nil },
+                                      shardingKey: "cityHash64(ifNull(toString(\(t.columns[0].name)), ''))")
+    }
+
+    /// Which generation of each derived table is complete, written after its rows.
+    static let generations = ClickHouseSchema.Table(
+        name: "derived",
+        columns: [
+            .init("dataset", "String", "LowCardinality(String)", "case or collection"),
+            .init("tbl", "String", nil, "the derived table"),
+            .init("generation", "UInt64", nil, "its complete generation"),
+            .init("rows", "UInt64", nil, "how many rows it has"),
+            .init("digest", "String", nil, "SHA-1 of those rows' RowBinary (without dataset and generation), hex"),
+        ],
+        engine: { _ in "MergeTree" }, orderBy: "(dataset, tbl, generation)", partitionBy: { _ in nil }, shardingKey: "cityHash64(tbl)")
+
+    static let tables = DerivedTable.allCases.map(table) + [generations]
+
+    static func write(_ row: [DerivedValue], into w: inout RowBinaryWriter) {
+        for v in row {
+            switch v {
+            case .int(let i): w.nullable(i) { $0.int64($1) }
+            case .text(let s): w.nullable(s) { $0.string($1) }
+            }
+        }
+    }
+
+    static func read(_ t: DerivedTable, _ r: inout RowBinaryReader) throws -> [DerivedValue] {
+        try t.columns.map { c in
+            c.kind == .int ? .int(try r.nullable { try $0.int64() }) : .text(try r.nullable { try $0.string() })
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// Each table's newest complete generation and its digest.
+    static func current(_ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String) async throws -> [String: (generation: UInt64, digest: String)] {
+        var r = RowBinaryReader(try await client.queryBinary("""
+            SELECT tbl, generation, digest FROM \(s.name(generations)) WHERE dataset = {dataset:String}
+            ORDER BY generation DESC LIMIT 1 BY tbl
+            """, ["dataset": .string(dataset)]))
+        var out: [String: (UInt64, String)] = [:]
+        try ClickHouseReader.decode(client) {
+            while !r.atEnd { let t = try r.string(); out[t] = (try r.uint64(), try r.string()) }
+        }
+        return out
+    }
+
+    /// Writes the derived tables whose rows differ from their newest complete generation; returns the rows written.
+    static func push(_ store: Store, _ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String,
+                     insert: (ClickHouseSchema.Table, RowBinaryWriter, Int) async throws -> Int) async throws -> Int {
+        let have = try await current(client, s, dataset: dataset)
+        var written = 0
+        for t in DerivedTable.allCases {
+            let rows = try store.rows(of: t)
+            var body = RowBinaryWriter()
+            for row in rows { write(row, into: &body) }
+            let digest = hex(SHA1.hash(body.bytes))
+            if let h = have[t.rawValue], h.digest == digest { continue }
+            if have[t.rawValue] == nil && rows.isEmpty { continue }
+            let generation = UInt64(Date().timeIntervalSince1970 * 1e9)
+            var w = RowBinaryWriter()
+            for row in rows {
+                w.string(dataset)
+                write(row, into: &w)
+                w.uint64(generation)
+            }
+            written += try await insert(table(t), w, rows.count)
+            var g = RowBinaryWriter()
+            g.string(dataset); g.string(t.rawValue); g.uint64(generation); g.uint64(UInt64(rows.count)); g.string(digest)
+            written += try await insert(generations, g, 1)
+        }
+        return written
+    }
+
+    /// The rows of a table's current generation matching `filter` (SQL over its columns, values as parameters).
+    static func rows(_ client: ClickHouseClient, _ s: ClickHouseSchema, _ t: DerivedTable, generation: UInt64, dataset: String,
+                     filter: String? = nil, _ params: [String: Param] = [:]) async throws -> [[DerivedValue]] {
+        let sql = "SELECT \(t.columns.map(\.name).joined(separator: ", ")) FROM \(s.name(table(t)))"
+            + " WHERE dataset = {dataset:String} AND generation = {generation:UInt64}" + (filter.map { " AND (\($0))" } ?? "")
+            + " ORDER BY \(t.columns.map(\.name).prefix(2).joined(separator: ", "))"
+        var r = RowBinaryReader(try await client.queryBinary(sql, params.merging(["dataset": .string(dataset), "generation": .uint64(generation)]) { a, _ in a }))
+        var out: [[DerivedValue]] = []
+        try ClickHouseReader.decode(client) { while !r.atEnd { out.append(try read(t, &r)) } }
+        return out
+    }
+}
