@@ -9,8 +9,10 @@ TTL, deduplication tokens) never meets a real server in the tests; chDB runs the
 
 DIR holds what ClickHouseTests wrote:
   ddl.sql            the current schema's statements for one server, separated by lines holding only ';'
-  insert.json        {"table", "columns", "token", "file"}: RowBinary rows to insert, twice with the same token
-  queries.json       [{"name", "sql", "params"}]: the backend's queries with their query parameters
+  insert.json        {"table", "columns", "token", "file", "settings"}: RowBinary rows to insert, twice with the same
+                     token, with the push's other settings
+  queries.json       [{"name", "sql", "params", "explain"}]: the backend's queries with their query parameters; with
+                     "explain", what `EXPLAIN indexes = 1` says of the query rather than its rows
 Prints one JSON object: {"version", "inserted_twice_count", "old_case_after_merge", "results": {name: TSV text},
 "explain_conn": text}.
 Exit 2 when chDB is missing (the caller skips and says so), 1 on any statement ClickHouse refuses (its message).
@@ -39,8 +41,9 @@ def main():
     path = os.path.join(d, ins["file"])
     # chDB has no HTTP body: the same bytes go in FROM INFILE (SETTINGS must follow INFILE: SCALEOUT.md §3.2).
     for _ in range(2):
+        settings = "".join(f", {k} = {v}" for k, v in ins.get("settings", {}).items())
         s.query(f"INSERT INTO {ins['table']} ({', '.join(ins['columns'])}) FROM INFILE '{path}' "
-                f"SETTINGS insert_deduplication_token = '{ins['token']}' FORMAT RowBinary")
+                f"SETTINGS insert_deduplication_token = '{ins['token']}'{settings} FORMAT RowBinary")
     out["inserted_twice_count"] = int(s.query(f"SELECT count() FROM {ins['table']}", "TSV").bytes().decode())
     # Retention keys on push time: a copy of one row dated 2013 (support cases arrive that old) must outlive a
     # merge, which is when a TTL on event time would drop it (SCALEOUT.md §2.2, verified there with ts_src).
@@ -52,7 +55,8 @@ def main():
         f"SELECT count() FROM {ins['table']} WHERE dataset = 'old-case' AND toYear(ts_src) = 2013", "TSV").bytes().decode())
     with open(os.path.join(d, "queries.json")) as f:
         for q in json.load(f):
-            out["results"][q["name"]] = s.query(q["sql"], "TSV", params=q["params"]).bytes().decode()
+            sql = ("EXPLAIN indexes = 1 " if q.get("explain") else "") + q["sql"]
+            out["results"][q["name"]] = s.query(sql, "TSV", params=q["params"]).bytes().decode()
     out["explain_conn"] = s.query(
         f"EXPLAIN indexes = 1 SELECT count() FROM {ins['table']} WHERE conn_key = 1", "TSV").bytes().decode()
     print(json.dumps(out))

@@ -297,10 +297,21 @@ public final class ClickHouseReader: StoreReader {
         return out
     }
 
+    /// Where a connection's events are (`conns`): its first and last source time and the hosts that hold them.
+    func place(_ conn: Int64) throws -> (first: Int64, last: Int64, hosts: [String])? {
+        let (client, sql) = (self.client, ReadQueries.connPlace(schema))
+        let params: [String: Param] = ["dataset": .string(dataset), "key": .uint64(UInt64(bitPattern: conn))]
+        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
+        var out: (Int64, Int64, [String])?
+        try Self.decode(client) { if !r.atEnd { out = (try r.int64(), try r.int64(), try r.array { try $0.string() }) } }
+        return out
+    }
+
     public func events(conn: Int64) throws -> [StoredEvent] {
-        try sourcedEvents(ReadQueries.sourcedEvents(schema, where: "conn_key = {key:UInt64}"),
-                          ["dataset": .string(dataset), "key": .uint64(UInt64(bitPattern: conn))])
-            .sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
+        // The lookup table first: then the events are a primary-key range (host, time) per host rather than a scan.
+        guard let place = try place(conn), !place.hosts.isEmpty else { return [] }
+        let q = ReadQueries.connectionEvents(schema, dataset: dataset, key: conn, first: place.first, last: place.last, hosts: place.hosts)
+        return try sourcedEvents(q.sql, q.params).sorted { ($0.ts, $0.source, $0.id) < ($1.ts, $1.source, $1.id) }
     }
 
     public func aliases(of key: Int64) throws -> [ConnectionAlias] {
@@ -401,6 +412,28 @@ enum ReadQueries {
     /// Events of one dataset with their source_id first, then `eventColumns`.
     static func sourcedEvents(_ s: ClickHouseSchema, where clause: String) -> String {
         "SELECT source_id, \(eventColumns(s.dialect)) FROM \(s.name(ClickHouseSchema.events)) WHERE dataset = {dataset:String} AND \(clause)"
+    }
+
+    /// A connection's first and last source time (Int64 ns) and hosts, from `conns`; no row when it has no events.
+    static func connPlace(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT \(s.dialect == .current ? "toUnixTimestamp64Nano(minMerge(first_ts)), toUnixTimestamp64Nano(maxMerge(last_ts))" : "minMerge(first_ts), maxMerge(last_ts)"),
+               groupUniqArrayMerge(hosts)
+        FROM \(s.name(ClickHouseSchema.conns)) WHERE dataset = {dataset:String} AND conn_key = {key:UInt64} GROUP BY conn_key
+        """
+    }
+
+    /// A connection's events, where `conns` places them: for each host a range of the primary key.
+    static func connectionEvents(_ s: ClickHouseSchema, dataset: String, key: Int64, first: Int64, last: Int64, hosts: [String])
+        -> (sql: String, params: [String: Param]) {
+        var p: [String: Param] = ["dataset": .string(dataset), "key": .uint64(UInt64(bitPattern: key)), "first": .int64(first), "last": .int64(last)]
+        var alternatives: [String] = []
+        for (i, h) in hosts.sorted().enumerated() {
+            alternatives.append("host = {h\(i):String}")
+            p["h\(i)"] = .string(h)
+        }
+        let clause = "(\(alternatives.joined(separator: " OR "))) AND ts_src >= \(tsParam(s.dialect, "first")) AND ts_src <= \(tsParam(s.dialect, "last")) AND conn_key = {key:UInt64}"
+        return (sourcedEvents(s, where: clause), p)
     }
 
     /// Each connection key's newest alias row.

@@ -202,7 +202,37 @@ public struct ClickHouseSchema: Sendable {
         partitionBy: { _ in nil },
         shardingKey: "conn_key")
 
-    public static let tables = [events, sources, clocks, connAliases, connections] + DerivedRows.tables
+    /// The second access path (SCALEOUT.md §2.2, OpenTelemetry's traces_id_ts_lookup): one row per (dataset,
+    /// connection key) with its first and last source time and the hosts that saw it, filled by `conns_mv` as events
+    /// are inserted. `conn` reads it first, then the connection's events as a primary-key range per host.
+    /// Aggregate states (not SimpleAggregateFunction, which 18.16 lacks): read with minMerge, maxMerge, ….
+    public static let conns = Table(
+        name: "conns",
+        columns: [
+            Column("dataset", "String", "LowCardinality(String)", "case or collection"),
+            Column("conn_key", "UInt64", nil, "as events.conn_key (never 0: events without a connection are not here)"),
+            Column("first_ts", "AggregateFunction(min, Int64)", "AggregateFunction(min, DateTime64(9, 'UTC'))", "its first event's ts_src: minMerge"),
+            Column("last_ts", "AggregateFunction(max, Int64)", "AggregateFunction(max, DateTime64(9, 'UTC'))", "its last event's ts_src: maxMerge"),
+            Column("hosts", "AggregateFunction(groupUniqArray, String)", nil, "the hosts whose sources hold its events: groupUniqArrayMerge"),
+            Column("events", "AggregateFunction(count)", nil, "its events: countMerge (rows a push deleted and wrote again count twice)"),
+        ],
+        engine: { _ in "AggregatingMergeTree" },
+        orderBy: "(dataset, conn_key)",
+        partitionBy: { _ in nil },
+        shardingKey: "conn_key")
+
+    public static let tables = [events, sources, clocks, connAliases, connections, conns] + DerivedRows.tables
+
+    /// Fills `conns` from every insert into the events table that holds rows (the local one on a cluster: a
+    /// connection's events are all on its shard, so each shard's rows are complete).
+    func connsView(onCluster: String) -> String {
+        """
+        CREATE MATERIALIZED VIEW IF NOT EXISTS \(database).conns_mv\(onCluster) TO \(localName(Self.conns)) AS
+        SELECT dataset, conn_key, minState(ts_src) AS first_ts, maxState(ts_src) AS last_ts,
+               groupUniqArrayState(toString(host)) AS hosts, countState() AS events
+        FROM \(localName(Self.events)) WHERE conn_key != 0 GROUP BY dataset, conn_key
+        """
+    }
 
     /// The layout this tracejoin writes and reads; a database holding another is refused, never half-used
     /// (`schema_version`, one row per server). 1 was the first push's, before the table existed.
@@ -224,6 +254,7 @@ public struct ClickHouseSchema: Sendable {
                 out.append("CREATE TABLE IF NOT EXISTS \(name(t))\(oc) AS \(localName(t)) ENGINE = Distributed(\(cluster), \(database), \(t.name)_local, \(t.shardingKey))")
             }
         }
+        out.append(connsView(onCluster: oc))
         return out
     }
 

@@ -142,7 +142,11 @@ public final class Pusher {
                 let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
                                          chunkRows: chunkRows, cursors: cursors)
                 var settings = insertSettings
-                if let token { settings["insert_deduplication_token"] = token }
+                if let token {
+                    settings["insert_deduplication_token"] = token
+                    // Or `conns`, filled by its view, counts a batch sent twice twice (SCALEOUT.md §2.3, seen there).
+                    settings["deduplicate_blocks_in_dependent_materialized_views"] = "1"
+                }
                 if client.dialect == .current { settings["max_partitions_per_insert_block"] = "1000" }
                 let (sent, sentDone) = AsyncStream<Never>.makeStream()
                 group.addTask { [client] in

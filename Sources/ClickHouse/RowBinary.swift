@@ -116,6 +116,13 @@ public struct RowBinaryReader {
         return String(decoding: bytes[at..<at + Int(n)], as: UTF8.self)
     }
 
+    /// Array(T): a varint count, then the elements.
+    public mutating func array<T>(_ read: (inout RowBinaryReader) throws -> T) throws -> [T] {
+        let n = try varUInt()
+        guard n <= UInt64(bytes.count - offset) else { throw Short() } // every element takes a byte at least
+        return try (0..<Int(n)).map { _ in try read(&self) }
+    }
+
     /// Nullable(T): a NULL byte (1 = NULL), then the value unless NULL.
     public mutating func nullable<T>(_ read: (inout RowBinaryReader) throws -> T) throws -> T? {
         try uint8() == 1 ? nil : read(&self)

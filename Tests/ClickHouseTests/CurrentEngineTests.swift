@@ -9,7 +9,9 @@ import Foundation
 /// Python with chDB: TRACEJOIN_CHDB_PYTHON, else `.build-ch/venv/bin/python` (`.ci/run` makes it). Without it the
 /// test skips and says why; under CI=true it fails unless `.ci/run` said why (TRACEJOIN_CHDB_SKIP).
 final class CurrentEngineTests: XCTestCase {
-    func python() throws -> String {
+    func python() throws -> String { try Self.python() }
+
+    static func python() throws -> String {
         let env = ProcessInfo.processInfo.environment
         if let why = env["TRACEJOIN_CHDB_SKIP"] { throw XCTSkip("no chDB: \(why)") }
         let venv = PushEndToEndTests.root.appendingPathComponent(".build-ch/venv/bin/python").path
@@ -51,7 +53,8 @@ final class CurrentEngineTests: XCTestCase {
         let schema = ClickHouseSchema(database: "tj", dialect: .current, retentionDays: 90)
         try schema.ddl().joined(separator: "\n;\n").write(toFile: dir + "/ddl.sql", atomically: true, encoding: .utf8)
         let insert: [String: Any] = ["table": schema.name(ClickHouseSchema.events), "columns": EventRows.columns,
-                                     "token": "tj:nat:0", "file": "events.rowbinary"]
+                                     "token": "tj:nat:0", "file": "events.rowbinary",
+                                     "settings": ["deduplicate_blocks_in_dependent_materialized_views": "1"]]
         try JSONSerialization.data(withJSONObject: insert).write(to: URL(fileURLWithPath: dir + "/insert.json"))
         let ds: [String: Param] = ["dataset": .string("nat")]
         let queries: [(String, String, [String: Param])] = [
@@ -87,7 +90,17 @@ final class CurrentEngineTests: XCTestCase {
             page("pageConn", conns: [rst.conn!]),
             page("pageKind", kinds: ["log"]),
         ]
-        let qjson = (queries + pages).map { ["name": $0.0, "sql": $0.1, "params": $0.2.mapValues { $0.paramValue }] as [String: Any] }
+        // The refused connection's place in `conns` (filled by its materialized view) and its events read through it.
+        let rstEvents = clientEvents.filter { $0.conn == rst.conn }
+        let place = ("connPlace", ReadQueries.connPlace(schema), ["dataset": Param.string("nat"), "key": .uint64(UInt64(bitPattern: rst.conn!))])
+        let connEvents = ReadQueries.connectionEvents(schema, dataset: "nat", key: rst.conn!, first: rstEvents.first!.tsSource,
+                                                      last: rstEvents.last!.tsSource, hosts: ["client"])
+        let lookups: [(String, String, [String: Param])] = [place, ("connEvents", connEvents.sql, connEvents.params),
+            ("connCount", "SELECT countMerge(events) FROM \(schema.name(ClickHouseSchema.conns)) WHERE dataset = 'nat' AND conn_key = {key:UInt64}",
+             ["key": .uint64(UInt64(bitPattern: rst.conn!))])]
+        let explain = ("connEventsExplain", connEvents.sql, connEvents.params)
+        var qjson = (queries + pages + lookups).map { ["name": $0.0, "sql": $0.1, "params": $0.2.mapValues { $0.paramValue }] as [String: Any] }
+        qjson.append(["name": explain.0, "sql": explain.1, "params": explain.2.mapValues { $0.paramValue }, "explain": true])
         try JSONSerialization.data(withJSONObject: qjson).write(to: URL(fileURLWithPath: dir + "/queries.json"))
 
         let run = Process()
@@ -122,6 +135,16 @@ final class CurrentEngineTests: XCTestCase {
         XCTAssertEqual(idsOf("pageGrep"), [String(rst.id)], "one RST in the client capture, found case-insensitively")
         XCTAssertEqual(idsOf("pageConn"), clientEvents.filter { $0.conn == rst.conn }.map { String($0.id) }, "the refused connection's SYN and RST")
         XCTAssertEqual(results["pageKind"], "", "a capture holds no log lines")
+        // conns: the SYN and the RST, at the client, counted once though the batch was sent twice.
+        XCTAssertEqual(results["connPlace"], "\(rstEvents.first!.tsSource)\t\(rstEvents.last!.tsSource)\t['client']\n")
+        XCTAssertEqual(results["connCount"], "2\n", "the batch sent twice counts once in conns too")
+        // Its rows: source_id first, then the event columns (event_id first).
+        let connRows = (results["connEvents"] ?? "").split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(connRows.map { $0[1] }, rstEvents.map { String($0.id) }, "the SYN and the RST")
+        XCTAssertEqual(Set(connRows.map { $0[0] }), [String(cid)], "both from the client capture")
+        let explained = results["connEventsExplain"] ?? ""
+        if ProcessInfo.processInfo.environment["TJ_SHOW_EXPLAIN"] != nil { print(explained) }
+        XCTAssertTrue(explained.contains("PrimaryKey") && explained.contains("idx_conn"), "the primary key and the connection key's bloom filter: \(explained)")
         for name in ["readSources", "readClocks", "readConnections", "readConnectionsByEndpoint"] {
             XCTAssertEqual(results[name], "", "\(name) runs on 26.9 (no rows of those tables were inserted here)")
         }

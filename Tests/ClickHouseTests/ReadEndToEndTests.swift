@@ -22,9 +22,14 @@ final class ReadEndToEndTests: XCTestCase {
     /// Each command's output on both stores; they must be equal. Returns the ClickHouse side's, by command.
     @discardableResult
     func assertSame(_ store: String, _ url: String, _ commands: [[String]]) throws -> [String: String] {
+        try Self.assertSame(store, url, commands)
+    }
+
+    @discardableResult
+    static func assertSame(_ store: String, _ url: String, _ commands: [[String]]) throws -> [String: String] {
         var out: [String: String] = [:]
         for args in commands {
-            let a = try run(args + ["--store", store]), b = try run(args + ["--store", url])
+            let a = try T.tracejoin(args + ["--store", store]), b = try T.tracejoin(args + ["--store", url])
             XCTAssertEqual(b.status, 0, "\(args): \(b.err)")
             XCTAssertEqual(a.out, b.out, "\(args.joined(separator: " ")) differs between SQLite and ClickHouse")
             XCTAssertFalse(b.out.isEmpty, "\(args) printed nothing")
