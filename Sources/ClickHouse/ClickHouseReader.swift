@@ -50,9 +50,9 @@ public final class ClickHouseReader: StoreReader {
 
     deinit { try? client.http.syncShutdown() }
 
-    /// Runs async work from the synchronous views and waits for it (the client runs on its own event loop, never
-    /// on the waiting thread).
-    static func wait<T>(_ body: @escaping () async throws -> T) throws -> T {
+    /// Runs async work from the synchronous views (and `ingest`) and waits for it (the client runs on its own event
+    /// loop, never on the waiting thread).
+    public static func wait<T>(_ body: @escaping () async throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Task.detached {

@@ -48,6 +48,9 @@ public final class Pusher {
     /// Called each time an event batch was accepted, with how many were so far (tests pause a push there to stop a
     /// server).
     public var afterBatch: ((Int) async throws -> Void)?
+    /// Refuses a dataset that holds sources other than the store's (`ingest --store clickhouse+…`: a dataset's clocks
+    /// and connections are solved over all its files at once, so its files come in one store).
+    public var refuseOtherSources = false
     let progress: (String) -> Void
 
     public init(store: Store, client: ClickHouseClient, progress: @escaping (String) -> Void = { _ in }) {
@@ -86,6 +89,10 @@ public final class Pusher {
         // What ClickHouse has of them.
         let ds: [String: Param] = ["dataset": .string(url.dataset)]
         let complete = try await pairs(PushQueries.pushedSources(schema), ds)
+        let others = Set(complete.keys).subtracting(ids.values)
+        if refuseOtherSources && !others.isEmpty {
+            throw ClickHouseError.incomplete("dataset \(url.dataset) of \(url.database) already holds \(others.count) sources that are not among these files: a dataset's clocks and connections are solved over all its files at once. Ingest them all into a SQLite store and push it (tracejoin push), or choose another dataset")
+        }
         let present = try await eventCounts(schema, ids: sources.compactMap { ids[$0.id] })
         var todo: [SourceInfo] = []
         var partial: [UInt64] = []

@@ -108,6 +108,29 @@ final class ReadEndToEndTests: XCTestCase {
         XCTAssertEqual((c["listeners"] as? [[String: Any]])?.count, 3, "the server's port 8001 listening in netstat, netstat -ano and ss")
     }
 
+    /// `ingest --store clickhouse+…`: the files go in through a staging store that is gone afterwards, and the dataset
+    /// reads as the store an ingest of the same files makes.
+    func testIngestStraightIntoClickHouse() throws {
+        let c = try T.cluster()
+        let url = c.url + "&dataset=" + T.dataset("ingest")
+        let staging = { (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("tracejoin-stage-") } ?? [] }
+        let before = staging()
+        let i = try run(["ingest", "--store", url, "corpus/nat-two-points"])
+        XCTAssertEqual(i.status, 0, i.err)
+        XCTAssertTrue(i.out.contains("client.pcap: pcap, host client, 33 events"), i.out)
+        XCTAssertTrue(i.err.contains("65 of 65 events of the store are in"), i.err)
+        XCTAssertEqual(staging(), before, "the staging store is removed")
+        let store = try T.store("nat-two-points", in: self)
+        try assertSame(store, url, [["timeline", "--json"], ["clocks", "--json"], ["connections", "--json"]])
+        // Files of another case into the same dataset: refused, its clocks would be solved without the others.
+        let other = try run(["ingest", "--store", url, "corpus/rdp-reset/ts-server.txt"])
+        XCTAssertEqual(other.status, 1)
+        XCTAssertTrue(other.err.contains("already holds 2 sources that are not among these files"), other.err)
+        let again = try run(["ingest", "--store", url, "corpus/nat-two-points"])
+        XCTAssertEqual(again.status, 0, "the same files again: nothing to add")
+        XCTAssertTrue(again.err.contains("nothing to insert"), again.err)
+    }
+
     func testDatasetWithNothingPushedSaysSo() throws {
         let c = try T.cluster()
         // Another dataset's push makes sure the tables exist.

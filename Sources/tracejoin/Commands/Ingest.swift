@@ -23,6 +23,10 @@ struct Ingest: ParsableCommand {
         the lines already stored. Clocks and connection lifecycles are recomputed as events arrive: once \
         the files have been quiet for a second, and at least every 5 s while they keep growing. Ctrl-C (or SIGTERM, or --follow-for) commits what was read and stops; \
         an unfinished last line is left for the next run.
+
+        --store clickhouse+http://HOST:PORT/DATABASE?dataset=NAME loads the files into a ClickHouse dataset: \
+        through a staging SQLite store in the temporary folder where the joiner's passes run, pushed, then \
+        removed (see `tracejoin push`). Not with --follow.
         """
     )
 
@@ -35,6 +39,9 @@ struct Ingest: ParsableCommand {
     @Flag(help: .hidden) var parseOnly = false
 
     func validate() throws {
+        if store.isClickHouse && (follow || parseOnly) {
+            throw ValidationError("--follow writes a SQLite store; ingest into one and push it to ClickHouse")
+        }
         if let followFor, !(followFor > 0) || !followFor.isFinite { throw ValidationError("--follow-for wants a number of seconds above 0; got \(followFor)") }
         if followFor != nil && !follow { throw ValidationError("--follow-for goes with --follow") }
         guard follow else { return }
@@ -52,6 +59,10 @@ struct Ingest: ParsableCommand {
     }
 
     func run() throws {
+        if store.isClickHouse {
+            try ClickHouseIngest.run(url: store.store, arguments: ingest)
+            return
+        }
         let s = try store.open()
         if follow {
             let reports = try FollowRunner.run(store: s, arguments: ingest, duration: followFor)

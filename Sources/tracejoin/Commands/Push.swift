@@ -57,22 +57,8 @@ struct Push: AsyncParsableCommand {
                 }
             }
         }
-        let report: PushReport
-        do {
-            report = try await pusher.run()
-        } catch let e as ClickHouseError {
-            await client.shutdown()
-            throw CLIError(e.description)
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-        await client.shutdown()
-        if report.rowsInserted == 0 {
-            note("push: nothing to insert: \(url) already holds every source of \(store.store) (\(report.rows) events)")
-        } else {
-            note("push: \(report.eventsInserted) events of \(report.sourcesPushed) sources inserted (\(report.rowsInserted) rows in all) in \(String(format: "%.2f", report.seconds)) s; \(report.rows) of \(report.eventsInStore) events of the store are in \(url)")
-        }
+        let report = try await Self.run(pusher)
+        Self.summary(report, store: store.store, url: url)
         if json {
             var o = JSONObject()
             o.add("events_in_store", report.eventsInStore)
@@ -86,6 +72,27 @@ struct Push: AsyncParsableCommand {
             o.add("server", report.server)
             o.add("schema", report.dialect.rawValue)
             print(o.text)
+        }
+    }
+
+    /// Runs a push to its end and closes its client, whatever happens; ClickHouse's errors as the user's.
+    static func run(_ pusher: Pusher) async throws -> PushReport {
+        let result: Result<PushReport, Error>
+        do { result = .success(try await pusher.run()) } catch { result = .failure(error) }
+        await pusher.client.shutdown()
+        switch result {
+        case .success(let report): return report
+        case .failure(let e as ClickHouseError): throw CLIError(e.description)
+        case .failure(let e): throw e
+        }
+    }
+
+    /// What a push did, on stderr.
+    static func summary(_ report: PushReport, store: String, url: ClickHouseURL) {
+        if report.rowsInserted == 0 {
+            note("push: nothing to insert: \(url) already holds every source of \(store) (\(report.rows) events)")
+        } else {
+            note("push: \(report.eventsInserted) events of \(report.sourcesPushed) sources inserted (\(report.rowsInserted) rows in all) in \(String(format: "%.2f", report.seconds)) s; \(report.rows) of \(report.eventsInStore) events of the store are in \(url)")
         }
     }
 }
