@@ -2,10 +2,11 @@
 # clickhouse-read-bench.sh: `tracejoin conn` and a timeline page on the SQLite store and on ClickHouse 26.9 (chDB behind
 # scripts/chdb-http-shim.py) holding the same case among TOTAL events, side by side, with the granules ClickHouse read.
 #
-#   bench/clickhouse-read-bench.sh [TOTAL_EVENTS] [CASE_PACKETS]     # defaults 20000000 1000000
+#   bench/clickhouse-read-bench.sh [TOTAL_EVENTS] [CASE_PACKETS] [OPEN]     # defaults 20000000 1000000 100
 #
-# The case: bench/gen-pcap.py's capture of CASE_PACKETS packets over 20,000 connections, analyzed into a SQLite store
-# and pushed. The rest of TOTAL: synthetic packets INSERT … SELECTed into the same dataset over the same days, on 100
+# The case: bench/gen-pcap.py's capture of CASE_PACKETS packets over 20,000 connections, OPEN of them at a time (20000:
+# every connection spans the whole capture, its packets in as many granules as it has packets), ingested into a
+# SQLite store, its passes run, and pushed. The rest of TOTAL: synthetic packets INSERT … SELECTed into the same dataset over the same days, on 100
 # hosts (one of them the case's own) and 1 M other connections, so neither the day nor the host alone finds the case.
 # Needs a release build, python3 with chdb-core (.build-ch/venv, as .ci/run makes it) and hyperfine. Writes
 # everything under bench/out/chread-<UTC stamp>/.
@@ -13,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL=${1:-20000000}
 N=${2:-1000000}
+OPEN=${3:-100}
 OUT="bench/out/chread-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
 B=$PWD/.build/release/tracejoin
@@ -20,7 +22,7 @@ PY=${TRACEJOIN_CHDB_PYTHON:-.build-ch/venv/bin/python}
 [ -x "$B" ] || { echo "clickhouse-read-bench: build first: swift build -c release --product tracejoin" >&2; exit 2; }
 PORT=18125
 
-python3 bench/gen-pcap.py "$N" 20000 "$OUT/case.pcap"
+python3 bench/gen-pcap.py "$N" 20000 "$OUT/case.pcap" "$OPEN"
 "$B" ingest --store "$OUT/case.db" "$OUT/case.pcap" > /dev/null
 "$B" connections --store "$OUT/case.db" > /dev/null   # the clock and lifecycle passes, which the push copies
 

@@ -2,10 +2,16 @@
 """A synthetic capture for push-bench.sh: N TCP packets over C connections (Ethernet/IPv4/TCP, µs pcap), 0.1 ms
 apart: each connection a SYN, a SYN/ACK, then PSH/ACK segments of 0-49 bytes.
 
-    gen-pcap.py N C OUT.pcap
+    gen-pcap.py N C OUT.pcap [W]
+
+W: connections open at a time (default C: every connection lasts the whole capture, each packet of the next one).
+With W, the connections go W at a time, each group's packets interleaved, the next group after it: how a capture
+of many short connections looks.
 """
 import struct, sys, random
 n = int(sys.argv[1]); conns = int(sys.argv[2]); out = sys.argv[3]
+window = int(sys.argv[4]) if len(sys.argv) > 4 else conns
+per = max(1, n // conns)  # packets per connection
 random.seed(1)
 f = open(out, 'wb')
 f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
@@ -17,7 +23,8 @@ def csum(b):
     return ~s & 0xffff
 seqs = {}
 for i in range(n):
-    c = i % conns
+    c = (i // (window * per)) * window + i % window if window < conns else i % conns
+    c %= conns
     cli = bytes([10, 1, (c >> 8) & 255, c & 255]); srv = bytes([10, 2, 0, 1])
     sport = 20000 + (c % 40000); dport = 443
     k = seqs.get(c, 0); seqs[c] = k + 1

@@ -221,10 +221,18 @@ public final class ClickHouseReader: StoreReader {
     // MARK: - Derived tables (`DerivedRows`)
 
     private func derived(_ t: DerivedTable, filter: String? = nil, _ params: [String: Param] = [:]) throws -> [[DerivedValue]] {
-        guard let g = generations[t.rawValue] else { return [] }
+        try derived(DerivedSpec(t), filter: filter, params)
+    }
+
+    /// The rows of a derived table's current generation (none when it was never pushed).
+    public func derived(_ t: DerivedSpec, filter: String? = nil, _ params: [String: Param] = [:]) throws -> [[DerivedValue]] {
+        guard let g = generations[t.name] else { return [] }
         let (client, schema, dataset) = (self.client, self.schema, self.dataset)
         return try Self.wait { try await DerivedRows.rows(client, schema, t, generation: g, dataset: dataset, filter: filter, params) }
     }
+
+    /// Whether the push copied this derived table (a dataset pushed without findings has none to show).
+    public func has(_ t: DerivedSpec) -> Bool { generations[t.name] != nil }
 
     private lazy var names: Result<[String: [String]], Error> = Result {
         // As the store groups them: each address's names by the first source that gave them, then by name.
@@ -329,8 +337,15 @@ public final class ClickHouseReader: StoreReader {
     }
 
     public func socketRows() throws -> [SocketRowFacts] {
-        let rows = try sourcedEvents(ReadQueries.sourcedEvents(schema, where: "kind = {kind:String}"),
-                                     ["dataset": .string(dataset), "kind": .string(EventKind.socketSnapshot.name)])
+        // The sources that hold socket tables (`source_kinds`), then their rows as primary-key ranges.
+        let (client, kinds) = (self.client, ReadQueries.sourcesOfKind(schema))
+        let kind = EventKind.socketSnapshot.name
+        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(kinds, ["dataset": .string(self.dataset), "kind": .string(kind)]) })
+        var holders: [(UInt64, String)] = []
+        try Self.decode(client) { while !r.atEnd { holders.append((try r.uint64(), try r.string())) } }
+        if holders.isEmpty { return [] }
+        let q = ReadQueries.eventsOfKind(schema, dataset: dataset, kind: kind, sources: holders)
+        let rows = try sourcedEvents(q.sql, q.params)
         // The store's order: by source, then as the source listed them.
         return rows.sorted { ($0.source, $0.id) < ($1.source, $1.id) }.map { e in
             let attrs = e.attrs.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
@@ -434,6 +449,23 @@ enum ReadQueries {
         }
         let clause = "(\(alternatives.joined(separator: " OR "))) AND ts_src >= \(tsParam(s.dialect, "first")) AND ts_src <= \(tsParam(s.dialect, "last")) AND conn_key = {key:UInt64}"
         return (sourcedEvents(s, where: clause), p)
+    }
+
+    /// The sources (and their hosts) that hold events of a kind.
+    static func sourcesOfKind(_ s: ClickHouseSchema) -> String {
+        "SELECT DISTINCT source_id, toString(host) FROM \(s.name(ClickHouseSchema.sourceKinds)) WHERE dataset = {dataset:String} AND kind = {kind:String} ORDER BY source_id"
+    }
+
+    /// Those sources' events of that kind: a primary-key range (host) per source.
+    static func eventsOfKind(_ s: ClickHouseSchema, dataset: String, kind: String, sources: [(UInt64, String)]) -> (sql: String, params: [String: Param]) {
+        var p: [String: Param] = ["dataset": .string(dataset), "kind": .string(kind)]
+        var alternatives: [String] = []
+        for (i, (id, host)) in sources.enumerated() {
+            alternatives.append("(host = {h\(i):String} AND source_id = {s\(i):UInt64})")
+            p["h\(i)"] = .string(host)
+            p["s\(i)"] = .uint64(id)
+        }
+        return (sourcedEvents(s, where: "(\(alternatives.joined(separator: " OR "))) AND kind = {kind:String}"), p)
     }
 
     /// Each connection key's newest alias row.

@@ -221,7 +221,23 @@ public struct ClickHouseSchema: Sendable {
         partitionBy: { _ in nil },
         shardingKey: "conn_key")
 
-    public static let tables = [events, sources, clocks, connAliases, connections, conns] + DerivedRows.tables
+    /// Which sources hold events of which kind, filled by `source_kinds_mv`: the few sources with socket tables are
+    /// found here, then read as primary-key ranges, rather than every event scanned for its kind.
+    public static let sourceKinds = Table(
+        name: "source_kinds",
+        columns: [
+            Column("dataset", "String", "LowCardinality(String)", "case or collection"),
+            Column("kind", "String", "LowCardinality(String)", "event kind name"),
+            Column("source_id", "UInt64", nil, "as events.source_id"),
+            Column("host", "String", "LowCardinality(String)", "the source's host"),
+            Column("events", "AggregateFunction(count)", nil, "how many: countMerge"),
+        ],
+        engine: { _ in "AggregatingMergeTree" },
+        orderBy: "(dataset, kind, source_id, host)",
+        partitionBy: { _ in nil },
+        shardingKey: "source_id")
+
+    public static let tables = [events, sources, clocks, connAliases, connections, conns, sourceKinds] + DerivedRows.tables
 
     /// Fills `conns` from every insert into the events table that holds rows (the local one on a cluster: a
     /// connection's events are all on its shard, so each shard's rows are complete).
@@ -255,6 +271,10 @@ public struct ClickHouseSchema: Sendable {
             }
         }
         out.append(connsView(onCluster: oc))
+        out.append("""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS \(database).source_kinds_mv\(oc) TO \(localName(Self.sourceKinds)) AS
+            SELECT dataset, kind, source_id, host, countState() AS events FROM \(localName(Self.events)) GROUP BY dataset, kind, source_id, host
+            """)
         return out
     }
 

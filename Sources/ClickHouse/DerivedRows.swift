@@ -9,14 +9,36 @@ import TraceModel
 /// `derived` row naming that generation: readers take each table's newest generation named there, so a push cut
 /// off midway leaves the last complete one in force, and rows a new pass dropped stop counting. A table whose rows
 /// did not change (the same SHA-1 over their RowBinary) is not written again.
+/// A derived table as ClickHouse holds it: the store's (`DerivedTable`), or one the push is handed (findings, which
+/// the SQLite store computes when asked rather than keeps).
+public struct DerivedSpec: Sendable {
+    public let name: String
+    public let columns: [(name: String, kind: DerivedTable.Kind)]
+
+    init(_ t: DerivedTable) { name = t.rawValue; columns = t.columns }
+    init(name: String, columns: [(name: String, kind: DerivedTable.Kind)]) { self.name = name; self.columns = columns }
+
+    /// One row per finding, in the order `findings` prints them (`n`); hosts one per line, numbers `name=value` lines.
+    public static let findings = DerivedSpec(name: "findings", columns: [
+        ("n", .int), ("kind", .text), ("severity", .text), ("ts", .int), ("hosts", .text), ("connection", .text),
+        ("explanation", .text), ("numbers", .text)])
+    /// The events that prove finding `n`, in order (`i`).
+    public static let findingEvidence = DerivedSpec(name: "finding_evidence", columns: [
+        ("n", .int), ("i", .int), ("source", .int), ("line", .int), ("ts", .int), ("text", .text)])
+
+    static let all = DerivedTable.allCases.map(DerivedSpec.init) + [findings, findingEvidence]
+}
+
 enum DerivedRows {
-    static func table(_ t: DerivedTable) -> ClickHouseSchema.Table {
+    static func table(_ t: DerivedTable) -> ClickHouseSchema.Table { table(DerivedSpec(t)) }
+
+    static func table(_ t: DerivedSpec) -> ClickHouseSchema.Table {
         var columns = [ClickHouseSchema.Column("dataset", "String", "LowCardinality(String)", "case or collection")]
         for c in t.columns {
             columns.append(.init(c.name, c.kind == .int ? "Nullable(Int64)" : "Nullable(String)", nil, "the store's \(c.name)"))
         }
         columns.append(.init("generation", "UInt64", nil, "push time, ns: rows of one push of this table; `derived` names the newest complete one"))
-        return ClickHouseSchema.Table(name: t.rawValue, columns: columns, engine: { _ in "MergeTree" },
+        return ClickHouseSchema.Table(name: t.name, columns: columns, engine: { _ in "MergeTree" },
                                       orderBy: "(dataset, generation)", partitionBy: { _ in nil },
                                       shardingKey: "cityHash64(ifNull(toString(\(t.columns[0].name)), ''))")
     }
@@ -33,7 +55,7 @@ enum DerivedRows {
         ],
         engine: { _ in "MergeTree" }, orderBy: "(dataset, tbl, generation)", partitionBy: { _ in nil }, shardingKey: "cityHash64(tbl)")
 
-    static let tables = DerivedTable.allCases.map(table) + [generations]
+    static let tables = DerivedSpec.all.map { table($0) } + [generations]
 
     static func write(_ row: [DerivedValue], into w: inout RowBinaryWriter) {
         for v in row {
@@ -44,7 +66,7 @@ enum DerivedRows {
         }
     }
 
-    static func read(_ t: DerivedTable, _ r: inout RowBinaryReader) throws -> [DerivedValue] {
+    static func read(_ t: DerivedSpec, _ r: inout RowBinaryReader) throws -> [DerivedValue] {
         try t.columns.map { c in
             c.kind == .int ? .int(try r.nullable { try $0.int64() }) : .text(try r.nullable { try $0.string() })
         }
@@ -66,17 +88,21 @@ enum DerivedRows {
     }
 
     /// Writes the derived tables whose rows differ from their newest complete generation; returns the rows written.
-    static func push(_ store: Store, _ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String,
+    /// `extra`: tables the store does not keep, with their rows (findings).
+    static func push(_ store: Store, extra: [(DerivedSpec, [[DerivedValue]])], _ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String,
                      insert: (ClickHouseSchema.Table, RowBinaryWriter, Int) async throws -> Int) async throws -> Int {
         let have = try await current(client, s, dataset: dataset)
         var written = 0
-        for t in DerivedTable.allCases {
-            let rows = try store.rows(of: t)
+        let tables = try DerivedTable.allCases.map { (DerivedSpec($0), try store.rows(of: $0)) } + extra
+        let handed = Set(extra.map(\.0.name))
+        for (t, rows) in tables {
             var body = RowBinaryWriter()
             for row in rows { write(row, into: &body) }
             let digest = hex(SHA1.hash(body.bytes))
-            if let h = have[t.rawValue], h.digest == digest { continue }
-            if have[t.rawValue] == nil && rows.isEmpty { continue }
+            if let h = have[t.name], h.digest == digest { continue }
+            // An empty store table needs no generation (none reads as empty); findings handed over do, even none:
+            // "no findings" is not "pushed without them".
+            if have[t.name] == nil && rows.isEmpty && !handed.contains(t.name) { continue }
             let generation = UInt64(Date().timeIntervalSince1970 * 1e9)
             var w = RowBinaryWriter()
             for row in rows {
@@ -86,14 +112,14 @@ enum DerivedRows {
             }
             written += try await insert(table(t), w, rows.count)
             var g = RowBinaryWriter()
-            g.string(dataset); g.string(t.rawValue); g.uint64(generation); g.uint64(UInt64(rows.count)); g.string(digest)
+            g.string(dataset); g.string(t.name); g.uint64(generation); g.uint64(UInt64(rows.count)); g.string(digest)
             written += try await insert(generations, g, 1)
         }
         return written
     }
 
     /// The rows of a table's current generation matching `filter` (SQL over its columns, values as parameters).
-    static func rows(_ client: ClickHouseClient, _ s: ClickHouseSchema, _ t: DerivedTable, generation: UInt64, dataset: String,
+    static func rows(_ client: ClickHouseClient, _ s: ClickHouseSchema, _ t: DerivedSpec, generation: UInt64, dataset: String,
                      filter: String? = nil, _ params: [String: Param] = [:]) async throws -> [[DerivedValue]] {
         let sql = "SELECT \(t.columns.map(\.name).joined(separator: ", ")) FROM \(s.name(table(t)))"
             + " WHERE dataset = {dataset:String} AND generation = {generation:UInt64}" + (filter.map { " AND (\($0))" } ?? "")

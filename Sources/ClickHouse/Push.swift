@@ -51,6 +51,8 @@ public final class Pusher {
     /// Refuses a dataset that holds sources other than the store's (`ingest --store clickhouse+…`: a dataset's clocks
     /// and connections are solved over all its files at once, so its files come in one store).
     public var refuseOtherSources = false
+    /// Derived tables the store does not keep, with their rows: the findings, computed by the caller.
+    public var extraDerived: [(DerivedSpec, [[DerivedValue]])] = []
     let progress: (String) -> Void
 
     public init(store: Store, client: ClickHouseClient, progress: @escaping (String) -> Void = { _ in }) {
@@ -188,7 +190,7 @@ public final class Pusher {
         report.rowsInserted += try await pushClocks(schema, sources, ids: ids)
         report.rowsInserted += try await pushAliases(schema)
         report.rowsInserted += try await pushConnections(schema)
-        report.rowsInserted += try await DerivedRows.push(store, client, schema, dataset: url.dataset) { t, w, n in
+        report.rowsInserted += try await DerivedRows.push(store, extra: extraDerived, client, schema, dataset: url.dataset) { t, w, n in
             try await self.insertRows(t, schema, w, count: n)
         }
 

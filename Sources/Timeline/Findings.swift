@@ -16,6 +16,10 @@ public struct Finding: Sendable {
         public var line: Int
         public var ts: Int64
         public var text: String
+
+        public init(source: Int64, line: Int, ts: Int64, text: String) {
+            self.source = source; self.line = line; self.ts = ts; self.text = text
+        }
     }
 
     public var kind: String
@@ -28,6 +32,12 @@ public struct Finding: Sendable {
     public var evidence: [Evidence]
     /// The figures the explanation gives, by name (for --json and tests).
     public var numbers: [String: Double] = [:]
+
+    public init(kind: String, severity: Severity, ts: Int64, hosts: [String], connection: String?, explanation: String,
+                evidence: [Evidence], numbers: [String: Double] = [:]) {
+        self.kind = kind; self.severity = severity; self.ts = ts; self.hosts = hosts; self.connection = connection
+        self.explanation = explanation; self.evidence = evidence; self.numbers = numbers
+    }
 }
 
 /// Runs every detector (`TCPFindings`, `TCPStallFindings`, `TurnFindings`, `NagleFindings`, `TableFindings`, `LogFindings`, `SiteMinderFindings`) over a store whose clocks and

@@ -138,8 +138,10 @@ final class PushEndToEndTests: XCTestCase {
         XCTAssertEqual(a["rows"] as? Int, 65, "every event is in ClickHouse")
         // 65 events + 2 sources + 1 clock (the server's; the client is the reference, with no clock row)
         // + 8 aliases (4 connections, each under a client and a server tuple) + those 8 tuples' connection rows
-        // + 65 packet twins (each packet's fate at the other capture point) + the row naming their generation.
-        XCTAssertEqual(a["rows_inserted"] as? Int, 65 + 2 + 1 + 8 + 8 + 65 + 1)
+        // + 65 packet twins (each packet's fate at the other capture point) + the row naming their generation
+        // + 2 findings (the refused connection to port 9, proved by its SYN and RST; the client's segment lost before
+        // the server, by that segment) with their 3 pieces of evidence and the 2 rows naming their generations.
+        XCTAssertEqual(a["rows_inserted"] as? Int, 65 + 2 + 1 + 8 + 8 + 65 + 1 + 2 + 3 + 2)
         XCTAssertTrue(first.err.contains("push: 65 of 65 events (100%)"), first.err)
 
         let second = try tracejoin(["push", "--store", store, "--to", c.url + "&dataset=" + ds, "--json"])

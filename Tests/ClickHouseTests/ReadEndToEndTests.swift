@@ -53,7 +53,7 @@ final class ReadEndToEndTests: XCTestCase {
             ["timeline", "--conn", "10.97.2.1:9", "--json"],
             ["timeline", "--conn", "10.97.2.254:43642,10.97.2.1:7000", "--kind", "packet"],
             ["clocks", "--json"], ["clocks"], ["sources", "--json"], ["sources"],
-            ["connections", "--json"], ["connections"], ["connections", "--host", "server"],
+            ["connections", "--json"], ["connections"], ["connections", "--host", "server"], ["findings", "--json"], ["findings"],
             ["conn", "10.97.1.1:43642", "10.97.2.1:7000", "--json"], ["conn", "10.97.1.1:43642", "10.97.2.1:7000"], ["conn", "10.97.2.1"],
         ])
         // What a reader of the captures can check: 33 client and 32 server packets, the server's read 3.25 s later
@@ -73,6 +73,8 @@ final class ReadEndToEndTests: XCTestCase {
         let evs = conn["events"] as? [[String: Any]] ?? []
         XCTAssertTrue(evs.contains { e in (e["elsewhere"] as? [[String: Any]])?.contains { $0["verdict"] as? String == "lost" } == true },
                       "a client packet lost before the server")
+        XCTAssertEqual(lines(out["findings --json"]).compactMap { $0["kind"] as? String }, ["connection_refused", "segments_lost"],
+                       "the refused connection to port 9 and the segment lost between the capture points, as the push computed them")
         let server = try XCTUnwrap(lines(out["clocks --json"]).first { $0["host"] as? String == "server" })
         let offset = try XCTUnwrap(server["offset_s"] as? Double), unc = try XCTUnwrap(server["uncertainty_s"] as? Double)
         XCTAssertLessThanOrEqual(abs(offset - 3.25), unc, "the known 3.25 s shift lies within the stated uncertainty")
@@ -120,6 +122,13 @@ final class ReadEndToEndTests: XCTestCase {
         XCTAssertTrue(i.out.contains("client.pcap: pcap, host client, 33 events"), i.out)
         XCTAssertTrue(i.err.contains("65 of 65 events of the store are in"), i.err)
         XCTAssertEqual(staging(), before, "the staging store is removed")
+        // analyze: the same report whether the case goes into a SQLite store or into a dataset (read back from it).
+        let db = NSTemporaryDirectory() + "tj-an-\(UUID().uuidString).db"
+        addTeardownBlock { for x in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + x) } }
+        let a = try run(["analyze", "--store", db, "corpus/rdp-reset"]), b = try run(["analyze", "--store", c.url + "&dataset=" + T.dataset("an"), "corpus/rdp-reset"])
+        XCTAssertEqual(a.status, b.status)
+        XCTAssertEqual(a.out, b.out, "analyze differs between SQLite and ClickHouse")
+        XCTAssertTrue(b.out.contains("connection_refused  tcp 10.0.107.58:59210 → 10.7.3.187:3389"), "the refused RDP connection, found on the way in: \(b.out)")
         let store = try T.store("nat-two-points", in: self)
         try assertSame(store, url, [["timeline", "--json"], ["clocks", "--json"], ["connections", "--json"]])
         // Files of another case into the same dataset: refused, its clocks would be solved without the others.
@@ -144,7 +153,7 @@ final class ReadEndToEndTests: XCTestCase {
 
     func testCommandsThatNeedTheSQLiteStoreSaySo() throws {
         let c = try T.cluster()
-        let r = try run(["findings", "--store", c.url + "&dataset=x"])
+        let r = try run(["report", "--store", c.url + "&dataset=x", "--html", NSTemporaryDirectory() + "tj-never.html"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("this command reads a SQLite store"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: T.root.appendingPathComponent(c.url).path), "no SQLite file named after the URL")

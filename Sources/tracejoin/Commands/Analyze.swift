@@ -15,11 +15,26 @@ struct Analyze: ParsableCommand {
     @Option(help: "How many connections to list.") var connections = 25
 
     func run() throws {
+        if store.isClickHouse {
+            // Into the dataset (the findings computed on the way), then everything read back from it.
+            Swift.print("== ingest")
+            let reports = try ClickHouseIngest.load(url: store.store, arguments: ingest)
+            let r = try ClickHouseReaderOpen.open(store)
+            try show(r, findings: try FindingRows.findings(r) ?? [])
+            try IngestRunner.exit(for: reports)
+            return
+        }
         let s = try store.open()
         Swift.print("== ingest")
         let reports = try IngestRunner.run(store: s, arguments: ingest)
         try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
+        try show(s, findings: try Findings.run(s))
+        try IngestRunner.exit(for: reports)
+    }
+
+    /// The sections after the ingest, from either store.
+    func show(_ s: any StoreReader, findings: [Finding]) throws {
         Swift.print("\n== sources")
         let sources = try s.sources()
         try SourcesPrinter.print(sources, json: false)
@@ -36,7 +51,6 @@ struct Analyze: ParsableCommand {
         Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
         try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
         Swift.print("\n== findings (`tracejoin findings --json` for the evidence as data)")
-        try FindingsPrinter.print(try Findings.run(s), store: s, json: false)
-        try IngestRunner.exit(for: reports)
+        try FindingsPrinter.print(findings, store: s, json: false)
     }
 }

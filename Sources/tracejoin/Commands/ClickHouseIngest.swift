@@ -8,6 +8,11 @@ import Timeline
 /// batches. The staging store is removed afterwards, whatever happens.
 enum ClickHouseIngest {
     static func run(url text: String, arguments: IngestArguments) throws {
+        try IngestRunner.exit(for: try load(url: text, arguments: arguments))
+    }
+
+    /// Ingests, solves and pushes; returns the files' reports (for the exit status).
+    static func load(url text: String, arguments: IngestArguments) throws -> [IngestReport] {
         let url: ClickHouseURL
         do { url = try ClickHouseURL(text, environment: ProcessInfo.processInfo.environment) } catch { throw CLIError("--store: \(error.description)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracejoin-stage-\(UUID().uuidString)")
@@ -21,8 +26,9 @@ enum ClickHouseIngest {
         try LifecyclePass.runIfStale(stage)
         let pusher = Pusher(store: stage, client: ClickHouseClient(url: url), progress: note)
         pusher.refuseOtherSources = true
+        pusher.extraDerived = FindingRows.rows(try Findings.run(stage))
         let report = try ClickHouseReader.wait { try await Push.run(pusher) }
         Push.summary(report, store: "the files", url: url)
-        try IngestRunner.exit(for: reports)
+        return reports
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClickHouse
 import Foundation
 import TraceModel
 import EventStore
@@ -15,6 +16,15 @@ struct FindingsCommand: ParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() throws {
+        if store.isClickHouse {
+            // The findings the push computed and copied.
+            let reader = try ClickHouseReaderOpen.open(store)
+            guard let findings = try FindingRows.findings(reader) else {
+                throw CLIError("dataset pushed without its findings (push --no-findings): push the store again without it")
+            }
+            try FindingsPrinter.print(findings, store: reader, json: json)
+            return
+        }
         let s = try store.open()
         try ClockPass.runIfStale(s)
         try LifecyclePass.runIfStale(s)
@@ -23,7 +33,7 @@ struct FindingsCommand: ParsableCommand {
 }
 
 enum FindingsPrinter {
-    static func print(_ findings: [Finding], store: Store, json: Bool) throws {
+    static func print(_ findings: [Finding], store: any StoreReader, json: Bool) throws {
         let fmt = try EventFormatter(store: store)
         func place(_ e: Finding.Evidence) -> String { fmt.sourceName(e.source) + (e.line > 0 ? ":\(e.line)" : "") }
         if json {

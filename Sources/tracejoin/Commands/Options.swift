@@ -9,7 +9,7 @@ import Parsers
 /// `--store`, shared by every command.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The store: a SQLite file, or :memory: for none. timeline, conn, connections, clocks and sources also read a dataset `tracejoin push` copied to ClickHouse: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (password in TRACEJOIN_CLICKHOUSE_PASSWORD).",
+        "The store: a SQLite file, or :memory: for none. timeline, conn, connections, clocks, sources, findings and analyze also work on a ClickHouse dataset: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (password in TRACEJOIN_CLICKHOUSE_PASSWORD).",
         valueName: "path"))
     var store: String = Store.defaultPath
 
@@ -18,13 +18,7 @@ struct StoreOptions: ParsableArguments {
     /// What the views read: the SQLite store, or the ClickHouse dataset the URL names.
     func openReader() throws -> any StoreReader {
         guard isClickHouse else { return try open(readOnly: true) }
-        do {
-            return try ClickHouseReader(url: ClickHouseURL(store, environment: ProcessInfo.processInfo.environment))
-        } catch let e as ClickHouseError {
-            throw CLIError(e.description)
-        } catch let e as ClickHouseURLError {
-            throw CLIError("--store: \(e.description)")
-        }
+        return try ClickHouseReaderOpen.open(self)
     }
 
     /// What `conn` and `connections` read: the SQLite store with its clocks and lifecycles brought up to date, or
@@ -40,7 +34,7 @@ struct StoreOptions: ParsableArguments {
     /// The SQLite store, for commands that write derived tables or read what a push does not copy yet.
     func open(readOnly: Bool = false) throws -> Store {
         if isClickHouse {
-            throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) only timeline, conn, connections, clocks and sources run so far")
+            throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) timeline, conn, connections, clocks, sources, findings, analyze and ingest run there so far")
         }
         // The joiner passes a command may run say what they do on one status line, rewritten in place.
         if isatty(2) != 0 {
@@ -52,6 +46,19 @@ struct StoreOptions: ParsableArguments {
             return try Store(path: store, readOnly: readOnly)
         } catch let e as StoreError {
             throw CLIError(e.description)
+        }
+    }
+}
+
+enum ClickHouseReaderOpen {
+    /// The ClickHouse dataset `--store` names, errors worded for the user.
+    static func open(_ options: StoreOptions) throws -> ClickHouseReader {
+        do {
+            return try ClickHouseReader(url: ClickHouseURL(options.store, environment: ProcessInfo.processInfo.environment))
+        } catch let e as ClickHouseError {
+            throw CLIError(e.description)
+        } catch let e as ClickHouseURLError {
+            throw CLIError("--store: \(e.description)")
         }
     }
 }

@@ -3,10 +3,11 @@ import ClickHouse
 import EventStore
 import Foundation
 import Render
+import Timeline
 
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Copy a store into ClickHouse: sources, events, clock solutions, connection aliases.",
+        abstract: "Copy a store into ClickHouse: sources, events, clocks, connections and what the joiner derived, findings.",
         discussion: """
         --to clickhouse+http://HOST:8123/DATABASE?dataset=NAME (or clickhouse+https://, default port 8443). \
         The tables are created when missing. Several hosts joined by commas are the shards of a cluster \
@@ -25,6 +26,7 @@ struct Push: AsyncParsableCommand {
     @Flag(help: "Print {\"events_in_store\", \"rows\", \"rows_inserted\", \"seconds\"} as one JSON object.") var json = false
     @Option(help: ArgumentHelp("Events per INSERT (10^5–10^6 suits ClickHouse).", valueName: "n"))
     var batchRows: Int = 250_000
+    @Flag(help: "Do not compute and copy the findings (on a store of millions of events they take minutes).") var noFindings = false
     @Option(help: .private) var stopAfterBatches: Int?
     /// Events read and encoded at a time (measurements).
     @Option(help: .private) var chunkRows: Int?
@@ -43,9 +45,10 @@ struct Push: AsyncParsableCommand {
         let url: ClickHouseURL
         do { url = try ClickHouseURL(to, user: user, environment: ProcessInfo.processInfo.environment) } catch { throw CLIError(error.description) }
         if ClickHouseURL.isClickHouse(store.store) { throw CLIError("--store names the SQLite store to copy from; --to names ClickHouse") }
-        let s = try store.open(readOnly: true)
+        let s = try Self.prepared(store)
         let client = ClickHouseClient(url: url)
         let pusher = Pusher(store: s, client: client, progress: note)
+        if !noFindings { pusher.extraDerived = FindingRows.rows(try Findings.run(s)) }
         pusher.batchRows = batchRows
         pusher.stopAfterBatches = stopAfterBatches
         if let chunkRows, chunkRows > 0 { pusher.chunkRows = chunkRows }
@@ -73,6 +76,17 @@ struct Push: AsyncParsableCommand {
             o.add("schema", report.dialect.rawValue)
             print(o.text)
         }
+    }
+
+    /// The store with its clocks and lifecycles up to date (the push copies them): opened to write only when a pass
+    /// must run.
+    static func prepared(_ store: StoreOptions) throws -> Store {
+        let s = try store.open(readOnly: true)
+        guard try s.isStale(ClockPass.name) || s.isStale(LifecyclePass.name) else { return s }
+        let w = try store.open()
+        try ClockPass.runIfStale(w)
+        try LifecyclePass.runIfStale(w)
+        return w
     }
 
     /// Runs a push to its end and closes its client, whatever happens; ClickHouse's errors as the user's.
