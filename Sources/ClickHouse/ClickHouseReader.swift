@@ -218,6 +218,44 @@ public final class ClickHouseReader: StoreReader {
             .map { $0.row(hosts: hosts) }
     }
 
+    // MARK: - `tracejoin sql`
+
+    /// A value of `query`'s answer.
+    public enum Value: Sendable, Equatable {
+        case null, int(Int64), double(Double), string(String)
+    }
+
+    /// Runs one read-only statement of the user's (ClickHouse's SQL over the database's tables), refused by the server
+    /// if it would write (`readonly=2`: reads only, settings allowed). Column names and rows, values as JSON gives them.
+    public func query(_ sql: String) throws -> (columns: [String], rows: [[Value]]) {
+        var text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        while text.hasSuffix(";") { text.removeLast() }
+        let client = self.client
+        let settings = ["readonly": "2", "output_format_json_quote_64bit_integers": "0"]
+        let answer = try Self.wait { try await client.query(text + "\nFORMAT JSONCompact", settings: settings) }
+        guard let o = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
+              let meta = o["meta"] as? [[String: Any]], let data = o["data"] as? [[Any]] else {
+            throw ClickHouseError.protocolError(host: client.describe(0), what: "the answer is not JSONCompact: \(answer.prefix(80))")
+        }
+        let types = meta.map { ($0["type"] as? String) ?? "" }
+        let rows = data.map { row in
+            zip(row, types).map { v, type -> Value in
+                switch v {
+                case is NSNull: return .null
+                case let s as String: return .string(s)
+                case let n as NSNumber:
+                    let integral = type.contains("Int") && !type.contains("Array")
+                    return integral && n.int64Value.description == n.stringValue ? .int(n.int64Value) : .double(n.doubleValue)
+                default:
+                    // Arrays, tuples, maps: as JSON text.
+                    let d = (try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed])) ?? Data()
+                    return .string(String(decoding: d, as: UTF8.self))
+                }
+            }
+        }
+        return (meta.map { ($0["name"] as? String) ?? "" }, rows)
+    }
+
     // MARK: - Derived tables (`DerivedRows`)
 
     private func derived(_ t: DerivedTable, filter: String? = nil, _ params: [String: Param] = [:]) throws -> [[DerivedValue]] {

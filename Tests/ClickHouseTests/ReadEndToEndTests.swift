@@ -140,6 +140,19 @@ final class ReadEndToEndTests: XCTestCase {
         XCTAssertTrue(again.err.contains("nothing to insert"), again.err)
     }
 
+    /// `sql` on a dataset: ClickHouse's SQL, printed as on SQLite, and nothing that writes.
+    func testSQLReadsButNeverWrites() throws {
+        let (_, url) = try pushed("nat-two-points")
+        let ds = String(url[url.range(of: "dataset=")!.upperBound...])
+        let r = try run(["sql", "--store", url, "--json", "SELECT host, count() AS n FROM tj.events WHERE dataset = '\(ds)' GROUP BY host ORDER BY host"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "{\"host\":\"client\",\"n\":33}\n{\"host\":\"server\",\"n\":32}\n", "33 client and 32 server packets")
+        let drop = try run(["sql", "--store", url, "ALTER TABLE tj.events_local DELETE WHERE dataset = '\(ds)'"])
+        XCTAssertEqual(drop.status, 1)
+        XCTAssertTrue(drop.err.contains("readonly"), drop.err)
+        XCTAssertTrue(try run(["timeline", "--store", url, "--json"]).out.split(separator: "\n").count == 65, "the dataset is whole")
+    }
+
     func testDatasetWithNothingPushedSaysSo() throws {
         let c = try T.cluster()
         // Another dataset's push makes sure the tables exist.
