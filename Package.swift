@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Render", dependencies: ["TraceModel", "EventStore", "Timeline"]),
         // The ClickHouse backend (issue 11): URL, HTTP client, RowBinary, schema, push of a SQLite store.
         .target(name: "ClickHouse", dependencies: [
-            "TraceModel", "EventStore",
+            "TraceModel", "EventStore", "CGzip",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "tracejoin", dependencies: [

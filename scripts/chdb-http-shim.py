@@ -7,7 +7,7 @@ on 26.9 end to end (../shared/SCALEOUT.md §3.2, "Tier A'").
 
     chdb-http-shim.py DATA_DIR PORT [--explain LOG]
 
-- `POST /?query=INSERT … FORMAT RowBinary` with the rows as the body (chunked or not): the rows go to a temporary
+- `POST /?query=INSERT … FORMAT RowBinary` with the rows as the body (chunked or not, gzip or not): the rows go to a temporary
   file and in through `INSERT … FROM INFILE` (chDB has no request body); the URL's settings
   (insert_deduplication_token, …) follow as SETTINGS.
 - `POST /` with a statement as the body, `param_NAME=` URL parameters: run with those parameters; a trailing
@@ -17,6 +17,7 @@ on 26.9 end to end (../shared/SCALEOUT.md §3.2, "Tier A'").
 - Errors answer 500 with ClickHouse's message (`Code: N. DB::Exception: …`), as a server does.
 Binds 127.0.0.1 only; stops on SIGTERM. Exit 2 when chDB is missing.
 """
+import gzip
 import json
 import os
 import re
@@ -75,6 +76,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         args = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         data = self.body()
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            data = gzip.decompress(data)
         params = {k[6:]: v for k, v in args.items() if k.startswith("param_")}
         settings = {k: v for k, v in args.items() if k != "query" and not k.startswith("param_") and k not in NOT_HERE}
         try:

@@ -77,7 +77,21 @@ public final class ClickHouseClient: @unchecked Sendable {
                        next: @escaping @Sendable () async throws -> [UInt8]?) async throws {
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) FORMAT RowBinary"
         var request = try self.request(host: host, urlParams: settings.merging(["query": sql]) { a, _ in a })
-        request.body = .stream(ChunkSequence(next: next), length: .unknown)
+        if url.gzip {
+            request.headers.add(name: "Content-Encoding", value: "gzip")
+            let gz = GzipStream()
+            // Never an empty chunk (deflate may keep a whole chunk back): the next one, or the trailer at the end.
+            request.body = .stream(ChunkSequence {
+                while let chunk = try await next() {
+                    let packed = gz.compress(chunk)
+                    if !packed.isEmpty { return packed }
+                }
+                let tail = gz.finish()
+                return tail.isEmpty ? nil : tail
+            }, length: .unknown)
+        } else {
+            request.body = .stream(ChunkSequence(next: next), length: .unknown)
+        }
         _ = try await send(request, host: host, limit: 1 << 20)
     }
 

@@ -5,6 +5,7 @@
 ///   created on every one of them (no `ON CLUSTER`, which needs ZooKeeper or Keeper), rows are written and read
 ///   through the first one's `Distributed` tables. With `cluster` and one host, DDL goes `ON CLUSTER`.
 /// - `dataset` names the case or collection inside the database (default `default`); one database holds many.
+/// - `compression=gzip` sends insert bodies gzip-compressed (Content-Encoding: gzip).
 /// - `retention_days=N` (current servers only) drops rows N days after they were *pushed* (never after their
 ///   event time: cases arrive with 2013 timestamps).
 ///
@@ -23,6 +24,9 @@ public struct ClickHouseURL: Sendable, Equatable, CustomStringConvertible {
     public var dataset: String
     public var cluster: String?
     public var retentionDays: Int?
+    /// Insert bodies gzip-compressed (`compression=gzip`): about a sixth of the bytes over a slow link, for CPU on both
+    /// ends (on loopback it is slower).
+    public var gzip = false
     public var user: String
     /// Kept out of `description` and errors.
     public var password: String
@@ -83,6 +87,7 @@ public struct ClickHouseURL: Sendable, Equatable, CustomStringConvertible {
         var dataset = "default"
         var cluster: String?
         var retention: Int?
+        var gzip = false
         if rest.first == "?" {
             for pair in rest.dropFirst().split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -100,14 +105,18 @@ public struct ClickHouseURL: Sendable, Equatable, CustomStringConvertible {
                 case "retention_days":
                     guard let n = Int(value), n > 0, n <= 100_000 else { throw .init("retention_days wants a number of days ≥ 1") }
                     retention = n
+                case "compression":
+                    guard value == "gzip" || value == "none" else { throw .init("compression wants gzip or none") }
+                    gzip = value == "gzip"
                 default:
-                    throw .init("unknown parameter \"\(key.prefix(40))\" (known: dataset, cluster, retention_days)")
+                    throw .init("unknown parameter \"\(key.prefix(40))\" (known: dataset, cluster, retention_days, compression)")
                 }
             }
         }
         self.dataset = dataset
         self.cluster = cluster
         retentionDays = retention
+        self.gzip = gzip
         if hosts.count > 1 && cluster == nil {
             throw .init("lists \(hosts.count) hosts: name the cluster they are the shards of (&cluster=NAME)")
         }
@@ -124,6 +133,7 @@ public struct ClickHouseURL: Sendable, Equatable, CustomStringConvertible {
         s += "/\(database)?dataset=\(dataset)"
         if let cluster { s += "&cluster=\(cluster)" }
         if let retentionDays { s += "&retention_days=\(retentionDays)" }
+        if gzip { s += "&compression=gzip" }
         return s
     }
 

@@ -79,6 +79,7 @@ final class ClickHouseURLTests: XCTestCase {
             ("clickhouse+http://h/tj?cluster=a-b", "cluster"),
             ("clickhouse+http://a:1,b:2/tj", "name the cluster"),
             ("clickhouse+http://h/tj?retention_days=0", "retention_days"),
+            ("clickhouse+http://h/tj?compression=zstd", "compression wants gzip or none"),
         ]
         for (text, reason) in cases {
             XCTAssertThrowsError(try ClickHouseURL(text), text) { e in

@@ -180,6 +180,18 @@ final class PushEndToEndTests: XCTestCase {
         await client.shutdown()
     }
 
+    /// compression=gzip: the real server reads the gzip bodies; every event lands.
+    func testGzipBodiesLandWhole() throws {
+        let c = try cluster()
+        let store = try store("tcp-analysis")
+        let url = c.url + "&dataset=" + dataset("gzip") + "&compression=gzip"
+        let p = try tracejoin(["push", "--store", store, "--to", url, "--json", "--no-findings"])
+        XCTAssertEqual(p.status, 0, p.err)
+        let o = try json(p.out)
+        XCTAssertEqual(o["rows"] as? Int, o["events_in_store"] as? Int)
+        XCTAssertEqual(try tracejoin(["timeline", "--json", "--store", url]).out, try tracejoin(["timeline", "--json", "--store", store]).out)
+    }
+
     /// clock-drift: the same connections captured at both ends (same tuples): each connection's events from both
     /// capture points must sit on one shard.
     func testEveryConnectionOnOneShard() async throws {
