@@ -19,6 +19,9 @@ B=.build/release/tracejoin
 URL=$(scripts/clickhouse-test-env.sh up | tail -1)
 python3 bench/gen-pcap.py "$N" "$C" "$OUT/gen.pcap"
 "$B" ingest --store "$OUT/gen.db" "$OUT/gen.pcap" > /dev/null
+# The passes first and no findings, so that what is timed is the copy (both are the store's work: on this synthetic
+# capture, whose every packet the TCP analysis flags, the findings alone take minutes).
+"$B" connections --store "$OUT/gen.db" > /dev/null
 DS="bench-$(date +%s)"
 
 servers_cpu() { # utime+stime of both test servers, in clock ticks
@@ -30,7 +33,7 @@ servers_cpu() { # utime+stime of both test servers, in clock ticks
 }
 
 before=$(servers_cpu)
-/usr/bin/time -v "$B" push --store "$OUT/gen.db" --to "$URL&dataset=$DS" --json > "$OUT/push.json" 2> "$OUT/push.stderr"
+/usr/bin/time -v "$B" push --store "$OUT/gen.db" --to "$URL&dataset=$DS" --json --no-findings > "$OUT/push.json" 2> "$OUT/push.stderr"
 after=$(servers_cpu)
 rss=$(awk '/Maximum resident/ {print $6}' "$OUT/push.stderr")
 user=$(awk '/User time/ {print $4}' "$OUT/push.stderr")
@@ -38,11 +41,11 @@ secs=$(python3 -c "import json; print(json.load(open('$OUT/push.json'))['seconds
 rows=$(python3 -c "import json; print(json.load(open('$OUT/push.json'))['rows'])")
 
 # The same rows as RowBinary, posted by curl into a second database made by a tiny push.
-COLS="dataset, host, source_id, ordinal, line, ts_src, kind, proto, src, src_ip, sport, dst, dst_ip, dport, conn_key, community_id, flags, seq, ack, len, win, ipid, tsval, tsecr, mss, expert, frame_len, label, summary_at, summary_text, raw, attrs, seq_raw, ack_raw"
+COLS="dataset, host, source_id, ordinal, event_id, line, ts_src, kind, proto, src, src_ip, sport, dst, dst_ip, dport, conn_key, community_id, flags, seq, ack, len, win, ipid, tsval, tsecr, mss, expert, frame_len, label, summary_at, summary_text, raw, attrs, seq_raw, ack_raw"
 for p in 18123 18124; do
   curl -s "http://127.0.0.1:$p/" --data-binary "SELECT $COLS FROM tj.events_local WHERE dataset='$DS' FORMAT RowBinary"
 done > "$OUT/rows.rowbinary"
-"$B" push --store "$OUT/gen.db" --to "$(echo "$URL" | sed "s|/tj?|/tjcurl?|")&dataset=$DS" --stop-after-batches 0 > /dev/null 2>&1 || true
+"$B" push --store "$OUT/gen.db" --to "$(echo "$URL" | sed "s|/tj?|/tjcurl?|")&dataset=$DS" --no-findings --stop-after-batches 0 > /dev/null 2>&1 || true
 Q=$(python3 -c "import urllib.parse; print(urllib.parse.quote('INSERT INTO tjcurl.events ($COLS) FORMAT RowBinary'))")
 cstart=$(date +%s.%N)
 curl -s -T "$OUT/rows.rowbinary" -H 'Transfer-Encoding: chunked' "http://127.0.0.1:18123/?insert_distributed_sync=1&query=$Q"

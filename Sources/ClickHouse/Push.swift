@@ -481,39 +481,64 @@ final class BatchReader: @unchecked Sendable {
         self.cursors = cursors
     }
 
-    /// The chunk being read and encoded while the one before it is on its way to the server.
-    var pending: Task<[UInt8]?, Error>?
+    /// One chunk's events, read from the store: each run of one source's events with that source.
+    typealias Pages = [(source: SourceInfo, events: [StoredEvent])]
 
-    /// The next chunk of RowBinary rows, or nil when the batch is all written. Reading SQLite and encoding take
-    /// about as long as ClickHouse takes to parse and store the rows, so the next chunk is made while the server
-    /// reads this one (one chunk ahead at most: memory stays two chunks).
+    /// The read of the chunk after the one being encoded, and the encoding of the chunk after the one being sent.
+    /// Reading SQLite and encoding RowBinary each take about as long as ClickHouse takes to parse and store the rows:
+    /// the three go on at once (memory stays a few chunks).
+    private var reads: Task<Pages?, Error>?
+    private var encodes: Task<[UInt8]?, Error>?
+
+    /// The next chunk of RowBinary rows, or nil when the batch is all written.
     func next() async throws -> [UInt8]? {
-        let chunk = try await (pending ?? Task.detached { try self.produce() }).value
-        pending = chunk == nil ? nil : Task.detached { try self.produce() }
+        if encodes == nil { encodes = encodeNext() }
+        let chunk = try await encodes!.value
+        encodes = chunk == nil ? nil : encodeNext()
         return chunk
     }
 
-    /// Reads and encodes one chunk; never runs twice at once (`next` awaits one before starting the next).
-    func produce() throws -> [UInt8]? {
-        // A fresh buffer the size of the last chunk: the one handed out is still being sent.
-        writer = RowBinaryWriter(capacity: writer.count + writer.count / 8)
-        while writer.count == 0 {
+    /// Starts encoding the next chunk once read, and reading the one after it once that read is done: reads follow
+    /// one another (a source's cursor moves on), and so do encodings (one `rows`, one buffer).
+    private func encodeNext() -> Task<[UInt8]?, Error> {
+        let read = reads ?? Task.detached { try self.readChunk() }
+        reads = Task.detached { () -> Pages? in
+            guard try await read.value != nil else { return nil }
+            return try self.readChunk()
+        }
+        return Task.detached { try await read.value.map { try self.encode($0) } }
+    }
+
+    /// Reads up to `chunkRows` events, going on in the batch's segments where the last read stopped.
+    func readChunk() throws -> Pages? {
+        var out: Pages = []
+        var n = 0
+        while n < chunkRows {
             if left == 0 {
-                guard let seg = segments.popFirst() else { return nil }
+                guard let seg = segments.popFirst() else { break }
                 current = seg.source
                 left = seg.count
             }
-            guard let source = current else { return nil }
-            let page = try store.eventPage(source: source, filter: EventFilter(), after: cursors.at[source.id], limit: min(chunkRows, left))
+            guard let source = current else { break }
+            let page = try store.eventPage(source: source, filter: EventFilter(), after: cursors.at[source.id], limit: min(chunkRows - n, left))
             if page.events.isEmpty {
                 throw ClickHouseError.incomplete("\(source.path): the store holds fewer events than its source row counts (\(source.events))")
             }
-            for e in page.events {
-                try rows.write(e, host: source.host, sourceID: ids[source.id]!, path: source.path, into: &writer)
-            }
+            out.append((source, page.events))
+            n += page.events.count
             left -= page.events.count
             written += page.events.count
             cursors.at[source.id] = page.last
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    func encode(_ pages: Pages) throws -> [UInt8] {
+        // A fresh buffer the size of the last chunk: the one handed out is still being sent.
+        writer = RowBinaryWriter(capacity: writer.count + writer.count / 8)
+        for (source, events) in pages {
+            let id = ids[source.id]!
+            for e in events { try rows.write(e, host: source.host, sourceID: id, path: source.path, into: &writer) }
         }
         return writer.bytes
     }

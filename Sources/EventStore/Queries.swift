@@ -109,6 +109,8 @@ extension Store {
             if let last = rows.last { cursor = (last.tsSource, last.id) }
             if let needle {
                 out += rows.filter { $0.raw.lowercased().contains(needle) }
+            } else if out.isEmpty {
+                out = rows // the usual case: one read; appending would copy (retain) every event's strings
             } else {
                 out += rows
             }
