@@ -3,8 +3,8 @@ import EventStore
 import Foundation
 import TraceModel
 
-/// The views' questions (`StoreReader`) answered by a ClickHouse dataset a push filled: `timeline`, `clocks`,
-/// `sources` read it as they read a SQLite store, and print the same.
+/// The views' questions (`StoreReader`) answered by a ClickHouse dataset a push filled: `timeline`, `conn`,
+/// `connections`, `clocks`, `sources`, `findings` and `analyze` read it as they read a SQLite store, and print the same.
 ///
 /// What the engine does: each source's time range, filters and order (a page of one source is a range of the
 /// primary key: dataset, host, ts_src); the connection lookups. What Swift does, as on SQLite: clocks applied to
@@ -24,31 +24,25 @@ public final class ClickHouseReader: StoreReader {
 
     /// Connects, checks the schema's version, and reads the dataset's sources and clocks.
     public init(url: ClickHouseURL) throws {
+        // (The client closes its connections when dropped, on every way out.)
         client = ClickHouseClient(url: url)
         let client = self.client
-        do {
-            let (schema, sources, ids, generations) = try Self.wait {
-                try await client.connect()
-                let schema = ClickHouseSchema(database: url.database, dialect: client.dialect, cluster: url.cluster)
-                try await Self.checkVersion(client, schema)
-                let (sources, ids) = try await Self.sources(client, schema)
-                let generations = try await DerivedRows.current(client, schema, dataset: url.dataset).mapValues(\.generation)
-                return (schema, sources, ids, generations)
-            }
-            self.schema = schema
-            sourceList = sources
-            sourceIDs = ids
-            self.generations = generations
-        } catch {
-            try? client.http.syncShutdown()
-            throw error
+        let (schema, sources, ids, generations) = try Self.wait {
+            try await client.connect()
+            let schema = ClickHouseSchema(database: url.database, dialect: client.dialect, cluster: url.cluster)
+            try await Self.checkVersion(client, schema)
+            let (sources, ids) = try await Self.sources(client, schema)
+            let generations = try await DerivedRows.current(client, schema, dataset: url.dataset).mapValues(\.generation)
+            return (schema, sources, ids, generations)
         }
+        self.schema = schema
+        sourceList = sources
+        sourceIDs = ids
+        self.generations = generations
         if sourceList.isEmpty {
             throw ClickHouseError.incomplete("ClickHouse database \(url.database) holds no sources of dataset \(url.dataset): `tracejoin push --store CASE.db --to \(url)` copies a store there")
         }
     }
-
-    deinit { try? client.http.syncShutdown() }
 
     /// Runs async work from the synchronous views (and `ingest`) and waits for it (the client runs on its own event
     /// loop, never on the waiting thread).
@@ -80,6 +74,7 @@ public final class ClickHouseReader: StoreReader {
         var out: [SourceInfo] = []
         var ids: [Int64: UInt64] = [:]
         var storeIDs: [UInt64: Int64] = [:]
+        var byID: [UInt64: Int] = [:]
         try decode(client) {
             while !r.atEnd {
                 let sid = try r.uint64()
@@ -94,13 +89,17 @@ public final class ClickHouseReader: StoreReader {
                 s.lastTS = try r.nullable { try $0.int64() }
                 s.tsSorted = try r.uint8() != 0
                 s.notes = try r.nullable { try $0.string() }
+                // Sources and events carry their store's numbers: two stores in one dataset would share them.
+                if let other = ids[s.id], other != sid {
+                    throw ClickHouseError.incomplete("dataset \(client.url.dataset) holds sources of more than one store (two numbered \(s.id), one of them \(s.path)): push each store into a dataset of its own")
+                }
                 ids[s.id] = sid
                 storeIDs[sid] = s.id
+                byID[sid] = out.count
                 out.append(s)
             }
         }
         var clocks = RowBinaryReader(try await client.queryBinary(ReadQueries.clocks(schema), ds))
-        var byID = Dictionary(uniqueKeysWithValues: out.enumerated().map { (ids[$0.element.id]!, $0.offset) })
         try decode(client) {
             while !clocks.atEnd {
                 let sid = try clocks.uint64()
@@ -119,7 +118,6 @@ public final class ClickHouseReader: StoreReader {
                 out[i].clockPeer = peer.flatMap { storeIDs[$0] }
             }
         }
-        byID.removeAll()
         return (out.sorted { $0.id < $1.id }, ids)
     }
 

@@ -48,9 +48,6 @@ public final class Pusher {
     /// Called each time an event batch was accepted, with how many were so far (tests pause a push there to stop a
     /// server).
     public var afterBatch: ((Int) async throws -> Void)?
-    /// Refuses a dataset that holds sources other than the store's (`ingest --store clickhouse+…`: a dataset's clocks
-    /// and connections are solved over all its files at once, so its files come in one store).
-    public var refuseOtherSources = false
     /// Derived tables the store does not keep, with their rows: the findings, computed by the caller.
     public var extraDerived: [(DerivedSpec, [[DerivedValue]])] = []
     let progress: (String) -> Void
@@ -91,9 +88,11 @@ public final class Pusher {
         // What ClickHouse has of them.
         let ds: [String: Param] = ["dataset": .string(url.dataset)]
         let complete = try await pairs(PushQueries.pushedSources(schema), ds)
+        // A dataset is one store: its event and source numbers, clocks and connections are that store's (solved over
+        // all its files at once). The same store grown by more files adds to it; another store does not.
         let others = Set(complete.keys).subtracting(ids.values)
-        if refuseOtherSources && !others.isEmpty {
-            throw ClickHouseError.incomplete("dataset \(url.dataset) of \(url.database) already holds \(others.count) sources that are not among these files: a dataset's clocks and connections are solved over all its files at once. Ingest them all into a SQLite store and push it (tracejoin push), or choose another dataset")
+        if !others.isEmpty {
+            throw ClickHouseError.incomplete("dataset \(url.dataset) of \(url.database) already holds \(others.count) sources that are not in this store: a dataset holds one case's store (its numbering, clocks and connections). Put all the files into one store and push it, or choose another dataset")
         }
         let present = try await eventCounts(schema, ids: sources.compactMap { ids[$0.id] })
         var todo: [SourceInfo] = []

@@ -178,6 +178,10 @@ final class PushEndToEndTests: XCTestCase {
         let aliases = try await client.query("SELECT count(), uniqExact(grp) FROM tj.conn_aliases WHERE dataset = {d:String} FORMAT TabSeparated", ["d": .string(ds)])
         XCTAssertEqual(aliases.trimmingCharacters(in: .whitespacesAndNewlines), "8\t4", "4 connections, each under 2 tuples")
         await client.shutdown()
+        // Another store into the same dataset: refused (the dataset's numbering and clocks are the first store's).
+        let other = try tracejoin(["push", "--store", try self.store("rdp-reset"), "--to", c.url + "&dataset=" + ds, "--no-findings"])
+        XCTAssertEqual(other.status, 1)
+        XCTAssertTrue(other.err.contains("already holds 2 sources that are not in this store"), other.err)
     }
 
     /// compression=gzip: the real server reads the gzip bodies; every event lands.

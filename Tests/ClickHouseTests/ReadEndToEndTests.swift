@@ -134,7 +134,7 @@ final class ReadEndToEndTests: XCTestCase {
         // Files of another case into the same dataset: refused, its clocks would be solved without the others.
         let other = try run(["ingest", "--store", url, "corpus/rdp-reset/ts-server.txt"])
         XCTAssertEqual(other.status, 1)
-        XCTAssertTrue(other.err.contains("already holds 2 sources that are not among these files"), other.err)
+        XCTAssertTrue(other.err.contains("already holds 2 sources that are not in this store"), other.err)
         let again = try run(["ingest", "--store", url, "corpus/nat-two-points"])
         XCTAssertEqual(again.status, 0, "the same files again: nothing to add")
         XCTAssertTrue(again.err.contains("nothing to insert"), again.err)

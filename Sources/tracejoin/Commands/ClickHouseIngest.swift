@@ -25,7 +25,6 @@ enum ClickHouseIngest {
         try ClockPass.runIfStale(stage)
         try LifecyclePass.runIfStale(stage)
         let pusher = Pusher(store: stage, client: ClickHouseClient(url: url), progress: note)
-        pusher.refuseOtherSources = true
         pusher.extraDerived = FindingRows.rows(try Findings.run(stage))
         let report = try ClickHouseReader.wait { try await Push.run(pusher) }
         Push.summary(report, store: "the files", url: url)
