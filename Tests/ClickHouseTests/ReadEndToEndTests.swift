@@ -73,6 +73,15 @@ final class ReadEndToEndTests: XCTestCase {
         let evs = conn["events"] as? [[String: Any]] ?? []
         XCTAssertTrue(evs.contains { e in (e["elsewhere"] as? [[String: Any]])?.contains { $0["verdict"] as? String == "lost" } == true },
                       "a client packet lost before the server")
+        // report: the same page but for the line saying when it was made.
+        let pages = try [store, url].map { st -> String in
+            let html = NSTemporaryDirectory() + "tj-report-\(UUID().uuidString).html"
+            defer { try? FileManager.default.removeItem(atPath: html) }
+            XCTAssertEqual(try run(["report", "--store", st, "--html", html]).status, 0)
+            return try String(contentsOfFile: html, encoding: .utf8).replacingOccurrences(of: #"<p class=meta>[^·]*·"#, with: "", options: .regularExpression)
+        }
+        XCTAssertEqual(pages[0], pages[1], "report differs between SQLite and ClickHouse")
+        XCTAssertTrue(pages[1].contains("connection_refused"), "its findings")
         XCTAssertEqual(lines(out["findings --json"]).compactMap { $0["kind"] as? String }, ["connection_refused", "segments_lost"],
                        "the refused connection to port 9 and the segment lost between the capture points, as the push computed them")
         let server = try XCTUnwrap(lines(out["clocks --json"]).first { $0["host"] as? String == "server" })
@@ -166,7 +175,7 @@ final class ReadEndToEndTests: XCTestCase {
 
     func testCommandsThatNeedTheSQLiteStoreSaySo() throws {
         let c = try T.cluster()
-        let r = try run(["report", "--store", c.url + "&dataset=x", "--html", NSTemporaryDirectory() + "tj-never.html"])
+        let r = try run(["view", "--store", c.url + "&dataset=x", "--port", "0"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("this command reads a SQLite store"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: T.root.appendingPathComponent(c.url).path), "no SQLite file named after the URL")

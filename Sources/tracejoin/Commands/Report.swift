@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClickHouse
 import Foundation
 import TraceModel
 import EventStore
@@ -20,10 +21,20 @@ struct Report: ParsableCommand {
     @Option(help: "Connections drawn as ladders at most.") var ladders = 20
 
     func run() throws {
-        let s = try store.open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
-        let page = try ReportPage.build(store: s, limit: limit, ladders: ladders)
+        let page: String
+        if store.isClickHouse {
+            // A dataset: the findings its push computed.
+            let r = try ClickHouseReaderOpen.open(store)
+            guard let findings = try FindingRows.findings(r) else {
+                throw CLIError("dataset pushed without its findings (push --no-findings): push the store again without it")
+            }
+            page = try ReportPage.build(store: r, findings: findings, limit: limit, ladders: ladders)
+        } else {
+            let s = try store.open()
+            try ClockPass.runIfStale(s)
+            try LifecyclePass.runIfStale(s)
+            page = try ReportPage.build(store: s, findings: try Findings.run(s), limit: limit, ladders: ladders)
+        }
         do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(html): \(error.localizedDescription)") }
         Swift.print("report written to \(html) (\(page.utf8.count / 1024) KiB): open it in any browser")
     }
@@ -51,10 +62,9 @@ enum ReportPage {
     /// JSON for inside a script element: `<` never appears raw.
     static func scriptJSON(_ json: String) -> String { json.replacingOccurrences(of: "<", with: "\\u003c") }
 
-    static func build(store: Store, limit: Int, ladders: Int) throws -> String {
+    static func build(store: any StoreReader, findings: [Finding], limit: Int, ladders: Int) throws -> String {
         let fmt = try EventFormatter(store: store)
         let sources = try store.sources()
-        let findings = try Findings.run(store)
 
         // The timeline as rows [id, time, host, source:line, connection, kind, summary] and each event's aligned ns.
         var rows: [String] = []
@@ -141,7 +151,7 @@ enum ReportPage {
     /// One lane per capture point, time going down; a packet seen at two points is a line from where it was
     /// first seen to where it was seen next; one seen at one point only is a red stub (lost, injected or
     /// uncaptured, as the joiner said).
-    static func ladder(_ c: ConnectionRow, store: Store, fmt: EventFormatter) throws -> String {
+    static func ladder(_ c: ConnectionRow, store: any StoreReader, fmt: EventFormatter) throws -> String {
         let life = c.lifecycle!
         let name = "tcp \(life.originator) → \(life.responder)"
         let packets = try store.events(conn: c.key).filter { $0.kind == .packet }.prefix(400)
