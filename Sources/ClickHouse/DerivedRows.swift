@@ -2,13 +2,6 @@ import EventStore
 import Foundation
 import TraceModel
 
-/// The joiner's small derived tables in ClickHouse (`DerivedTable`: capture-point views, reused-tuple instances,
-/// host names, processes, packet twins), copied whole, in generations.
-///
-/// A push that finds a table's rows changed writes all of them under a new generation (the push time), then one
-/// `derived` row naming that generation: readers take each table's newest generation named there, so a push cut
-/// off midway leaves the last complete one in force, and rows a new pass dropped stop counting. A table whose rows
-/// did not change (the same SHA-1 over their RowBinary) is not written again.
 /// A derived table as ClickHouse holds it: the store's (`DerivedTable`), or one the push is handed (findings, which
 /// the SQLite store computes when asked rather than keeps).
 public struct DerivedSpec: Sendable {
@@ -29,9 +22,14 @@ public struct DerivedSpec: Sendable {
     static let all = DerivedTable.allCases.map(DerivedSpec.init) + [findings, findingEvidence]
 }
 
+/// The joiner's small derived tables in ClickHouse (`DerivedTable`: capture-point views, reused-tuple instances,
+/// host names, processes, packet twins; and the findings), copied whole, in generations.
+///
+/// A push that finds a table's rows changed writes all of them under a new generation (the push time), then one
+/// `derived` row naming that generation: readers take each table's newest generation named there, so a push cut
+/// off midway leaves the last complete one in force, and rows a new pass dropped stop counting. A table whose rows
+/// did not change (the same SHA-1 over their RowBinary) is not written again.
 enum DerivedRows {
-    static func table(_ t: DerivedTable) -> ClickHouseSchema.Table { table(DerivedSpec(t)) }
-
     static func table(_ t: DerivedSpec) -> ClickHouseSchema.Table {
         var columns = [ClickHouseSchema.Column("dataset", "String", "LowCardinality(String)", "case or collection")]
         for c in t.columns {

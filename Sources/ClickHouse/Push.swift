@@ -22,8 +22,8 @@ public struct PushReport: Sendable {
 }
 
 /// Copies a SQLite store into ClickHouse: sources, events, clock solutions, connection aliases, the connections with
-/// their lifecycles, and the joiner's other derived tables (`DerivedRows`). (Findings are not
-/// stored by the SQLite store — they are computed when asked — so there are none to copy.)
+/// their lifecycles, and the joiner's other derived tables (`DerivedRows`), with the findings the caller computed
+/// (`extraDerived`: the SQLite store computes them when asked, it does not keep them).
 ///
 /// How a push stays honest when it is killed or run twice:
 /// 1. A source counts as pushed only once its `sources` row is there, and that row is written last: after every

@@ -13,8 +13,10 @@ struct Push: AsyncParsableCommand {
         The tables are created when missing. Several hosts joined by commas are the shards of a cluster \
         (&cluster=NAME): every event of one connection goes to one shard. A source counts as pushed once all \
         its events are there; pushing the same store again inserts nothing, and a push that was cut off is \
-        completed by running it again. The password: in the URL, or in TRACEJOIN_CLICKHOUSE_PASSWORD; it is \
-        never printed.
+        completed by running it again. A dataset holds one store: another store's push into it is refused. \
+        &compression=gzip compresses the inserts. The password: in the URL, or in TRACEJOIN_CLICKHOUSE_PASSWORD; \
+        it is never printed. Afterwards timeline, conn, connections, clocks, sources, findings, report and sql \
+        read the dataset with --store and the same URL.
         """
     )
 
