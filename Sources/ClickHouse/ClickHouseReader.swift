@@ -102,20 +102,16 @@ public final class ClickHouseReader: StoreReader {
         var clocks = RowBinaryReader(try await client.queryBinary(ReadQueries.clocks(schema), ds))
         try decode(client) {
             while !clocks.atEnd {
-                let sid = try clocks.uint64()
-                let offset = try clocks.int64(), uncertainty = try clocks.nullable { try $0.int64() }
-                let drift = try clocks.int64(), origin = try clocks.int64(), method = try clocks.string()
-                let reference = try clocks.nullable { try $0.uint64() }, matched = try clocks.nullable { try $0.int64() }
-                let peer = try clocks.nullable { try $0.uint64() }
-                guard let i = byID[sid] else { continue } // a clock of a source whose push did not complete
-                out[i].offsetNS = offset
-                out[i].uncertaintyNS = uncertainty
-                out[i].driftPPB = drift
-                out[i].driftOrigin = origin
-                out[i].clockMethod = method
-                out[i].clockReference = reference.flatMap { storeIDs[$0] }
-                out[i].clockMatched = matched.map(Int.init)
-                out[i].clockPeer = peer.flatMap { storeIDs[$0] }
+                let c = try ClockRow(&clocks)
+                guard let i = byID[c.sourceID] else { continue } // a clock of a source whose push did not complete
+                out[i].offsetNS = c.offset
+                out[i].uncertaintyNS = c.uncertainty
+                out[i].driftPPB = c.drift
+                out[i].driftOrigin = c.origin
+                out[i].clockMethod = c.method
+                out[i].clockReference = c.reference.flatMap { storeIDs[$0] }
+                out[i].clockMatched = c.matched.map(Int.init)
+                out[i].clockPeer = c.peer.flatMap { storeIDs[$0] }
             }
         }
         return (out.sorted { $0.id < $1.id }, ids)
@@ -362,12 +358,7 @@ public final class ClickHouseReader: StoreReader {
         let client = self.client, sql = ReadQueries.aliases(schema)
         var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, ["dataset": .string(self.dataset)]) })
         var all: [ConnectionAlias] = []
-        try Self.decode(client) {
-            while !r.atEnd {
-                all.append(ConnectionAlias(key: Int64(bitPattern: try r.uint64()), group: Int64(bitPattern: try r.uint64()),
-                                           sideFlip: try r.uint8() != 0, evidence: try r.string()))
-            }
-        }
+        try Self.decode(client) { while !r.atEnd { all.append(try AliasRows.read(&r)) } }
         guard let group = all.first(where: { $0.key == key })?.group else { return [] }
         return all.filter { $0.group == group }.sorted { ($0.key == key ? 0 : 1, $0.key) < ($1.key == key ? 0 : 1, $1.key) }
     }

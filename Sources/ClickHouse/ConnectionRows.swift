@@ -76,3 +76,54 @@ enum ConnectionRows {
         return c
     }
 }
+
+/// A `clocks` row: a source's clock as the store solved it, sources named by their ClickHouse ids. Read by the reader
+/// (applied to the source) and by the push (written when it differs from the newest row).
+struct ClockRow: Equatable {
+    var sourceID: UInt64
+    var offset: Int64
+    var uncertainty: Int64?
+    var drift: Int64
+    var origin: Int64
+    var method: String
+    var reference: UInt64?
+    var matched: Int64?
+    var peer: UInt64?
+
+    /// The source's clock; nil when it has none (a clock row is written only for those).
+    init?(_ s: SourceInfo, ids: [Int64: UInt64]) {
+        guard let method = s.clockMethod, let id = ids[s.id] else { return nil }
+        sourceID = id; offset = s.offsetNS; uncertainty = s.uncertaintyNS; drift = s.driftPPB; origin = s.driftOrigin
+        self.method = method; reference = s.clockReference.flatMap { ids[$0] }; matched = s.clockMatched.map(Int64.init)
+        peer = s.clockPeer.flatMap { ids[$0] }
+    }
+
+    /// One row of `ReadQueries.clocks`.
+    init(_ r: inout RowBinaryReader) throws {
+        sourceID = try r.uint64()
+        offset = try r.int64(); uncertainty = try r.nullable { try $0.int64() }
+        drift = try r.int64(); origin = try r.int64(); method = try r.string()
+        reference = try r.nullable { try $0.uint64() }; matched = try r.nullable { try $0.int64() }
+        peer = try r.nullable { try $0.uint64() }
+    }
+
+    func write(dataset: String, version: UInt64, into w: inout RowBinaryWriter) {
+        w.string(dataset); w.uint64(sourceID); w.int64(offset); w.nullable(uncertainty) { $0.int64($1) }
+        w.int64(drift); w.int64(origin); w.string(method)
+        w.nullable(reference) { $0.uint64($1) }; w.nullable(matched) { $0.int64($1) }; w.nullable(peer) { $0.uint64($1) }
+        w.uint64(version)
+    }
+}
+
+/// A `conn_aliases` row (`ReadQueries.aliases`' columns), and one to insert.
+enum AliasRows {
+    static func read(_ r: inout RowBinaryReader) throws -> ConnectionAlias {
+        ConnectionAlias(key: Int64(bitPattern: try r.uint64()), group: Int64(bitPattern: try r.uint64()),
+                        sideFlip: try r.uint8() != 0, evidence: try r.string())
+    }
+
+    static func write(_ a: ConnectionAlias, dataset: String, version: UInt64, into w: inout RowBinaryWriter) {
+        w.string(dataset); w.uint64(UInt64(bitPattern: a.key)); w.uint64(UInt64(bitPattern: a.group))
+        w.uint8(a.sideFlip ? 1 : 0); w.string(a.evidence); w.uint64(version)
+    }
+}

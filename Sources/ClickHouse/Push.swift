@@ -116,7 +116,9 @@ public final class Pusher {
         }
 
         // The events, in batches.
-        let communityIDs = try store.communityIDs()
+        // The connections are read once: their Community IDs go with the events, the rows themselves after them.
+        let connections = try store.connectionRecords()
+        let communityIDs = Dictionary(connections.map { ($0.key, $0.communityID) }) { a, _ in a }
         let retryTag = partial.isEmpty ? "" : ":r\(UInt64(Date().timeIntervalSince1970 * 1e9))"
         let replaced = Set(partial)
         var pushed = 0
@@ -188,7 +190,7 @@ public final class Pusher {
         report.sourcesPushed = done.count
         report.rowsInserted += try await pushClocks(schema, sources, ids: ids)
         report.rowsInserted += try await pushAliases(schema)
-        report.rowsInserted += try await pushConnections(schema)
+        report.rowsInserted += try await pushConnections(schema, connections)
         report.rowsInserted += try await DerivedRows.push(store, extra: extraDerived, client, schema, dataset: url.dataset) { t, w, n in
             try await self.insertRows(t, schema, w, count: n)
         }
@@ -307,27 +309,23 @@ public final class Pusher {
         return try await insertRows(ClickHouseSchema.sources, schema, w, count: sources.count)
     }
 
-    /// The clock rows as a line each, the way ClickHouse prints them back (`ifNull` for NULLs), to see which changed.
-    static func clockLine(_ s: SourceInfo, ids: [Int64: UInt64]) -> String {
-        [String(ids[s.id]!), String(s.offsetNS), String(s.uncertaintyNS ?? -1), String(s.driftPPB), String(s.driftOrigin),
-         s.clockMethod ?? "", String(s.clockReference.flatMap { ids[$0] } ?? 0), String(s.clockMatched ?? -1),
-         String(s.clockPeer.flatMap { ids[$0] } ?? 0)].joined(separator: "\t")
+    /// Rows of one of the reader's queries (newest row per key), decoded.
+    func newest<T>(_ sql: String, _ read: (inout RowBinaryReader) throws -> T) async throws -> [T] {
+        var r = RowBinaryReader(try await client.queryBinary(sql, ["dataset": .string(url.dataset)]))
+        var out: [T] = []
+        try ClickHouseReader.decode(client) { while !r.atEnd { out.append(try read(&r)) } }
+        return out
     }
 
     /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
     func pushClocks(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64]) async throws -> Int {
-        let text = try await client.query(PushQueries.clocks(schema), ["dataset": .string(url.dataset)])
-        let have = Set(text.split(separator: "\n").map(String.init))
+        let have = Dictionary(try await newest(ReadQueries.clocks(schema)) { try ClockRow(&$0) }.map { ($0.sourceID, $0) }) { a, _ in a }
         let version = UInt64(Date().timeIntervalSince1970 * 1e9)
         var w = RowBinaryWriter()
         var n = 0
-        for s in sources where s.clockMethod != nil && !have.contains(Self.clockLine(s, ids: ids)) {
-            w.string(url.dataset); w.uint64(ids[s.id]!); w.int64(s.offsetNS); w.nullable(s.uncertaintyNS) { $0.int64($1) }
-            w.int64(s.driftPPB); w.int64(s.driftOrigin); w.string(s.clockMethod ?? "")
-            w.nullable(s.clockReference.flatMap { ids[$0] }) { $0.uint64($1) }
-            w.nullable(s.clockMatched.map(Int64.init)) { $0.int64($1) }
-            w.nullable(s.clockPeer.flatMap { ids[$0] }) { $0.uint64($1) }
-            w.uint64(version)
+        for s in sources {
+            guard let row = ClockRow(s, ids: ids), have[row.sourceID] != row else { continue }
+            row.write(dataset: url.dataset, version: version, into: &w)
             n += 1
         }
         return try await insertRows(ClickHouseSchema.clocks, schema, w, count: n)
@@ -337,31 +335,21 @@ public final class Pusher {
     func pushAliases(_ schema: ClickHouseSchema) async throws -> Int {
         let aliases = try store.allAliases()
         if aliases.isEmpty { return 0 }
-        let text = try await client.query(PushQueries.aliases(schema), ["dataset": .string(url.dataset)])
-        let have = Set(text.split(separator: "\n").map(String.init))
+        let have = Dictionary(try await newest(ReadQueries.aliases(schema), AliasRows.read).map { ($0.key, $0) }) { a, _ in a }
         let version = UInt64(Date().timeIntervalSince1970 * 1e9)
         var w = RowBinaryWriter()
         var n = 0
-        for a in aliases {
-            let line = "\(UInt64(bitPattern: a.key))\t\(UInt64(bitPattern: a.group))\t\(a.sideFlip ? 1 : 0)\t\(Param.escaped(a.evidence))"
-            if have.contains(line) { continue }
-            w.string(url.dataset); w.uint64(UInt64(bitPattern: a.key)); w.uint64(UInt64(bitPattern: a.group))
-            w.uint8(a.sideFlip ? 1 : 0); w.string(a.evidence); w.uint64(version)
+        for a in aliases where have[a.key] != a {
+            AliasRows.write(a, dataset: url.dataset, version: version, into: &w)
             n += 1
         }
         return try await insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
     }
 
     /// Writes the connections (endpoints and derived lifecycles) ClickHouse does not have as the store has them.
-    func pushConnections(_ schema: ClickHouseSchema) async throws -> Int {
-        let records = try store.connectionRecords()
+    func pushConnections(_ schema: ClickHouseSchema, _ records: [ConnectionRecord]) async throws -> Int {
         if records.isEmpty { return 0 }
-        let bytes = try await client.queryBinary(ReadQueries.connections(schema), ["dataset": .string(url.dataset)])
-        var r = RowBinaryReader(bytes)
-        var have: [Int64: ConnectionRecord] = [:]
-        try ClickHouseReader.decode(client) {
-            while !r.atEnd { let c = try ConnectionRows.read(&r); have[c.key] = c }
-        }
+        let have = Dictionary(try await newest(ReadQueries.connections(schema), ConnectionRows.read).map { ($0.key, $0) }) { a, _ in a }
         let version = UInt64(Date().timeIntervalSince1970 * 1e9)
         var w = RowBinaryWriter()
         var n = 0
@@ -426,24 +414,6 @@ enum PushQueries {
         """
         SELECT source_id, count() FROM \(s.name(ClickHouseSchema.events))
         WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id) GROUP BY source_id
-        """
-    }
-
-    /// Each source's newest clock row, NULLs as -1 or 0 (`Pusher.clockLine` writes the store's the same way).
-    static func clocks(_ s: ClickHouseSchema) -> String {
-        """
-        SELECT source_id, argMax(offset_ns, version), argMax(ifNull(uncertainty_ns, -1), version), argMax(drift_ppb, version),
-               argMax(origin_ns, version), argMax(method, version), argMax(ifNull(reference, 0), version),
-               argMax(ifNull(matched, -1), version), argMax(ifNull(peer, 0), version)
-        FROM \(s.name(ClickHouseSchema.clocks)) WHERE dataset = {dataset:String} GROUP BY source_id
-        """
-    }
-
-    /// Each connection key's newest alias row.
-    static func aliases(_ s: ClickHouseSchema) -> String {
-        """
-        SELECT conn_key, argMax(grp, version), argMax(side_flip, version), argMax(evidence, version)
-        FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key
         """
     }
 

@@ -20,13 +20,4 @@ extension Store {
                 .map(Store.alias)
         }
     }
-
-    /// Each connection key's Community ID.
-    public func communityIDs() throws -> [Int64: String] {
-        try db.read { db in
-            var out: [Int64: String] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT key, community_id FROM connection") { out[r[0]] = r[1] }
-            return out
-        }
-    }
 }

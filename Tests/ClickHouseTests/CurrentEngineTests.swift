@@ -34,7 +34,7 @@ final class CurrentEngineTests: XCTestCase {
         let store = try Store(path: path, readOnly: true)
         let sources = try store.sources()
         let hashes = try store.contentHashes()
-        var rows = EventRows(dataset: "nat", communityIDs: try store.communityIDs())
+        var rows = EventRows(dataset: "nat", communityIDs: Dictionary(uniqueKeysWithValues: try store.connectionRecords().map { ($0.key, $0.communityID) }))
         var w = RowBinaryWriter()
         var ids: [UInt64] = []
         for s in sources {
@@ -60,8 +60,7 @@ final class CurrentEngineTests: XCTestCase {
         let queries: [(String, String, [String: Param])] = [
             ("eventCounts", PushQueries.eventCounts(schema), ["dataset": .string("nat"), "ids": .uint64s(ids)]),
             ("pushedSources", PushQueries.pushedSources(schema), ds),
-            ("clocks", PushQueries.clocks(schema), ds),
-            ("aliases", PushQueries.aliases(schema), ds),
+            ("aliases", ReadQueries.aliases(schema), ds),
             ("mutationsLeft", PushQueries.mutationsLeft, ["db": .string("tj"), "table": .string("events")]),
             ("readSources", ReadQueries.sources(schema), ds),
             ("readClocks", ReadQueries.clocks(schema), ds),
