@@ -188,7 +188,6 @@ extension Store {
         return try connections(where: "a.text = ? OR b.text = ?", [address, address])
     }
 
-
     public func allConnections() throws -> [ConnectionRow] { try connections(where: "1", []) }
 
     func connections(where clause: String, _ args: [any DatabaseValueConvertible], hosts: [Int64: String]? = nil) throws -> [ConnectionRow] {

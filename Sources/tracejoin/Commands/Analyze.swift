@@ -19,16 +19,15 @@ struct Analyze: ParsableCommand {
             // Into the dataset (the findings computed on the way), then everything read back from it.
             Swift.print("== ingest")
             let reports = try ClickHouseIngest.load(url: store.store, arguments: ingest)
-            let r = try ClickHouseReaderOpen.open(store)
-            try show(r, findings: try FindingRows.findings(r) ?? [])
+            let r = try store.openDataset()
+            try show(r, findings: try FindingRows.findings(r))
             try IngestRunner.exit(for: reports)
             return
         }
         let s = try store.open()
         Swift.print("== ingest")
         let reports = try IngestRunner.run(store: s, arguments: ingest)
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        try runStalePasses(s)
         try show(s, findings: try Findings.run(s))
         try IngestRunner.exit(for: reports)
     }

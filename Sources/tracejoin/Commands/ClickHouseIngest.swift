@@ -22,8 +22,7 @@ enum ClickHouseIngest {
         note("ingest: reading into a staging store (\(path)), where the joiner's passes run; then pushing it to \(url)")
         let stage = try Store(path: path)
         let reports = try IngestRunner.run(store: stage, arguments: arguments)
-        try ClockPass.runIfStale(stage)
-        try LifecyclePass.runIfStale(stage)
+        try runStalePasses(stage)
         let pusher = Pusher(store: stage, client: ClickHouseClient(url: url), progress: note)
         pusher.extraDerived = FindingRows.rows(try Findings.run(stage))
         let report = try ClickHouseReader.wait { try await Push.run(pusher) }

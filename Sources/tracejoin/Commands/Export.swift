@@ -27,9 +27,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let s = try store.open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        let s = try store.openSolved()
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let h = FileHandle(forWritingAtPath: out) else {
                 throw CLIError("cannot write \(out)")

@@ -20,9 +20,11 @@ enum FindingRows {
         return [(.findings, head), (.findingEvidence, evidence)]
     }
 
-    /// The findings a push copied, in their order; nil when the dataset was pushed without them.
-    static func findings(_ reader: ClickHouseReader) throws -> [Finding]? {
-        guard reader.has(.findings) else { return nil }
+    /// The findings a push copied, in their order; an error when the dataset was pushed without them.
+    static func findings(_ reader: ClickHouseReader) throws -> [Finding] {
+        guard reader.has(.findings) else {
+            throw CLIError("dataset pushed without its findings (push --no-findings): push the store again without it")
+        }
         var evidence: [Int64: [Finding.Evidence]] = [:]
         for r in try reader.derived(.findingEvidence) {
             guard let n = r[0].int, let source = r[2].int, let line = r[3].int, let ts = r[4].int else { continue }

@@ -18,16 +18,11 @@ struct FindingsCommand: ParsableCommand {
     func run() throws {
         if store.isClickHouse {
             // The findings the push computed and copied.
-            let reader = try ClickHouseReaderOpen.open(store)
-            guard let findings = try FindingRows.findings(reader) else {
-                throw CLIError("dataset pushed without its findings (push --no-findings): push the store again without it")
-            }
-            try FindingsPrinter.print(findings, store: reader, json: json)
+            let reader = try store.openDataset()
+            try FindingsPrinter.print(try FindingRows.findings(reader), store: reader, json: json)
             return
         }
-        let s = try store.open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        let s = try store.openSolved()
         try FindingsPrinter.print(try Findings.run(s), store: s, json: json)
     }
 }

@@ -17,18 +17,31 @@ struct StoreOptions: ParsableArguments {
 
     /// What the views read: the SQLite store, or the ClickHouse dataset the URL names.
     func openReader() throws -> any StoreReader {
-        guard isClickHouse else { return try open(readOnly: true) }
-        return try ClickHouseReaderOpen.open(self)
+        isClickHouse ? try openDataset() : try open(readOnly: true)
     }
 
     /// What `conn` and `connections` read: the SQLite store with its clocks and lifecycles brought up to date, or
     /// the ClickHouse dataset (which holds those the push copied).
     func openDerived() throws -> any StoreReader {
-        if isClickHouse { return try openReader() }
+        isClickHouse ? try openDataset() : try openSolved()
+    }
+
+    /// The SQLite store with its clocks and connection lifecycles up to date.
+    func openSolved() throws -> Store {
         let s = try open()
-        try ClockPass.runIfStale(s)
-        try LifecyclePass.runIfStale(s)
+        try runStalePasses(s)
         return s
+    }
+
+    /// The ClickHouse dataset `--store` names, errors worded for the user.
+    func openDataset() throws -> ClickHouseReader {
+        do {
+            return try ClickHouseReader(url: ClickHouseURL(store, environment: ProcessInfo.processInfo.environment))
+        } catch let e as ClickHouseError {
+            throw CLIError(e.description)
+        } catch let e as ClickHouseURLError {
+            throw CLIError("--store: \(e.description)")
+        }
     }
 
     /// The SQLite store, for commands that write derived tables or read what a push does not copy yet.
@@ -50,17 +63,11 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-enum ClickHouseReaderOpen {
-    /// The ClickHouse dataset `--store` names, errors worded for the user.
-    static func open(_ options: StoreOptions) throws -> ClickHouseReader {
-        do {
-            return try ClickHouseReader(url: ClickHouseURL(options.store, environment: ProcessInfo.processInfo.environment))
-        } catch let e as ClickHouseError {
-            throw CLIError(e.description)
-        } catch let e as ClickHouseURLError {
-            throw CLIError("--store: \(e.description)")
-        }
-    }
+/// Brings a store's clocks and connection lifecycles up to date: what every view of connections, the findings
+/// and the push read.
+func runStalePasses(_ s: Store) throws {
+    try ClockPass.runIfStale(s)
+    try LifecyclePass.runIfStale(s)
 }
 
 /// Options of `ingest` and `analyze`.

@@ -85,10 +85,7 @@ struct Push: AsyncParsableCommand {
     static func prepared(_ store: StoreOptions) throws -> Store {
         let s = try store.open(readOnly: true)
         guard try s.isStale(ClockPass.name) || s.isStale(LifecyclePass.name) else { return s }
-        let w = try store.open()
-        try ClockPass.runIfStale(w)
-        try LifecyclePass.runIfStale(w)
-        return w
+        return try store.openSolved()
     }
 
     /// Runs a push to its end and closes its client, whatever happens; ClickHouse's errors as the user's.

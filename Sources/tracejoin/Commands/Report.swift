@@ -24,15 +24,10 @@ struct Report: ParsableCommand {
         let page: String
         if store.isClickHouse {
             // A dataset: the findings its push computed.
-            let r = try ClickHouseReaderOpen.open(store)
-            guard let findings = try FindingRows.findings(r) else {
-                throw CLIError("dataset pushed without its findings (push --no-findings): push the store again without it")
-            }
-            page = try ReportPage.build(store: r, findings: findings, limit: limit, ladders: ladders)
+            let r = try store.openDataset()
+            page = try ReportPage.build(store: r, findings: try FindingRows.findings(r), limit: limit, ladders: ladders)
         } else {
-            let s = try store.open()
-            try ClockPass.runIfStale(s)
-            try LifecyclePass.runIfStale(s)
+            let s = try store.openSolved()
             page = try ReportPage.build(store: s, findings: try Findings.run(s), limit: limit, ladders: ladders)
         }
         do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(html): \(error.localizedDescription)") }

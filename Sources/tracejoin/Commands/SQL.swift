@@ -55,7 +55,7 @@ struct SQL: ParsableCommand {
     /// ClickHouse's SQL over the dataset's database (events, sources, connections, …), printed as on SQLite.
     func runOnClickHouse() throws {
         let (cols, rows): ([String], [[ClickHouseReader.Value]])
-        do { (cols, rows) = try ClickHouseReaderOpen.open(store).query(query) } catch let e as ClickHouseError { throw CLIError(e.description) }
+        do { (cols, rows) = try store.openDataset().query(query) } catch let e as ClickHouseError { throw CLIError(e.description) }
         if json {
             for r in rows {
                 var o = JSONObject()

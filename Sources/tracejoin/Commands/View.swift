@@ -35,11 +35,7 @@ struct View: AsyncParsableCommand {
     func run() async throws {
         if store.store == ":memory:" { throw CLIError("view needs a store file (--store case.db); :memory: holds nothing to show") }
         // Derived tables first (the view itself never writes).
-        do {
-            let w = try store.open()
-            try ClockPass.runIfStale(w)
-            try LifecyclePass.runIfStale(w)
-        }
+        _ = try store.openSolved()
         let s = try store.open(readOnly: true)
         if !["127.0.0.1", "::1", "localhost"].contains(listen) {
             note("warning: serving on \(listen): anyone who can reach this address can read the store")
