@@ -72,6 +72,20 @@ public final class ClickHouseClient: @unchecked Sendable {
         return Array(body.readableBytesView)
     }
 
+    /// `SELECT … FORMAT RowBinary`, each row decoded by `read`; an answer that does not read as the query's columns is
+    /// a protocol error, not a crash.
+    public func rows<T>(_ sql: String, _ params: [String: Param] = [:], host: Int = 0,
+                        _ read: (inout RowBinaryReader) throws -> T) async throws -> [T] {
+        var r = RowBinaryReader(try await queryBinary(sql, params, host: host))
+        var out: [T] = []
+        do {
+            while !r.atEnd { out.append(try read(&r)) }
+        } catch is RowBinaryReader.Short {
+            throw ClickHouseError.protocolError(host: describe(host), what: "a RowBinary answer ended early")
+        }
+        return out
+    }
+
     /// `INSERT INTO table (columns) FORMAT RowBinary` with the rows pulled from `next` until it returns nil.
     public func insert(table: String, columns: [String], settings: [String: String] = [:], host: Int = 0,
                        next: @escaping @Sendable () async throws -> [UInt8]?) async throws {

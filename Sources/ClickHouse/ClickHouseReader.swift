@@ -70,13 +70,7 @@ public final class ClickHouseReader: StoreReader {
 
     static func sources(_ client: ClickHouseClient, _ schema: ClickHouseSchema) async throws -> ([SourceInfo], [Int64: UInt64]) {
         let ds: [String: Param] = ["dataset": .string(client.url.dataset)]
-        var r = RowBinaryReader(try await client.queryBinary(ReadQueries.sources(schema), ds))
-        var out: [SourceInfo] = []
-        var ids: [Int64: UInt64] = [:]
-        var storeIDs: [UInt64: Int64] = [:]
-        var byID: [UInt64: Int] = [:]
-        try decode(client) {
-            while !r.atEnd {
+        let rows = try await client.rows(ReadQueries.sources(schema), ds) { r -> (UInt64, SourceInfo) in
                 let sid = try r.uint64()
                 var s = SourceInfo(id: try r.int64(), path: try r.string(), format: try r.string(), host: try r.string(), bytes: try r.int64(),
                                    lines: Int(try r.int64()), events: Int(try r.int64()), unparsed: Int(try r.int64()), zoneOffset: Int(try r.int32()),
@@ -89,39 +83,40 @@ public final class ClickHouseReader: StoreReader {
                 s.lastTS = try r.nullable { try $0.int64() }
                 s.tsSorted = try r.uint8() != 0
                 s.notes = try r.nullable { try $0.string() }
-                // Sources and events carry their store's numbers: two stores in one dataset would share them.
-                if let other = ids[s.id], other != sid {
-                    throw ClickHouseError.incomplete("dataset \(client.url.dataset) holds sources of more than one store (two numbered \(s.id), one of them \(s.path)): push each store into a dataset of its own")
-                }
-                ids[s.id] = sid
-                storeIDs[sid] = s.id
-                byID[sid] = out.count
-                out.append(s)
-            }
+                return (sid, s)
         }
-        var clocks = RowBinaryReader(try await client.queryBinary(ReadQueries.clocks(schema), ds))
-        try decode(client) {
-            while !clocks.atEnd {
-                let c = try ClockRow(&clocks)
-                guard let i = byID[c.sourceID] else { continue } // a clock of a source whose push did not complete
-                out[i].offsetNS = c.offset
-                out[i].uncertaintyNS = c.uncertainty
-                out[i].driftPPB = c.drift
-                out[i].driftOrigin = c.origin
-                out[i].clockMethod = c.method
-                out[i].clockReference = c.reference.flatMap { storeIDs[$0] }
-                out[i].clockMatched = c.matched.map(Int.init)
-                out[i].clockPeer = c.peer.flatMap { storeIDs[$0] }
+        var out: [SourceInfo] = []
+        var ids: [Int64: UInt64] = [:]
+        var storeIDs: [UInt64: Int64] = [:]
+        var byID: [UInt64: Int] = [:]
+        for (sid, s) in rows {
+            // Sources and events carry their store's numbers: two stores in one dataset would share them.
+            if let other = ids[s.id], other != sid {
+                throw ClickHouseError.incomplete("dataset \(client.url.dataset) holds sources of more than one store (two numbered \(s.id), one of them \(s.path)): push each store into a dataset of its own")
             }
+            ids[s.id] = sid
+            storeIDs[sid] = s.id
+            byID[sid] = out.count
+            out.append(s)
+        }
+        for c in try await client.rows(ReadQueries.clocks(schema), ds, { try ClockRow(&$0) }) {
+            guard let i = byID[c.sourceID] else { continue } // a clock of a source whose push did not complete
+            out[i].offsetNS = c.offset
+            out[i].uncertaintyNS = c.uncertainty
+            out[i].driftPPB = c.drift
+            out[i].driftOrigin = c.origin
+            out[i].clockMethod = c.method
+            out[i].clockReference = c.reference.flatMap { storeIDs[$0] }
+            out[i].clockMatched = c.matched.map(Int.init)
+            out[i].clockPeer = c.peer.flatMap { storeIDs[$0] }
         }
         return (out.sorted { $0.id < $1.id }, ids)
     }
 
-    /// A RowBinary answer that does not read as the query's columns.
-    static func decode(_ client: ClickHouseClient, _ body: () throws -> Void) throws {
-        do { try body() } catch is RowBinaryReader.Short {
-            throw ClickHouseError.protocolError(host: client.describe(0), what: "a RowBinary answer ended early")
-        }
+    /// Rows of a query, waited for (the views are synchronous).
+    func rows<T>(_ sql: String, _ params: [String: Param], _ read: @escaping (inout RowBinaryReader) throws -> T) throws -> [T] {
+        let client = self.client
+        return try Self.wait { try await client.rows(sql, params, read) }
     }
 
     // MARK: - StoreReader
@@ -136,13 +131,7 @@ public final class ClickHouseReader: StoreReader {
         let page = ReadQueries.eventPage(schema, dataset: dataset, host: source.host, source: sid,
                                          from: filter.from.map(clock.sourceTime), to: filter.to.map(clock.sourceTime), after: after,
                                          conns: filter.conns, kinds: filter.kinds.map(\.name), grep: filter.grep, limit: limit)
-        let client = self.client
-        let bytes = try Self.wait { try await client.queryBinary(page.sql, page.params) }
-        var r = RowBinaryReader(bytes)
-        var rows: [StoredEvent] = []
-        try Self.decode(client) {
-            while !r.atEnd { rows.append(try Self.event(&r, source: source.id, clock: clock)) }
-        }
+        let rows = try self.rows(page.sql, page.params) { try Self.event(&$0, source: source.id, clock: clock) }
         let last = rows.last.map { (ts: $0.tsSource, id: $0.id) } ?? after
         var events = rows
         // The engine's case-insensitive search, checked again as the SQLite store checks it (Swift's lowercasing).
@@ -190,11 +179,7 @@ public final class ClickHouseReader: StoreReader {
     }
 
     func connectionRecords(_ sql: String, _ params: [String: Param]) throws -> [ConnectionRecord] {
-        let client = self.client
-        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
-        var out: [ConnectionRecord] = []
-        try Self.decode(client) { while !r.atEnd { out.append(try ConnectionRows.read(&r)) } }
-        return out
+        try rows(sql, params, ConnectionRows.read)
     }
 
     private lazy var hosts: [Int64: String] = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.host) })
@@ -322,29 +307,18 @@ public final class ClickHouseReader: StoreReader {
 
     /// Events of the given sources' rows (`ReadQueries.sourcedEvents`), each source's clock applied.
     private func sourcedEvents(_ sql: String, _ params: [String: Param]) throws -> [StoredEvent] {
-        let client = self.client
-        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
         let byCH = Dictionary(uniqueKeysWithValues: sourceList.map { (sourceIDs[$0.id]!, $0) })
-        var out: [StoredEvent] = []
-        try Self.decode(client) {
-            while !r.atEnd {
-                let sid = try r.uint64()
-                let s = byCH[sid]
-                let e = try Self.event(&r, source: s?.id ?? -1, clock: s?.clock ?? SourceClock())
-                if s != nil { out.append(e) } // rows of a source whose push did not complete
-            }
-        }
-        return out
+        return try rows(sql, params) { r -> StoredEvent? in
+            let s = byCH[try r.uint64()]
+            let e = try Self.event(&r, source: s?.id ?? -1, clock: s?.clock ?? SourceClock())
+            return s == nil ? nil : e // rows of a source whose push did not complete
+        }.compactMap { $0 }
     }
 
     /// Where a connection's events are (`conns`): its first and last source time and the hosts that hold them.
     func place(_ conn: Int64) throws -> (first: Int64, last: Int64, hosts: [String])? {
-        let (client, sql) = (self.client, ReadQueries.connPlace(schema))
         let params: [String: Param] = ["dataset": .string(dataset), "key": .uint64(UInt64(bitPattern: conn))]
-        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, params) })
-        var out: (Int64, Int64, [String])?
-        try Self.decode(client) { if !r.atEnd { out = (try r.int64(), try r.int64(), try r.array { try $0.string() }) } }
-        return out
+        return try rows(ReadQueries.connPlace(schema), params) { r in (try r.int64(), try r.int64(), try r.array { try $0.string() }) }.first
     }
 
     public func events(conn: Int64) throws -> [StoredEvent] {
@@ -355,21 +329,17 @@ public final class ClickHouseReader: StoreReader {
     }
 
     public func aliases(of key: Int64) throws -> [ConnectionAlias] {
-        let client = self.client, sql = ReadQueries.aliases(schema)
-        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(sql, ["dataset": .string(self.dataset)]) })
-        var all: [ConnectionAlias] = []
-        try Self.decode(client) { while !r.atEnd { all.append(try AliasRows.read(&r)) } }
+        let all = try rows(ReadQueries.aliases(schema), ["dataset": .string(dataset)], AliasRows.read)
         guard let group = all.first(where: { $0.key == key })?.group else { return [] }
         return all.filter { $0.group == group }.sorted { ($0.key == key ? 0 : 1, $0.key) < ($1.key == key ? 0 : 1, $1.key) }
     }
 
     public func socketRows() throws -> [SocketRowFacts] {
         // The sources that hold socket tables (`source_kinds`), then their rows as primary-key ranges.
-        let (client, kinds) = (self.client, ReadQueries.sourcesOfKind(schema))
         let kind = EventKind.socketSnapshot.name
-        var r = RowBinaryReader(try Self.wait { try await client.queryBinary(kinds, ["dataset": .string(self.dataset), "kind": .string(kind)]) })
-        var holders: [(UInt64, String)] = []
-        try Self.decode(client) { while !r.atEnd { holders.append((try r.uint64(), try r.string())) } }
+        let holders = try rows(ReadQueries.sourcesOfKind(schema), ["dataset": .string(dataset), "kind": .string(kind)]) { r in
+            (try r.uint64(), try r.string())
+        }
         if holders.isEmpty { return [] }
         let q = ReadQueries.eventsOfKind(schema, dataset: dataset, kind: kind, sources: holders)
         let rows = try sourcedEvents(q.sql, q.params)

@@ -74,15 +74,11 @@ enum DerivedRows {
 
     /// Each table's newest complete generation and its digest.
     static func current(_ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String) async throws -> [String: (generation: UInt64, digest: String)] {
-        var r = RowBinaryReader(try await client.queryBinary("""
+        let rows = try await client.rows("""
             SELECT tbl, generation, digest FROM \(s.name(generations)) WHERE dataset = {dataset:String}
             ORDER BY generation DESC LIMIT 1 BY tbl
-            """, ["dataset": .string(dataset)]))
-        var out: [String: (UInt64, String)] = [:]
-        try ClickHouseReader.decode(client) {
-            while !r.atEnd { let t = try r.string(); out[t] = (try r.uint64(), try r.string()) }
-        }
-        return out
+            """, ["dataset": .string(dataset)]) { r in (try r.string(), try r.uint64(), try r.string()) }
+        return Dictionary(rows.map { ($0.0, (generation: $0.1, digest: $0.2)) }) { a, _ in a }
     }
 
     /// Writes the derived tables whose rows differ from their newest complete generation; returns the rows written.
@@ -122,9 +118,8 @@ enum DerivedRows {
         let sql = "SELECT \(t.columns.map(\.name).joined(separator: ", ")) FROM \(s.name(table(t)))"
             + " WHERE dataset = {dataset:String} AND generation = {generation:UInt64}" + (filter.map { " AND (\($0))" } ?? "")
             + " ORDER BY \(t.columns.map(\.name).prefix(2).joined(separator: ", "))"
-        var r = RowBinaryReader(try await client.queryBinary(sql, params.merging(["dataset": .string(dataset), "generation": .uint64(generation)]) { a, _ in a }))
-        var out: [[DerivedValue]] = []
-        try ClickHouseReader.decode(client) { while !r.atEnd { out.append(try read(t, &r)) } }
-        return out
+        return try await client.rows(sql, params.merging(["dataset": .string(dataset), "generation": .uint64(generation)]) { a, _ in a }) {
+            try read(t, &$0)
+        }
     }
 }

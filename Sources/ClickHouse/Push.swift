@@ -311,10 +311,7 @@ public final class Pusher {
 
     /// Rows of one of the reader's queries (newest row per key), decoded.
     func newest<T>(_ sql: String, _ read: (inout RowBinaryReader) throws -> T) async throws -> [T] {
-        var r = RowBinaryReader(try await client.queryBinary(sql, ["dataset": .string(url.dataset)]))
-        var out: [T] = []
-        try ClickHouseReader.decode(client) { while !r.atEnd { out.append(try read(&r)) } }
-        return out
+        try await client.rows(sql, ["dataset": .string(url.dataset)], read)
     }
 
     /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
