@@ -183,6 +183,8 @@ public final class ClickHouseReader: StoreReader {
     }
 
     private lazy var hosts: [Int64: String] = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.host) })
+    /// The sources by their ClickHouse id (rows name them so).
+    private lazy var sourcesByID: [UInt64: SourceInfo] = Dictionary(uniqueKeysWithValues: sourceList.map { (sourceIDs[$0.id]!, $0) })
 
     public func connection(key: Int64, hosts given: [Int64: String]?) throws -> ConnectionRow? {
         try prefetchConnections([key])
@@ -307,7 +309,7 @@ public final class ClickHouseReader: StoreReader {
 
     /// Events of the given sources' rows (`ReadQueries.sourcedEvents`), each source's clock applied.
     private func sourcedEvents(_ sql: String, _ params: [String: Param]) throws -> [StoredEvent] {
-        let byCH = Dictionary(uniqueKeysWithValues: sourceList.map { (sourceIDs[$0.id]!, $0) })
+        let byCH = sourcesByID
         return try rows(sql, params) { r -> StoredEvent? in
             let s = byCH[try r.uint64()]
             let e = try Self.event(&r, source: s?.id ?? -1, clock: s?.clock ?? SourceClock())
