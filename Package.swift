@@ -39,9 +39,10 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ]),
         .target(name: "Render", dependencies: ["TraceModel", "EventStore", "Timeline"]),
-        // The ClickHouse backend (issue 11): URL, HTTP client, RowBinary, schema, push of a SQLite store.
+        // The ClickHouse backend (issue 11): URL, HTTP client, RowBinary, schema, push of a SQLite store, the clock
+        // pass with the engine reducing the packets.
         .target(name: "ClickHouse", dependencies: [
-            "TraceModel", "EventStore", "CGzip",
+            "TraceModel", "EventStore", "Timeline", "CGzip",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "tracejoin", dependencies: [

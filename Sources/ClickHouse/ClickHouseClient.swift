@@ -109,6 +109,18 @@ public final class ClickHouseClient: @unchecked Sendable {
         _ = try await send(request, host: host, limit: 1 << 20)
     }
 
+    /// Every insert's settings: through a cluster's Distributed table, answered only once the shards hold the rows.
+    var insertSettings: [String: String] { url.cluster != nil ? ["insert_distributed_sync": "1"] : [:] }
+
+    /// Inserts the rows `w` holds (`count` of them) into `table`, in one request.
+    @discardableResult
+    func insertRows(_ table: ClickHouseSchema.Table, _ schema: ClickHouseSchema, _ w: RowBinaryWriter, count: Int) async throws -> Int {
+        guard count > 0 else { return 0 }
+        let box = OnceBox(w.bytes)
+        try await insert(table: schema.name(table), columns: table.insertColumns, settings: insertSettings) { box.take() }
+        return count
+    }
+
     public var hostCount: Int { url.hosts.count }
 
     public func describe(_ host: Int) -> String { "\(url.hosts[host].name):\(url.hosts[host].port)" }

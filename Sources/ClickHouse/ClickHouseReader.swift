@@ -100,7 +100,8 @@ public final class ClickHouseReader: StoreReader {
             out.append(s)
         }
         for c in try await client.rows(ReadQueries.clocks(schema), ds, { try ClockRow(&$0) }) {
-            guard let i = byID[c.sourceID] else { continue } // a clock of a source whose push did not complete
+            // A clock of a source whose push did not complete; a row saying it has none (`ClockRow.none`).
+            guard let i = byID[c.sourceID], !c.method.isEmpty else { continue }
             out[i].offsetNS = c.offset
             out[i].uncertaintyNS = c.uncertainty
             out[i].driftPPB = c.drift

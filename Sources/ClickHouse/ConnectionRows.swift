@@ -90,6 +90,16 @@ struct ClockRow: Equatable {
     var matched: Int64?
     var peer: UInt64?
 
+    init(sourceID: UInt64, offset: Int64, uncertainty: Int64?, drift: Int64, origin: Int64, method: String, reference: UInt64?, matched: Int64?, peer: UInt64?) {
+        self.sourceID = sourceID; self.offset = offset; self.uncertainty = uncertainty; self.drift = drift; self.origin = origin
+        self.method = method; self.reference = reference; self.matched = matched; self.peer = peer
+    }
+
+    /// A row that takes a source's clock away (an engine pass no longer placing it): no method, read as no clock.
+    static func none(_ sourceID: UInt64) -> ClockRow {
+        ClockRow(sourceID: sourceID, offset: 0, uncertainty: nil, drift: 0, origin: 0, method: "", reference: nil, matched: nil, peer: nil)
+    }
+
     /// The source's clock; nil when it has none (a clock row is written only for those).
     init?(_ s: SourceInfo, ids: [Int64: UInt64]) {
         guard let method = s.clockMethod, let id = ids[s.id] else { return nil }

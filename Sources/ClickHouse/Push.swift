@@ -286,14 +286,10 @@ public final class Pusher {
 
     // MARK: - Small tables
 
-    /// Every insert's settings: through a cluster's Distributed table, answered only once the shards hold the rows.
-    var insertSettings: [String: String] { url.cluster != nil ? ["insert_distributed_sync": "1"] : [:] }
+    var insertSettings: [String: String] { client.insertSettings }
 
     func insertRows(_ table: ClickHouseSchema.Table, _ schema: ClickHouseSchema, _ w: RowBinaryWriter, count: Int) async throws -> Int {
-        guard count > 0 else { return 0 }
-        let box = OnceBox(w.bytes)
-        try await client.insert(table: schema.name(table), columns: table.insertColumns, settings: insertSettings) { box.take() }
-        return count
+        try await client.insertRows(table, schema, w, count: count)
     }
 
     func insertSources(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64], hashes: [Int64: String]) async throws -> Int {

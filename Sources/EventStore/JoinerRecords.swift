@@ -39,6 +39,8 @@ public struct SolvedClock: Sendable, Equatable {
     public static func isSolved(_ method: String?) -> Bool { method == Self.method || method == Self.oneWayMethod || method == Self.eventMethod }
     public var oneWay = false
     public var byEvents = false
+    /// The method a store records for it.
+    public var methodName: String { byEvents ? Self.eventMethod : oneWay ? Self.oneWayMethod : Self.method }
     public var source: Int64
     public var offsetNS: Int64
     public var uncertaintyNS: Int64

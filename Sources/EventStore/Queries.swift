@@ -356,7 +356,7 @@ extension Store {
                   drift_ppb = excluded.drift_ppb, origin_ns = excluded.origin_ns
                 """)
             for c in clocks {
-                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, c.byEvents ? SolvedClock.eventMethod : c.oneWay ? SolvedClock.oneWayMethod : SolvedClock.method, c.reference, c.matched, c.peer,
+                try st.execute(arguments: [c.source, c.offsetNS, c.uncertaintyNS, c.methodName, c.reference, c.matched, c.peer,
                                            c.driftPPB, c.origin])
             }
         }

@@ -107,8 +107,21 @@ public enum ClockPass {
         }
         // A failure a SIP log and a stack trace of the same host both tell ties their clocks too.
         FailureMatches.addBounds(try FailureMatches.find(store), to: &pairs)
-        report.pairs = pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
+        let solved = place(sources, reference: reference, pairs: pairs.values.sorted { ($0.a, $0.b) < ($1.a, $1.b) }, into: &report)
+        try store.saveSolvedClocks(solved)
+        PassProgress.phase("clocks: pairing each packet with its twin at the other capture points")
+        try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
+        try store.setFresh(name, ifStill: mark)
+        return report
+    }
 
+    /// Places every source from the pairs' bounds against `reference` (and the sources no pair links to it
+    /// against a reference of their own group), and the clocks to store: what the SQLite pass and the
+    /// ClickHouse engine's (`EngineClockPass`, bounds reduced by the engine) share.
+    public static func place(_ sources: [SourceInfo], reference: Int64, pairs: [ClockBounds], into report: inout Report) -> [SolvedClock] {
+        let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
+        report.reference = reference
+        report.pairs = pairs
         var fixed: [Int64: SourceClock] = [:]
         for s in sources where isUserClock(s) { fixed[s.id] = s.clock }
         // The reference keeps whatever placed it (the user's anchor, its own wall clock).
@@ -149,11 +162,7 @@ public enum ClockPass {
             solved.append(SolvedClock(source: s.id, offsetNS: p.clock.offset, uncertaintyNS: p.uncertainty, reference: reference, matched: 0,
                                       peer: p.source, driftPPB: p.clock.driftPPB, origin: p.clock.origin))
         }
-        try store.saveSolvedClocks(solved)
-        PassProgress.phase("clocks: pairing each packet with its twin at the other capture points")
-        try TwinPass.run(store, pairs: report.pairs, aliases: aliases)
-        try store.setFresh(name, ifStill: mark)
-        return report
+        return solved
     }
 
     /// Hands over each connection's TCP packets seen by two or more sources, by source, in time order.
@@ -193,7 +202,7 @@ public enum ClockPass {
     }
 
     /// The smallest step a source's times can show.
-    static func resolution(_ s: SourceInfo?) -> Int64 {
+    public static func resolution(_ s: SourceInfo?) -> Int64 {
         var r: Int64 = 1
         for _ in 0..<max(0, 9 - min(9, s?.timeDigits ?? 9)) { r *= 10 }
         return r

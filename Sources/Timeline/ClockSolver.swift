@@ -20,15 +20,18 @@ public struct ClockBounds: Sendable {
     var backward: [(t: Int64, d: Int64)] = []
     /// Packets matched in connections seen going one way only: they bound θ on one side.
     public private(set) var oneWay = 0
+    /// Packets behind `forward` and `backward`: one point each, or many behind a point the engine reduced
+    /// (`addReduced`).
+    var forwardPackets = 0, backwardPackets = 0
     /// Time resolution of each source's timestamps (ns): a truncated time widens the bounds.
-    var resolutionA: Int64 = 1, resolutionB: Int64 = 1
+    public var resolutionA: Int64 = 1, resolutionB: Int64 = 1
 
     public init(a: Int64, b: Int64) {
         self.a = a
         self.b = b
     }
 
-    public var matched: Int { forward.count + backward.count + oneWay }
+    public var matched: Int { forwardPackets + backwardPackets + oneWay }
 
     /// Adds the matches of one connection: `deltas[side]` = (t_a, t_b − t_a) of the packets its endpoint
     /// `side` sent. `aFirst[side]`, when known (the sender is one of a capture host's own addresses), says
@@ -37,18 +40,34 @@ public struct ClockBounds: Sendable {
         let d0 = deltas[0], d1 = deltas[1]
         guard !d0.isEmpty, !d1.isEmpty else {
             for side in 0...1 where !deltas[side].isEmpty {
-                switch aFirst[side] {
-                case true?: forward += deltas[side]
-                case false?: backward += deltas[side]
-                case nil: oneWay += deltas[side].count
-                }
+                addOneWay(deltas[side], packets: deltas[side].count, aFirst: aFirst[side])
             }
             return
         }
         if ClockBounds.median(d0.map(\.d)) >= ClockBounds.median(d1.map(\.d)) {
-            forward += d0; backward += d1
+            addReduced(forward: d0, packets: d0.count); addReduced(backward: d1, packets: d1.count)
         } else {
-            forward += d1; backward += d0
+            addReduced(forward: d1, packets: d1.count); addReduced(backward: d0, packets: d0.count)
+        }
+    }
+
+    /// Matches of the direction that passes a first, or b first: each point a packet's (t_a, Δ), or a point
+    /// standing for a time bucket's extreme Δ when the engine reduced them (`packets` counts them all).
+    public mutating func addReduced(forward points: [(t: Int64, d: Int64)], packets: Int) {
+        forward += points; forwardPackets += packets
+    }
+
+    public mutating func addReduced(backward points: [(t: Int64, d: Int64)], packets: Int) {
+        backward += points; backwardPackets += packets
+    }
+
+    /// Matches of a connection seen going one way only, sent by an endpoint that passes a first (`aFirst`),
+    /// b first, or neither known: then they bound nothing and are only counted.
+    public mutating func addOneWay(_ points: [(t: Int64, d: Int64)], packets: Int, aFirst: Bool?) {
+        switch aFirst {
+        case true?: addReduced(forward: points, packets: packets)
+        case false?: addReduced(backward: points, packets: packets)
+        case nil: oneWay += packets
         }
     }
 
@@ -58,8 +77,8 @@ public struct ClockBounds: Sendable {
     /// One event both sources logged (not a packet): Δ = t_b − t_a, true to within `tolerance` either way.
     mutating func addEvent(t: Int64, delta: Int64, tolerance: Int64) {
         events += 1
-        forward.append((t, delta + tolerance))
-        backward.append((t, delta - tolerance))
+        addReduced(forward: [(t, delta + tolerance)], packets: 1)
+        addReduced(backward: [(t, delta - tolerance)], packets: 1)
     }
 
     /// Convenience for callers with Δ only (all at time 0: no drift can be seen).
@@ -139,9 +158,9 @@ public struct ClockBounds: Sendable {
     func driftLine() -> (origin: Int64, rate: Double)? {
         let all = forward.map(\.t) + backward.map(\.t)
         guard let t0 = all.min(), let t1 = all.max(), t1 - t0 >= ClockBounds.driftSpan,
-              forward.count >= 10, backward.count >= 10 else { return nil }
+              forwardPackets >= 10, backwardPackets >= 10 else { return nil }
         // Short windows (so that the drift within one stays small) with a few packets each way in each.
-        let windows = max(4, min(16, min(forward.count, backward.count) / 4))
+        let windows = max(4, min(16, min(forwardPackets, backwardPackets) / 4))
         let width = (t1 - t0) / Int64(windows) + 1
         var points: [(t: Double, theta: Double, w: Double)] = []
         for k in 0..<windows {

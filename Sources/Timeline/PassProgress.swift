@@ -10,7 +10,7 @@ public enum PassProgress {
     nonisolated(unsafe) private static var lastShown = Date.distantPast
 
     /// A pass or phase begins.
-    static func phase(_ text: String) {
+    public static func phase(_ text: String) {
         guard let report else { return }
         lock.withLock { lastShown = Date() }
         report(text)
@@ -28,5 +28,5 @@ public enum PassProgress {
     }
 
     /// A pass ended: the status line is cleared before the command prints.
-    static func done() { report?("") }
+    public static func done() { report?("") }
 }

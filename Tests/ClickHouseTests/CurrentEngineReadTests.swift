@@ -8,8 +8,10 @@ import Foundation
 final class CurrentEngineReadTests: XCTestCase {
     typealias T = PushEndToEndTests
 
-    /// Starts the shim on a free loopback port; returns the base URL and the EXPLAIN log it writes.
-    func shim() throws -> (url: String, explain: String) {
+    func shim() throws -> (url: String, explain: String) { try Self.shim(in: self) }
+
+    /// Starts the shim on a free loopback port for the length of `test`; returns the base URL and the EXPLAIN log it writes.
+    static func shim(in test: XCTestCase) throws -> (url: String, explain: String) {
         let python = try CurrentEngineTests.python()
         let dir = NSTemporaryDirectory() + "tj-shim-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -24,7 +26,7 @@ final class CurrentEngineReadTests: XCTestCase {
             // Its first line says it listens; nothing (it exits) when the port was taken.
             let first = String(decoding: out.fileHandleForReading.availableDataOrLine(), as: UTF8.self)
             if first.contains("on 127.0.0.1:\(port)") {
-                addTeardownBlock { p.terminate(); p.waitUntilExit(); try? FileManager.default.removeItem(atPath: dir) }
+                test.addTeardownBlock { p.terminate(); p.waitUntilExit(); try? FileManager.default.removeItem(atPath: dir) }
                 return ("clickhouse+http://127.0.0.1:\(port)/tj", dir + "/explain.jsonl")
             }
             p.waitUntilExit()

@@ -181,7 +181,7 @@ final class ReadEndToEndTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: T.root.appendingPathComponent(c.url).path), "no SQLite file named after the URL")
         let offset = try run(["clocks", "--store", c.url + "&dataset=x", "--offset", "server=1"])
         XCTAssertEqual(offset.status, 1)
-        XCTAssertTrue(offset.err.contains("set --offset, --tz or --reference on the SQLite store, then push it again"), offset.err)
+        XCTAssertTrue(offset.err.contains("set --offset or --tz on the SQLite store, then push it again"), offset.err)
     }
 
     /// A database whose tables are of another layout is refused by push and by the views, and left untouched.

@@ -4,6 +4,7 @@ import TraceModel
 import EventStore
 import Timeline
 import Render
+import ClickHouse
 
 struct Clocks: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,7 @@ struct Clocks: ParsableCommand {
     @Option(help: ArgumentHelp("Set a source's offset yourself: SOURCE=±SECONDS.", valueName: "source=seconds")) var offset: [String] = []
     @Option(help: ArgumentHelp("Say a source's time zone: SOURCE=±HH:MM.", valueName: "source=zone")) var tz: [String] = []
     @Flag(help: "One JSON object per source.") var json = false
+    @Flag(help: "On a ClickHouse dataset: solve the clocks there, in the engine, rather than show those the push copied.") var solve = false
 
     func validate() throws {
         for o in offset where SourceRef.split(o).flatMap({ Double($0.1) }) == nil {
@@ -40,16 +42,21 @@ struct Clocks: ParsableCommand {
 
     func run() throws {
         if store.isClickHouse {
-            // A pushed dataset shows the clocks solved in the store it came from.
-            if !offset.isEmpty || !tz.isEmpty || reference != nil {
-                throw CLIError("on ClickHouse, clocks shows what the push copied: set --offset, --tz or --reference on the SQLite store, then push it again")
+            if !offset.isEmpty || !tz.isEmpty {
+                throw CLIError("on ClickHouse, clocks shows what the push copied or solves them again (--solve): set --offset or --tz on the SQLite store, then push it again")
             }
+            if solve || reference != nil {
+                try solveInEngine()
+                return
+            }
+            // A pushed dataset shows the clocks solved in the store it came from.
             let sources = try store.openReader().sources()
             // The reference the SQLite store's `clocks` names: the default one (it re-solves against it each time).
             let reference = ClockPass.defaultReference(sources)
             try ClocksPrinter.print(sources, report: ClockPass.Report(reference: reference), json: json)
             return
         }
+        if solve { throw CLIError("--solve is for a ClickHouse dataset: on a SQLite store clocks solves every time") }
         let s = try store.open()
         var sources = try s.sources()
         for o in offset {
@@ -68,6 +75,18 @@ struct Clocks: ParsableCommand {
         let report = try ClockPass.run(s, reference: ref)
         try LifecyclePass.run(s)
         try ClocksPrinter.print(try s.sources(), report: report, json: json)
+    }
+}
+
+extension Clocks {
+    /// The clock pass with the engine matching and reducing the packets (`EngineClockPass`).
+    func solveInEngine() throws {
+        StoreOptions.showPassProgress()
+        let result = try store.onDataset { url in
+            let chosen = try reference.map { try SourceRef.resolve($0, try ClickHouseReader(url: url).sources()).id }
+            return try ClickHouseReader.wait { try await EngineClockPass.run(url: url, reference: chosen) }
+        }
+        try ClocksPrinter.print(result.sources, report: result.report, json: json)
     }
 }
 

@@ -35,12 +35,25 @@ struct StoreOptions: ParsableArguments {
 
     /// The ClickHouse dataset `--store` names, errors worded for the user.
     func openDataset() throws -> ClickHouseReader {
+        try onDataset { try ClickHouseReader(url: $0) }
+    }
+
+    /// Runs `body` on the ClickHouse dataset `--store` names, its errors worded for the user.
+    func onDataset<T>(_ body: (ClickHouseURL) throws -> T) throws -> T {
         do {
-            return try ClickHouseReader(url: ClickHouseURL(store, environment: ProcessInfo.processInfo.environment))
+            return try body(try ClickHouseURL(store, environment: ProcessInfo.processInfo.environment))
         } catch let e as ClickHouseError {
             throw CLIError(e.description)
         } catch let e as ClickHouseURLError {
             throw CLIError("--store: \(e.description)")
+        }
+    }
+
+    /// The joiner passes a command may run say what they do on one status line, rewritten in place.
+    static func showPassProgress() {
+        guard isatty(2) != 0 else { return }
+        PassProgress.report = { text in
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text.prefix(79)).utf8))
         }
     }
 
@@ -49,12 +62,7 @@ struct StoreOptions: ParsableArguments {
         if isClickHouse {
             throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) timeline, conn, connections, clocks, sources, findings, analyze, report, sql and ingest run there (view not yet)")
         }
-        // The joiner passes a command may run say what they do on one status line, rewritten in place.
-        if isatty(2) != 0 {
-            PassProgress.report = { text in
-                FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text.prefix(79)).utf8))
-            }
-        }
+        Self.showPassProgress()
         do {
             return try Store(path: store, readOnly: readOnly)
         } catch let e as StoreError {

@@ -1,0 +1,134 @@
+import EventStore
+import Foundation
+import Timeline
+import TraceModel
+
+/// The clock pass run on a ClickHouse dataset: the engine matches the packets each pair of sources shares and
+/// returns them reduced, per direction and time bucket, to a count and the extreme time differences; Swift bounds
+/// each pair from those rows as the SQLite pass does from every packet (`ClockBounds`), places every source
+/// (`ClockPass.place`) and writes the clocks, newer than what a push wrote (SCALEOUT.md §2.5).
+///
+/// What it leaves to the SQLite pass: the bounds from failures a SIP log and a stack trace both tell
+/// (`FailureMatches`), and the IP id or TCP timestamp pairing a resend with its own original (see
+/// `ClockQueries.pairBuckets`). Packet twins and lifecycles are not derived again.
+public enum EngineClockPass {
+    public struct Result: Sendable {
+        public var report: ClockPass.Report
+        /// The dataset's sources, with the clocks just written.
+        public var sources: [SourceInfo]
+        /// Rows the engine returned for all pairs: what crossed the network instead of the packets.
+        public var reducedRows = 0
+        public var clocksWritten = 0
+    }
+
+    /// Time buckets per pair: the drift fit (`ClockBounds.driftLine`) uses at most 16 windows, each then made of
+    /// many buckets' extremes.
+    static let buckets: Int64 = 2048
+    /// No bucket narrower than this: a short capture's packets then come back nearly one per row.
+    static let minimumWidth: Int64 = 1_000_000
+
+    public static func run(url: ClickHouseURL, reference chosen: Int64? = nil) async throws -> Result {
+        let client = ClickHouseClient(url: url)
+        do {
+            let result = try await run(client, reference: chosen)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    static func run(_ client: ClickHouseClient, reference chosen: Int64?) async throws -> Result {
+        defer { PassProgress.done() }
+        let url = client.url
+        _ = try await client.connect()
+        let schema = ClickHouseSchema(database: url.database, dialect: client.dialect, cluster: url.cluster)
+        try await ClickHouseReader.checkVersion(client, schema)
+        let (sources, ids) = try await ClickHouseReader.sources(client, schema)
+        var result = Result(report: ClockPass.Report(), sources: sources)
+        guard let reference = chosen ?? ClockPass.defaultReference(sources) else { return result }
+        let storeIDs = Dictionary(uniqueKeysWithValues: ids.map { ($0.value, $0.key) })
+        let byID = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
+        let ds: [String: Param] = ["dataset": .string(url.dataset)]
+
+        struct PacketSource { var packets: UInt64, unnumbered: UInt64, first: Int64, last: Int64 }
+        var packetSources: [Int64: PacketSource] = [:]
+        for (sid, p) in try await client.rows(ClockQueries.packetSources(schema), ds, { r in
+            (try r.uint64(), PacketSource(packets: try r.uint64(), unnumbered: try r.uint64(), first: try r.int64(), last: try r.int64()))
+        }) {
+            if let id = storeIDs[sid] { packetSources[id] = p }
+        }
+        var pairKeys: Set<[Int64]> = []
+        for set in try await client.rows(ClockQueries.sharing(schema), ds, { r -> [UInt64] in
+            let s = try r.array { try $0.uint64() }; _ = try r.uint64(); return s
+        }) {
+            let members = set.compactMap { storeIDs[$0] }.sorted()
+            for i in members.indices { for j in members.indices where j > i { pairKeys.insert([members[i], members[j]]) } }
+        }
+        var own: [Int64: Set<String>] = [:]
+        for (sid, address) in try await client.rows(ClockQueries.ownAddresses(schema), ds, { (try $0.uint64(), try $0.string()) }) {
+            if let id = storeIDs[sid] { own[id, default: []].insert(address) }
+        }
+
+        var pairs: [ClockBounds] = []
+        for (n, key) in pairKeys.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
+            let (a, b) = (key[0], key[1])
+            PassProgress.phase("clocks: matching the packets of \(byID[a]?.path ?? "\(a)") and \(byID[b]?.path ?? "\(b)") in the engine (pair \(n + 1) of \(pairKeys.count))")
+            guard let pa = packetSources[a], let pb = packetSources[b] else { continue }
+            // Absolute sequence numbers when both sources show them on every packet, as `PacketMatcher` decides.
+            let raw = pa.unnumbered == 0 && pb.unnumbered == 0
+            let width = max(minimumWidth, (pa.last - pa.first) / buckets + 1)
+            var params = ds
+            params["a"] = .uint64(ids[a]!); params["b"] = .uint64(ids[b]!)
+            params["t0"] = .int64(pa.first); params["width"] = .int64(width)
+            let rows = try await client.rows(ClockQueries.pairBuckets(schema, raw: raw), params) { r in
+                Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
+                       min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
+            }
+            result.reducedRows += rows.count
+            var bounds = ClockBounds(a: a, b: b)
+            bounds.resolutionA = ClockPass.resolution(byID[a])
+            bounds.resolutionB = ClockPass.resolution(byID[b])
+            for row in rows {
+                let points = row.points, packets = Int(row.count)
+                switch row.dir {
+                case 0: bounds.addReduced(forward: points, packets: packets)
+                case 1: bounds.addReduced(backward: points, packets: packets)
+                default:
+                    // Seen one way only: its sender, as a saw it, says which point it passed first when it is one of
+                    // a capture host's own addresses.
+                    let aFirst: Bool? = own[a]?.contains(row.sender) == true ? true : own[b]?.contains(row.sender) == true ? false : nil
+                    bounds.addOneWay(points, packets: packets, aFirst: aFirst)
+                }
+            }
+            if bounds.matched > 0 { pairs.append(bounds) }
+        }
+
+        let solved = ClockPass.place(sources, reference: reference, pairs: pairs, into: &result.report)
+        // New rows for the solved clocks, and rows that clear a solution of an earlier pass this one no longer finds.
+        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var w = RowBinaryWriter()
+        let solvedIDs = Set(solved.map(\.source))
+        for c in solved {
+            ClockRow(sourceID: ids[c.source]!, offset: c.offsetNS, uncertainty: c.uncertaintyNS, drift: c.driftPPB, origin: c.origin,
+                     method: c.methodName, reference: ids[c.reference], matched: Int64(c.matched), peer: c.peer.flatMap { ids[$0] })
+                .write(dataset: url.dataset, version: version, into: &w)
+        }
+        var cleared = 0
+        for s in sources where SolvedClock.isSolved(s.clockMethod) && !solvedIDs.contains(s.id) {
+            ClockRow.none(ids[s.id]!).write(dataset: url.dataset, version: version, into: &w)
+            cleared += 1
+        }
+        result.clocksWritten = try await client.insertRows(ClickHouseSchema.clocks, schema, w, count: solved.count + cleared)
+        result.sources = try await ClickHouseReader.sources(client, schema).0
+        return result
+    }
+
+    /// One row of `ClockQueries.pairBuckets`.
+    struct Bucket {
+        var dir: UInt8, sender: String, bucket: Int64, count: UInt64, min: Int64, max: Int64, tMin: Int64, tMax: Int64
+        /// The bucket's smallest and largest Δ at the times a saw them: the bounds of its direction come from these.
+        var points: [(t: Int64, d: Int64)] { count == 1 ? [(tMin, min)] : [(tMin, min), (tMax, max)] }
+    }
+}
