@@ -6,18 +6,46 @@ enum ClockQueries {
     /// What the SQLite pass matches: TCP packets with flags that belong to a connection.
     static let matchable = "dataset = {dataset:String} AND kind = 'packet' AND proto = 6 AND flags IS NOT NULL AND conn_key != 0"
 
+    /// Which events a pair query reads (`EngineClockPass` on a cluster whose shards it can reach one by one).
+    enum Scope {
+        /// Every event, through the Distributed table (a single server: its tables).
+        case all
+        /// One shard's events of connections no alias groups with another: its local table, nothing leaves the
+        /// shard but the reduced rows (every event of one connection is on one shard).
+        case shardUnaliased
+        /// Events of aliased connections only, through the Distributed table: a NAT's tuples are on different shards.
+        case aliased
+    }
+
+    /// The newest alias of every aliased connection key.
+    static func aliasRows(_ s: ClickHouseSchema) -> String {
+        """
+        SELECT conn_key, argMax(grp, version) AS grp, argMax(side_flip, version) AS flip
+        FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key
+        """
+    }
+
     /// The connection group of an event (a NAT'd tuple joins the group `conn_aliases` gives it) and the side that
     /// sent it, 0 for the endpoint that opened the group's connection when an alias says which (`side_flip`), else
     /// for the lower endpoint in Community ID order (the SQLite store's endpoint a).
-    static func grouped(_ s: ClickHouseSchema, select: String, where extra: String = "") -> String {
-        """
-        SELECT if(grp = 0, conn_key, grp) AS g, bitXor(toUInt8(ifNull((src_ip, sport) > (dst_ip, dport), 0)), flip) AS side, \(select)
-        FROM \(s.name(ClickHouseSchema.events)) GLOBAL ANY LEFT JOIN (
-            SELECT conn_key, argMax(grp, version) AS grp, argMax(side_flip, version) AS flip
-            FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key) AS aliases USING conn_key
-        WHERE \(matchable)\(extra)
+    static func grouped(_ s: ClickHouseSchema, select: String, where extra: String = "", scope: Scope = .all) -> String {
+        let side = "toUInt8(ifNull((src_ip, sport) > (dst_ip, dport), 0))"
+        if scope == .shardUnaliased {
+            return """
+            SELECT conn_key AS g, \(side) AS side, \(select) FROM \(s.localName(ClickHouseSchema.events))
+            WHERE \(matchable)\(extra) AND conn_key NOT IN (SELECT conn_key FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String})
+            """
+        }
+        let only = scope == .aliased ? " AND conn_key GLOBAL IN (SELECT conn_key FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String})" : ""
+        return """
+        SELECT if(grp = 0, conn_key, grp) AS g, bitXor(\(side), flip) AS side, \(select)
+        FROM \(s.name(ClickHouseSchema.events)) GLOBAL ANY LEFT JOIN (\(aliasRows(s))) AS aliases USING conn_key
+        WHERE \(matchable)\(extra)\(only)
         """
     }
+
+    /// How many shards the cluster has, and how many servers in all.
+    static let clusterShape = "SELECT uniqExact(shard_num), count() FROM system.clusters WHERE cluster = {cluster:String}"
 
     /// Per source with matchable packets: how many, how many without absolute sequence numbers, first and last
     /// time (source clock).
@@ -56,16 +84,16 @@ enum ClockQueries {
     /// 3. per connection, which side's packets pass a first: the one whose median Δ is larger (as
     ///    `ClockBounds.add`); a connection matched one way only keeps its sender's address as a saw it;
     /// 4. per direction (0: passes a first, 1: b first, 2: one way, by sender) and time bucket of t_a: count, the
-    ///    smallest and largest Δ and the t_a of each.
+    ///    smallest and largest Δ and the t_a of each (the earliest among equal Δs: the same answer every time).
     /// Unlike `PacketMatcher`, the IP id and TCP timestamp do not pair first: a resend whose original one point
     /// missed then pairs with that original, which only loosens the bound its direction gives.
-    static func pairBuckets(_ s: ClickHouseSchema, raw: Bool) -> String {
+    static func pairBuckets(_ s: ClickHouseSchema, raw: Bool, scope: Scope = .all) -> String {
         let seq = raw ? "seq_raw" : "seq", ack = raw ? "ack_raw" : "ack"
         let fp = "(bitAnd(flags, 23), ifNull(\(seq), -1), if(bitAnd(flags, 16) != 0, ifNull(\(ack), -1), -1), ifNull(len, 0))"
         let inner = grouped(s, select: "\(fp) AS fp, source_id, any(src) AS sender, arraySort(groupArray(\(ReadQueries.tsColumn(s.dialect)))) AS times",
-                            where: " AND source_id IN ({a:UInt64}, {b:UInt64})") + " GROUP BY g, side, fp, source_id"
+                            where: " AND source_id IN ({a:UInt64}, {b:UInt64})", scope: scope) + " GROUP BY g, side, fp, source_id"
         return """
-        SELECT dir, sender, bucket, count(), min(d), max(d), argMin(ta, d), argMax(ta, d) FROM (
+        SELECT dir, sender, bucket, count(), min(d), max(d), argMin(ta, (d, ta)), argMax(ta, (d, -ta)) FROM (
             SELECT multiIf(fwd = 2, 2, side = fwd, 0, 1) AS dir, if(fwd = 2, sender1, '') AS sender,
                    intDiv(ta - {t0:Int64}, {width:Int64}) AS bucket, d, ta
             FROM (

@@ -19,6 +19,8 @@ public enum EngineClockPass {
         /// Rows the engine returned for all pairs: what crossed the network instead of the packets.
         public var reducedRows = 0
         public var clocksWritten = 0
+        /// Each shard reduced its own connections (`pairRows`).
+        public var byShard = false
     }
 
     /// Time buckets per pair: the drift fit (`ClockBounds.driftLine`) uses at most 16 windows, each then made of
@@ -71,6 +73,8 @@ public enum EngineClockPass {
             if let id = storeIDs[sid] { own[id, default: []].insert(address) }
         }
 
+        let byShard = try await shardsAreHosts(client, schema)
+        result.byShard = byShard
         var pairs: [ClockBounds] = []
         for (n, key) in pairKeys.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
             let (a, b) = (key[0], key[1])
@@ -82,10 +86,7 @@ public enum EngineClockPass {
             var params = ds
             params["a"] = .uint64(ids[a]!); params["b"] = .uint64(ids[b]!)
             params["t0"] = .int64(pa.first); params["width"] = .int64(width)
-            let rows = try await client.rows(ClockQueries.pairBuckets(schema, raw: raw), params) { r in
-                Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
-                       min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
-            }
+            let rows = try await pairRows(client, schema, raw: raw, params, byShard: byShard)
             result.reducedRows += rows.count
             var bounds = ClockBounds(a: a, b: b)
             bounds.resolutionA = ClockPass.resolution(byID[a])
@@ -125,10 +126,53 @@ public enum EngineClockPass {
         return result
     }
 
+    /// Whether the URL lists every shard of its cluster, one server each: then each can reduce its own events.
+    static func shardsAreHosts(_ client: ClickHouseClient, _ schema: ClickHouseSchema) async throws -> Bool {
+        guard let cluster = schema.cluster, client.hostCount > 1 else { return false }
+        let shape = try await client.rows(ClockQueries.clusterShape, ["cluster": .string(cluster)]) { (try $0.uint64(), try $0.uint64()) }
+        return shape.first.map { $0.0 == UInt64(client.hostCount) && $0.1 == UInt64(client.hostCount) } ?? false
+    }
+
+    /// A pair's reduced rows. On a cluster whose shards the URL lists, every shard reduces the connections it holds
+    /// whole, all at once, and the aliased ones (a NAT's tuples live on different shards) go through the Distributed
+    /// table; their rows are merged here. Otherwise one query through the Distributed table: correct, but its
+    /// initiator merges every matched packet.
+    static func pairRows(_ client: ClickHouseClient, _ schema: ClickHouseSchema, raw: Bool, _ params: [String: Param], byShard: Bool) async throws -> [Bucket] {
+        let read: @Sendable (inout RowBinaryReader) throws -> Bucket = { r in
+            Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
+                   min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
+        }
+        guard byShard else { return try await client.rows(ClockQueries.pairBuckets(schema, raw: raw), params, read) }
+        let parts = try await withThrowingTaskGroup(of: [Bucket].self) { group in
+            for host in 0..<client.hostCount {
+                group.addTask { try await client.rows(ClockQueries.pairBuckets(schema, raw: raw, scope: .shardUnaliased), params, host: host, read) }
+            }
+            group.addTask { try await client.rows(ClockQueries.pairBuckets(schema, raw: raw, scope: .aliased), params, read) }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var merged: [BucketKey: Bucket] = [:]
+        for b in parts.joined() {
+            let key = BucketKey(dir: b.dir, sender: b.sender, bucket: b.bucket)
+            merged[key] = merged[key].map { $0.merged(b) } ?? b
+        }
+        return merged.values.sorted { ($0.dir, $0.sender, $0.bucket) < ($1.dir, $1.sender, $1.bucket) }
+    }
+
+    struct BucketKey: Hashable { let dir: UInt8, sender: String, bucket: Int64 }
+
     /// One row of `ClockQueries.pairBuckets`.
-    struct Bucket {
+    struct Bucket: Sendable {
         var dir: UInt8, sender: String, bucket: Int64, count: UInt64, min: Int64, max: Int64, tMin: Int64, tMax: Int64
         /// The bucket's smallest and largest Δ at the times a saw them: the bounds of its direction come from these.
         var points: [(t: Int64, d: Int64)] { count == 1 ? [(tMin, min)] : [(tMin, min), (tMax, max)] }
+
+        /// The same bucket as two shards reduced it.
+        func merged(_ o: Bucket) -> Bucket {
+            var m = self
+            m.count += o.count
+            if (o.min, o.tMin) < (min, tMin) { m.min = o.min; m.tMin = o.tMin }
+            if (o.max, -o.tMax) > (max, -tMax) { m.max = o.max; m.tMax = o.tMax }
+            return m
+        }
     }
 }

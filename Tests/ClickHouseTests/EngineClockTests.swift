@@ -59,6 +59,7 @@ final class EngineClockTests: XCTestCase {
         XCTAssertEqual(Double(e.driftPPB) / 1e3, 250, accuracy: 2)
         XCTAssertEqual(Double(e.offset) / 1e9, 1.5, accuracy: Double(e.uncertainty) / 1e9, "θ at the server's first packet")
         XCTAssertLessThan(result.reducedRows, pair.matched, "the engine returned fewer rows than the \(pair.matched) packets matched")
+        XCTAssertTrue(result.byShard, "the URL lists both shards of tj2: each reduced its own connections")
     }
 
     /// The same pass on ClickHouse 26.9 (chDB behind the shim): the current schema's DateTime64 times and IPv6 addresses.
