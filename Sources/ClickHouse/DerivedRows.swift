@@ -83,33 +83,92 @@ enum DerivedRows {
 
     /// Writes the derived tables whose rows differ from their newest complete generation; returns the rows written.
     /// `extra`: tables the store does not keep, with their rows (findings).
-    static func push(_ store: Store, extra: [(DerivedSpec, [[DerivedValue]])], _ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String,
-                     insert: (ClickHouseSchema.Table, RowBinaryWriter, Int) async throws -> Int) async throws -> Int {
+    ///
+    /// Each table's rows are read once, encoded into a temporary file while their digest is taken, and the file is
+    /// sent only when the digest changed: memory stays flat however many rows (a two-point store of a million shared
+    /// packets has two million twins).
+    static func push(_ store: Store, extra: [(DerivedSpec, [[DerivedValue]])], _ client: ClickHouseClient, _ s: ClickHouseSchema, dataset: String) async throws -> Int {
         let have = try await current(client, s, dataset: dataset)
         var written = 0
-        let tables = try DerivedTable.allCases.map { (DerivedSpec($0), try store.rows(of: $0)) } + extra
         let handed = Set(extra.map(\.0.name))
+        let tables: [(DerivedSpec, RowSource)] = DerivedTable.allCases.map { t in (DerivedSpec(t), { try store.forEachRow(of: t, $0) }) }
+            + extra.map { t, rows in (t, { body in try rows.forEach(body) }) }
         for (t, rows) in tables {
-            var body = RowBinaryWriter()
-            for row in rows { write(row, into: &body) }
-            let digest = hex(SHA1.hash(body.bytes))
+            let generation = UInt64(Date().timeIntervalSince1970 * 1e9)
+            let file = try EncodedRows(dataset: dataset, generation: generation)
+            defer { file.remove() }
+            try rows { try file.append($0) }
+            let (count, digest) = try file.finish()
             if let h = have[t.name], h.digest == digest { continue }
             // An empty store table needs no generation (none reads as empty); findings handed over do, even none:
             // "no findings" is not "pushed without them".
-            if have[t.name] == nil && rows.isEmpty && !handed.contains(t.name) { continue }
-            let generation = UInt64(Date().timeIntervalSince1970 * 1e9)
-            var w = RowBinaryWriter()
-            for row in rows {
-                w.string(dataset)
-                write(row, into: &w)
-                w.uint64(generation)
+            if have[t.name] == nil && count == 0 && !handed.contains(t.name) { continue }
+            if count > 0 {
+                try await client.insert(table: s.name(table(t)), columns: table(t).insertColumns, settings: client.insertSettings) { try file.nextChunk() }
+                written += count
             }
-            written += try await insert(table(t), w, rows.count)
             var g = RowBinaryWriter()
-            g.string(dataset); g.string(t.name); g.uint64(generation); g.uint64(UInt64(rows.count)); g.string(digest)
-            written += try await insert(generations, g, 1)
+            g.string(dataset); g.string(t.name); g.uint64(generation); g.uint64(UInt64(count)); g.string(digest)
+            written += try await client.insertRows(generations, s, g, count: 1)
         }
         return written
+    }
+
+    typealias RowSource = (([DerivedValue]) throws -> Void) throws -> Void
+
+    /// One table's rows as an INSERT body (dataset, the row, generation), in a temporary file, and the SHA-1 of the rows
+    /// alone (what says whether they changed since the last push).
+    final class EncodedRows: @unchecked Sendable {
+        let path = NSTemporaryDirectory() + "tracejoin-derived-\(UUID().uuidString).rowbinary"
+        let dataset: String, generation: UInt64
+        var w = RowBinaryWriter()
+        var sha = SHA1()
+        var count = 0
+        let out: FileHandle
+        var reader: FileHandle?
+
+        init(dataset: String, generation: UInt64) throws {
+            self.dataset = dataset
+            self.generation = generation
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ClickHouseError.incomplete("cannot write a temporary file in \(NSTemporaryDirectory())")
+            }
+            out = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+
+        func append(_ row: [DerivedValue]) throws {
+            w.string(dataset)
+            let start = w.bytes.count
+            DerivedRows.write(row, into: &w)
+            sha.update(w.bytes[start...])
+            w.uint64(generation)
+            count += 1
+            if w.bytes.count >= 4 << 20 { try flush() }
+        }
+
+        func flush() throws {
+            try out.write(contentsOf: w.bytes)
+            w = RowBinaryWriter()
+        }
+
+        func finish() throws -> (count: Int, digest: String) {
+            try flush()
+            try out.close()
+            return (count, DerivedRows.hex(sha.finalize()))
+        }
+
+        /// The next piece of the body, nil at its end.
+        func nextChunk() throws -> [UInt8]? {
+            if reader == nil { reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
+            guard let data = try reader!.read(upToCount: 4 << 20), !data.isEmpty else { return nil }
+            return [UInt8](data)
+        }
+
+        func remove() {
+            try? out.close()
+            try? reader?.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     /// The rows of a table's current generation matching `filter` (SQL over its columns, values as parameters).

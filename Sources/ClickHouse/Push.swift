@@ -191,9 +191,7 @@ public final class Pusher {
         report.rowsInserted += try await pushClocks(schema, sources, ids: ids)
         report.rowsInserted += try await pushAliases(schema)
         report.rowsInserted += try await pushConnections(schema, connections)
-        report.rowsInserted += try await DerivedRows.push(store, extra: extraDerived, client, schema, dataset: url.dataset) { t, w, n in
-            try await self.insertRows(t, schema, w, count: n)
-        }
+        report.rowsInserted += try await DerivedRows.push(store, extra: extraDerived, client, schema, dataset: url.dataset)
 
         let final = try await eventCounts(schema, ids: sources.map { ids[$0.id]! })
         report.rows = Int(final.values.reduce(0, +))

@@ -48,11 +48,19 @@ public enum DerivedValue: Sendable, Equatable {
 extension Store {
     /// Every row of a derived table (none when a store made before the table was added has not got it).
     public func rows(of t: DerivedTable) throws -> [[DerivedValue]] {
+        var out: [[DerivedValue]] = []
+        try forEachRow(of: t) { out.append($0) }
+        return out
+    }
+
+    /// The rows of a derived table one at a time, in its fixed order: a store's packet twins can be millions.
+    public func forEachRow(of t: DerivedTable, _ body: ([DerivedValue]) throws -> Void) throws {
         let kinds = t.columns.map(\.kind)
-        return try db.read { db in
-            guard try db.tableExists(t.sqlite.table) else { return [] }
-            return try Row.fetchAll(db, sql: t.sqlite.select).map { r in
-                kinds.enumerated().map { i, k in k == .int ? .int(r[i]) : .text(r[i]) }
+        try db.read { db in
+            guard try db.tableExists(t.sqlite.table) else { return }
+            let rows = try Row.fetchCursor(db, sql: t.sqlite.select)
+            while let r = try rows.next() {
+                try body(kinds.enumerated().map { i, k in k == .int ? .int(r[i]) : .text(r[i]) })
             }
         }
     }
