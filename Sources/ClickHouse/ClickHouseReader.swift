@@ -471,8 +471,10 @@ enum ReadQueries {
     /// Each connection key's newest alias row.
     static func aliases(_ s: ClickHouseSchema) -> String {
         """
-        SELECT conn_key, grp, side_flip, evidence FROM \(s.name(ClickHouseSchema.connAliases))
-        WHERE dataset = {dataset:String} ORDER BY version DESC LIMIT 1 BY conn_key
+        SELECT conn_key, grp, side_flip, evidence FROM (
+            SELECT conn_key, grp, side_flip, evidence FROM \(s.name(ClickHouseSchema.connAliases))
+            WHERE dataset = {dataset:String} ORDER BY version DESC LIMIT 1 BY conn_key)
+        WHERE grp != 0
         """
     }
 

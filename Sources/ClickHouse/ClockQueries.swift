@@ -44,6 +44,25 @@ enum ClockQueries {
         """
     }
 
+    /// NAT candidates (`ConnectionAliases`: the engine proposes, Swift links): each (source, connection)'s first SYN
+    /// under the signatures it offers, its initial sequence number and its TCP timestamp with its window, kept only
+    /// where one signature names several connections in several sources.
+    static func synSignatures(_ s: ClickHouseSchema) -> String {
+        let ts = ReadQueries.tsColumn(s.dialect)
+        return """
+        SELECT sig, groupArray((source_id, conn_key, side)) FROM (
+            SELECT source_id, conn_key, first.1 AS side, arrayJoin(arrayFilter(x -> x != '', [
+                if(isNull(first.2), '', concat('isn=', toString(assumeNotNull(first.2)))),
+                if(ifNull(first.3, 0) = 0 OR isNull(first.4), '', concat('tsval=', toString(assumeNotNull(first.3)), '/win=', toString(assumeNotNull(first.4))))])) AS sig
+            FROM (
+                SELECT source_id, conn_key, argMin((toUInt8(ifNull((src_ip, sport) > (dst_ip, dport), 0)), seq_raw, tsval, win), \(ts)) AS first
+                FROM \(s.name(ClickHouseSchema.events))
+                WHERE dataset = {dataset:String} AND kind = 'packet' AND proto = 6 AND conn_key != 0 AND bitAnd(flags, 18) = 2
+                GROUP BY source_id, conn_key))
+        GROUP BY sig HAVING uniqExact(conn_key) > 1 AND uniqExact(source_id) > 1
+        """
+    }
+
     /// How many shards the cluster has, and how many servers in all.
     static let clusterShape = "SELECT uniqExact(shard_num), count() FROM system.clusters WHERE cluster = {cluster:String}"
 

@@ -136,4 +136,7 @@ enum AliasRows {
         w.string(dataset); w.uint64(UInt64(bitPattern: a.key)); w.uint64(UInt64(bitPattern: a.group))
         w.uint8(a.sideFlip ? 1 : 0); w.string(a.evidence); w.uint64(version)
     }
+
+    /// A row that takes a key's alias away (an engine pass no longer finding it): group 0, which readers skip.
+    static func none(_ key: Int64) -> ConnectionAlias { ConnectionAlias(key: key, group: 0, sideFlip: false, evidence: "") }
 }

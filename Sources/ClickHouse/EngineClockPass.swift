@@ -6,7 +6,8 @@ import TraceModel
 /// The clock pass run on a ClickHouse dataset: the engine matches the packets each pair of sources shares and
 /// returns them reduced, per direction and time bucket, to a count and the extreme time differences; Swift bounds
 /// each pair from those rows as the SQLite pass does from every packet (`ClockBounds`), places every source
-/// (`ClockPass.place`) and writes the clocks, newer than what a push wrote (SCALEOUT.md §2.5).
+/// (`ClockPass.place`) and writes the clocks, newer than what a push wrote (SCALEOUT.md §2.5). NAT aliases come first,
+/// found the same way: the engine proposes, Swift links (`findAliases`).
 ///
 /// What it leaves to the SQLite pass: the bounds from failures a SIP log and a stack trace both tell
 /// (`FailureMatches`), and the IP id or TCP timestamp pairing a resend with its own original (see
@@ -19,6 +20,8 @@ public enum EngineClockPass {
         /// Rows the engine returned for all pairs: what crossed the network instead of the packets.
         public var reducedRows = 0
         public var clocksWritten = 0
+        /// Alias rows written: new or changed, and those clearing an alias no longer found.
+        public var aliasesWritten = 0
         /// Each shard reduced its own connections (`pairRows`).
         public var byShard = false
     }
@@ -60,6 +63,10 @@ public enum EngineClockPass {
             (try r.uint64(), PacketSource(packets: try r.uint64(), unnumbered: try r.uint64(), first: try r.int64(), last: try r.int64()))
         }) {
             if let id = storeIDs[sid] { packetSources[id] = p }
+        }
+        if sources.count > 1 {
+            PassProgress.phase("clocks: looking for one connection under several tuples (NAT) in the engine")
+            result.aliasesWritten = try await findAliases(client, schema, storeIDs: storeIDs)
         }
         var pairKeys: Set<[Int64]> = []
         for set in try await client.rows(ClockQueries.sharing(schema), ds, { r -> [UInt64] in
@@ -124,6 +131,35 @@ public enum EngineClockPass {
         result.clocksWritten = try await client.insertRows(ClickHouseSchema.clocks, schema, w, count: solved.count + cleared)
         result.sources = try await ClickHouseReader.sources(client, schema).0
         return result
+    }
+
+    /// One connection under several tuples (NAT): the engine proposes the SYN signatures several connections share,
+    /// `ConnectionAliases.link` decides as on SQLite. Writes what changed against the dataset's aliases; returns the rows.
+    static func findAliases(_ client: ClickHouseClient, _ schema: ClickHouseSchema, storeIDs: [UInt64: Int64]) async throws -> Int {
+        let ds: [String: Param] = ["dataset": .string(client.url.dataset)]
+        var bySignature: [String: [SYNFacts]] = [:]
+        for (sig, seen) in try await client.rows(ClockQueries.synSignatures(schema), ds, { r in
+            (try r.string(), try r.array { r in (try r.uint64(), try r.uint64(), try r.uint8()) })
+        }) {
+            bySignature[sig] = seen.compactMap { sid, key, side in
+                storeIDs[sid].map { SYNFacts(source: $0, conn: Int64(bitPattern: key), side: Int(side)) }
+            }
+        }
+        let found = ConnectionAliases.link(bySignature)
+        let have = Dictionary(try await client.rows(ReadQueries.aliases(schema), ds, AliasRows.read).map { ($0.key, $0) }) { a, _ in a }
+        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var w = RowBinaryWriter()
+        var n = 0
+        for a in found where have[a.key] != a {
+            AliasRows.write(a, dataset: client.url.dataset, version: version, into: &w)
+            n += 1
+        }
+        let kept = Set(found.map(\.key))
+        for key in have.keys.sorted() where !kept.contains(key) {
+            AliasRows.write(AliasRows.none(key), dataset: client.url.dataset, version: version, into: &w)
+            n += 1
+        }
+        return try await client.insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
     }
 
     /// Whether the URL lists every shard of its cluster, one server each: then each can reduce its own events.

@@ -104,6 +104,10 @@ public struct SYNFacts: Sendable {
     public var isn: Int64?
     public var tsval: Int64?
     public var win: Int64?
+
+    public init(source: Int64, conn: Int64, side: Int, isn: Int64? = nil, tsval: Int64? = nil, win: Int64? = nil) {
+        self.source = source; self.conn = conn; self.side = side; self.isn = isn; self.tsval = tsval; self.win = win
+    }
 }
 
 /// One tuple of a connection seen under several (NAT between capture points).

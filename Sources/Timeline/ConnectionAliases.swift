@@ -18,6 +18,13 @@ public enum ConnectionAliases {
             if let isn = s.isn { bySignature["isn=\(isn)", default: []].append(s) }
             if let t = s.tsval, t != 0, let w = s.win { bySignature["tsval=\(t)/win=\(w)", default: []].append(s) }
         }
+        return link(bySignature)
+    }
+
+    /// The aliases that signatures prove: `bySignature` lists each (source, connection)'s first SYN under every
+    /// signature it offers (`isn=…`, `tsval=…/win=…`). The ClickHouse engine's pass hands over only the signatures
+    /// that name more than one connection.
+    public static func link(_ bySignature: [String: [SYNFacts]]) -> [ConnectionAlias] {
 
         // Union-find over connection keys, linked by signatures that name different tuples in different
         // sources (and name one tuple only within each source: anything else is a coincidence).

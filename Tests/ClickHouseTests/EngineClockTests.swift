@@ -24,7 +24,25 @@ final class EngineClockTests: XCTestCase {
     /// through a NAT (another tuple, another shard), and 32 of its 33 packets are the server's too.
     func testNATCaseSolvedInTheEngine() async throws {
         let (store, url) = try pushed("nat-two-points", to: try T.cluster().url)
+        // The dataset without its aliases, as a dataset no store's pass filled would be: the engine finds them again.
+        let client = ClickHouseClient(url: try ClickHouseURL(url))
+        try await client.connect()
+        let schema = ClickHouseSchema(database: "tj", dialect: client.dialect, cluster: client.url.cluster)
+        let ds: [String: Param] = ["dataset": .string(client.url.dataset)]
+        let aliases = try await client.rows(ReadQueries.aliases(schema), ds, AliasRows.read)
+        XCTAssertEqual(aliases.count, 8, "4 connections, each under the client's and the server's tuple")
+        var w = RowBinaryWriter()
+        for a in aliases { AliasRows.write(AliasRows.none(a.key), dataset: client.url.dataset, version: UInt64(Date().timeIntervalSince1970 * 1e9), into: &w) }
+        try await client.insertRows(ClickHouseSchema.connAliases, schema, w, count: aliases.count)
+        let cleared = try await client.rows(ReadQueries.aliases(schema), ds, AliasRows.read)
+        await client.shutdown()
+        XCTAssertEqual(cleared.count, 0)
+        let conn = ["conn", "10.97.1.1:43642", "10.97.2.1:7000", "--json"]
+        XCTAssertFalse(try T.tracejoin(conn + ["--store", url]).out.contains("isn=703484624"))
+
         let result = try await EngineClockPass.run(url: try ClickHouseURL(url))
+        XCTAssertEqual(result.aliasesWritten, 8, "the server's tuples found by their SYNs' sequence numbers")
+        XCTAssertEqual(try T.tracejoin(conn + ["--store", url]).out, try T.tracejoin(conn + ["--store", store]).out)
         let pair = try XCTUnwrap(result.report.pairs.first)
         XCTAssertEqual(result.report.pairs.count, 1)
         XCTAssertEqual(pair.matched, 32, "every server packet is one the client saw, under the NAT's tuple")
@@ -40,9 +58,9 @@ final class EngineClockTests: XCTestCase {
         XCTAssertEqual(solved.out, sqlite.out)
         // Against the server instead: the client is then 3.25 s ahead, and a later pass brings the first back.
         let flipped = lines(try T.tracejoin(["clocks", "--store", url, "--solve", "--reference", "server.shifted.pcapng", "--json"]).out)
-        let client = try XCTUnwrap(flipped.first { $0["host"] as? String == "client" })
-        XCTAssertEqual(client["reference"] as? String, "corpus/nat-two-points/server.shifted.pcapng")
-        XCTAssertLessThanOrEqual(abs((client["offset_s"] as? Double ?? 0) + 3.25), client["uncertainty_s"] as? Double ?? 0)
+        let clientClock = try XCTUnwrap(flipped.first { $0["host"] as? String == "client" })
+        XCTAssertEqual(clientClock["reference"] as? String, "corpus/nat-two-points/server.shifted.pcapng")
+        XCTAssertLessThanOrEqual(abs((clientClock["offset_s"] as? Double ?? 0) + 3.25), clientClock["uncertainty_s"] as? Double ?? 0)
         XCTAssertEqual(lines(try T.tracejoin(["timeline", "--store", url, "--json"]).out).filter { $0["host"] as? String == "client" }
                         .map { ($0["ts_ns"] as? Int ?? 0) - ($0["ts_source_ns"] as? Int ?? 0) }.allSatisfy { abs(Double($0) / 1e9 + 3.25) < 0.02 },
                        true, "the timeline reads the client on the server's clock now")
