@@ -119,6 +119,7 @@ public final class Pusher {
         // The connections are read once: their Community IDs go with the events, the rows themselves after them.
         let connections = try store.connectionRecords()
         let communityIDs = Dictionary(connections.map { ($0.key, $0.communityID) }) { a, _ in a }
+        let rows = EventRows(dataset: url.dataset, communityIDs: communityIDs, addresses: try store.addressTexts())
         let retryTag = partial.isEmpty ? "" : ":r\(UInt64(Date().timeIntervalSince1970 * 1e9))"
         let replaced = Set(partial)
         var pushed = 0
@@ -149,7 +150,7 @@ public final class Pusher {
                 let token = client.dialect.hasDeduplicationTokens
                     ? Self.token(dataset: url.dataset, batch: batch, hashes: hashes) + (batch.contains { replaced.contains(ids[$0.source.id]!) } ? retryTag : "")
                     : nil
-                let reader = BatchReader(store: store, batch: batch, ids: ids, rows: EventRows(dataset: url.dataset, communityIDs: communityIDs),
+                let reader = BatchReader(store: store, batch: batch, ids: ids, rows: rows,
                                          chunkRows: chunkRows, cursors: cursors)
                 var settings = insertSettings
                 if let token {
@@ -442,7 +443,7 @@ final class BatchReader: @unchecked Sendable {
     }
 
     /// One chunk's events, read from the store: each run of one source's events with that source.
-    typealias Pages = [(source: SourceInfo, events: [StoredEvent])]
+    typealias Pages = [(source: SourceInfo, events: [PushEvent])]
 
     /// The read of the chunk after the one being encoded, and the encoding of the chunk after the one being sent.
     /// Reading SQLite and encoding RowBinary each take about as long as ClickHouse takes to parse and store the rows:
@@ -480,7 +481,7 @@ final class BatchReader: @unchecked Sendable {
                 left = seg.count
             }
             guard let source = current else { break }
-            let page = try store.eventPage(source: source, filter: EventFilter(), after: cursors.at[source.id], limit: min(chunkRows - n, left))
+            let page = try store.pushPage(source: source, after: cursors.at[source.id], limit: min(chunkRows - n, left))
             if page.events.isEmpty {
                 throw ClickHouseError.incomplete("\(source.path): the store holds fewer events than its source row counts (\(source.events))")
             }

@@ -48,6 +48,12 @@ public struct RowBinaryWriter: Sendable {
         }
     }
 
+    /// A String column's bytes as they are (text the store keeps as UTF-8).
+    public mutating func string(_ utf8: [UInt8]) {
+        varUInt(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
     /// Exactly 16 bytes: IPv6 (network order) or FixedString(16).
     public mutating func bytes16(_ b: [UInt8]) {
         precondition(b.count == 16)

@@ -133,12 +133,23 @@ extension Store {
     }
 
     private func rawPage(source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int) throws -> [StoredEvent] {
+        try db.read { db in
+            guard let st = try pageStatement(db, source: source, filter: filter, after: after, limit: limit,
+                                             columns: Store.eventColumns, joins: Store.eventJoins) else { return [] }
+            return try Store.events(st, clocks: [source.id: source.clock], db: db, text: TextReader())
+        }
+    }
+
+    /// The statement that reads one page of a source's events in its own time order, after `(ts, id)`, filtered;
+    /// nil when the page is empty whatever the rows. `columns` and `joins` name what it reads (`e` is the event).
+    func pageStatement(_ db: Database, source: SourceInfo, filter: EventFilter, after: (ts: Int64, id: Int64)?, limit: Int,
+                       columns: String, joins: String) throws -> Statement? {
         let clock = source.clock
-        var sql = "SELECT \(Store.eventColumns) FROM event e \(Store.eventJoins) WHERE "
+        var sql = "SELECT \(columns) FROM event e \(joins) WHERE "
         var args: [any DatabaseValueConvertible] = []
         var extra = ""
         if let conns = filter.conns {
-            if conns.isEmpty { return [] }
+            if conns.isEmpty { return nil }
             // Bound events too (ETL lines that name the connection through a pointer): the timeline shows them under it.
             extra += " AND COALESCE(e.conn, eb.conn) IN (\(conns.map { _ in "?" }.joined(separator: ",")))"
         }
@@ -146,33 +157,30 @@ extension Store {
             extra += " AND e.kind IN (\(filter.kinds.map { String($0.rawValue) }.joined(separator: ",")))"
         }
         let connArgs = (filter.conns ?? []).map { $0 as any DatabaseValueConvertible }
-        return try db.read { db in
-            if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
-                // Rowid order is time order: a time range is a rowid range.
-                var lo = first, hi = last
-                if let from = filter.from { lo = try lowerBound(db, first, last, ts: clock.sourceTime(from)) }
-                if let to = filter.to, to < Int64.max { hi = try lowerBound(db, first, last, ts: clock.sourceTime(to) + 1) - 1 }
-                if let after { lo = max(lo, after.id + 1) }
-                if lo > hi { return [] }
-                sql += "e.rowid BETWEEN ? AND ?" + extra + " ORDER BY e.rowid LIMIT ?"
-                args = [lo, hi] + connArgs + [limit]
-            } else {
-                // Not in time order: the source's own partial time index (its id is a literal to match it).
-                sql += "e.source = \(source.id)"
-                if let from = filter.from { sql += " AND e.ts >= ?"; args.append(clock.sourceTime(from)) }
-                if let to = filter.to { sql += " AND e.ts <= ?"; args.append(clock.sourceTime(to)) }
-                if let after {
-                    sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
-                    args += [after.ts, after.ts, after.id]
-                }
-                sql += extra + " ORDER BY e.ts, e.rowid LIMIT ?"
-                args += connArgs + [limit]
+        if source.tsSorted, let first = source.firstRow, let last = source.lastRow {
+            // Rowid order is time order: a time range is a rowid range.
+            var lo = first, hi = last
+            if let from = filter.from { lo = try lowerBound(db, first, last, ts: clock.sourceTime(from)) }
+            if let to = filter.to, to < Int64.max { hi = try lowerBound(db, first, last, ts: clock.sourceTime(to) + 1) - 1 }
+            if let after { lo = max(lo, after.id + 1) }
+            if lo > hi { return nil }
+            sql += "e.rowid BETWEEN ? AND ?" + extra + " ORDER BY e.rowid LIMIT ?"
+            args = [lo, hi] + connArgs + [limit]
+        } else {
+            // Not in time order: the source's own partial time index (its id is a literal to match it).
+            sql += "e.source = \(source.id)"
+            if let from = filter.from { sql += " AND e.ts >= ?"; args.append(clock.sourceTime(from)) }
+            if let to = filter.to { sql += " AND e.ts <= ?"; args.append(clock.sourceTime(to)) }
+            if let after {
+                sql += " AND (e.ts > ? OR (e.ts = ? AND e.rowid > ?))"
+                args += [after.ts, after.ts, after.id]
             }
-            let text = TextReader()
-            let st = try db.cachedStatement(sql: sql)
-            try st.setArguments(StatementArguments(args))
-            return try Store.events(st, clocks: [source.id: clock], db: db, text: text)
+            sql += extra + " ORDER BY e.ts, e.rowid LIMIT ?"
+            args += connArgs + [limit]
         }
+        let st = try db.cachedStatement(sql: sql)
+        try st.setArguments(StatementArguments(args))
+        return st
     }
 
     /// One connection; give `hosts` (source id → host) when calling in a loop.

@@ -34,7 +34,8 @@ final class CurrentEngineTests: XCTestCase {
         let store = try Store(path: path, readOnly: true)
         let sources = try store.sources()
         let hashes = try store.contentHashes()
-        var rows = EventRows(dataset: "nat", communityIDs: Dictionary(uniqueKeysWithValues: try store.connectionRecords().map { ($0.key, $0.communityID) }))
+        var rows = EventRows(dataset: "nat", communityIDs: Dictionary(uniqueKeysWithValues: try store.connectionRecords().map { ($0.key, $0.communityID) }),
+                             addresses: try store.addressTexts())
         var w = RowBinaryWriter()
         var ids: [UInt64] = []
         for s in sources {
@@ -42,10 +43,10 @@ final class CurrentEngineTests: XCTestCase {
             ids.append(id)
             var after: (ts: Int64, id: Int64)?
             while true {
-                let page = try store.eventPage(source: s, filter: EventFilter(), after: after, limit: 10)
+                let page = try store.pushPage(source: s, after: after, limit: 10)
                 for e in page.events { try rows.write(e, host: s.host, sourceID: id, path: s.path, into: &w) }
                 after = page.last
-                if page.exhausted { break }
+                if page.events.count < 10 { break }
             }
         }
         try Data(w.bytes).write(to: URL(fileURLWithPath: dir + "/events.rowbinary"))

@@ -44,20 +44,18 @@ final class RowBinaryTests: XCTestCase {
     }
 
     func testAddressesAs16Bytes() {
-        var rows = EventRows(dataset: "d", communityIDs: [:])
-        XCTAssertEqual(rows.ip16("10.96.0.1"), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 96, 0, 1], "IPv4 v4-mapped")
-        XCTAssertEqual(rows.ip16("2001:db8::1"), [0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-        XCTAssertEqual(rows.ip16("Broadcast"), [UInt8](repeating: 0, count: 16), "names have no address bytes")
-        XCTAssertEqual(rows.ip16(nil), [UInt8](repeating: 0, count: 16))
+        XCTAssertEqual(EventRows.ip16("10.96.0.1"), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 96, 0, 1], "IPv4 v4-mapped")
+        XCTAssertEqual(EventRows.ip16("2001:db8::1"), [0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+        XCTAssertEqual(EventRows.ip16("Broadcast"), [UInt8](repeating: 0, count: 16), "names have no address bytes")
+        XCTAssertEqual(EventRows.ip16(nil), [UInt8](repeating: 0, count: 16))
     }
 
     /// One event, every column, as bytes a person can follow with the schema beside them.
     func testOneEventRow() throws {
-        var rows = EventRows(dataset: "d", communityIDs: [-2: "1:abc"])
-        let e = StoredEvent(id: 1, source: 1, ordinal: 7, line: 9, ts: 0, tsSource: 1_000, kind: .packet, proto: 6,
-                            src: "10.0.0.1", sport: 80, dst: nil, dport: nil, conn: -2, flags: 0x12, seq: 1, ack: nil, len: nil,
-                            win: nil, ipid: nil, tsval: nil, tsecr: nil, mss: nil, expert: 0, frameLen: nil, label: nil,
-                            summary: "s", raw: "r", attrs: nil)
+        var rows = EventRows(dataset: "d", communityIDs: [-2: "1:abc"], addresses: [5: "10.0.0.1"])
+        var e = PushEvent()
+        e.id = 1; e.ordinal = 7; e.line = 9; e.ts = 1_000; e.kind = .packet; e.proto = 6; e.src = 5; e.sport = 80; e.conn = -2
+        e.flags = 0x12; e.seq = 1; e.raw = Array("r".utf8); e.summaryAt = nil; e.summary = Array("s".utf8)
         var w = RowBinaryWriter()
         try rows.write(e, host: "h", sourceID: 0x0102, path: "p", into: &w)
         var expect: [UInt8] = [1, 0x64]                                   // dataset "d"
@@ -89,20 +87,29 @@ final class RowBinaryTests: XCTestCase {
     }
 
     func testSummaryIsAnOffsetIntoRawWhenItCan() {
+        // What the store holds: the record's bytes and where its summary starts; what the push sends: raw without CRs
+        // and the summary as an offset into it when it is the tail of raw's first line, else as text.
+        func place(_ raw: String, from start: Int, joined: String? = nil) -> (raw: String, at: Int?, text: String) {
+            var e = PushEvent()
+            e.setText(Array(raw.utf8), summaryStart: start, joined: joined)
+            return (String(decoding: e.raw, as: UTF8.self), e.summaryAt, String(decoding: e.summary, as: UTF8.self))
+        }
         // tshark's Info column: the tail of the packet line; "→" is 3 bytes, so the offset counts bytes.
-        XCTAssertTrue(EventRows.summaryPlace("44736 → 7000 [SYN]", raw: "1 TCP 44736 → 7000 [SYN]\n  details") == (6, ""))
-        XCTAssertTrue(EventRows.summaryPlace("whole line", raw: "whole line") == (0, ""))
-        XCTAssertTrue(EventRows.summaryPlace("", raw: "abc\ndef") == (3, ""), "an empty summary: the end of the first line")
+        XCTAssertTrue(place("1 TCP 44736 → 7000 [SYN]\n  details", from: 6) == ("1 TCP 44736 → 7000 [SYN]\n  details", 6, ""))
+        XCTAssertTrue(place("whole line", from: 0) == ("whole line", 0, ""))
+        XCTAssertTrue(place("abc\ndef", from: 3) == ("abc\ndef", 3, ""), "an empty summary: the end of the first line")
+        // A Windows text: the CRs go, and the offset counts the bytes left.
+        XCTAssertTrue(place("a\r\nb: msg\r\n", from: 3) == ("a\nb: msg\n", nil, "b: msg"), "a summary on the second line is text")
+        XCTAssertTrue(place("x\r12: msg\r\nmore", from: 2) == ("x12: msg\nmore", 1, ""), "a CR before the summary moves it one byte")
         // A message a parser joined from wrapped lines is not in raw's first line: kept as text.
-        XCTAssertTrue(EventRows.summaryPlace("first second", raw: "first\nsecond") == (0, "first second"))
-        XCTAssertTrue(EventRows.summaryPlace("longer than raw", raw: "raw") == (0, "longer than raw"))
+        XCTAssertTrue(place("first\nsecond", from: 0, joined: "first second") == ("first\nsecond", nil, "first second"))
+        XCTAssertTrue(PushEvent.tailAt(Array("longer than raw".utf8), in: Array("raw".utf8)) == nil)
     }
 
     func testValueTooBigForItsColumnIsAnErrorNotACrash() {
         var rows = EventRows(dataset: "d", communityIDs: [:])
-        let e = StoredEvent(id: 1, source: 1, ordinal: 3, line: 3, ts: 0, tsSource: 0, kind: .packet, proto: 6, src: nil, sport: 70_000,
-                            dst: nil, dport: nil, conn: nil, flags: nil, seq: nil, ack: nil, len: nil, win: nil, ipid: nil, tsval: nil,
-                            tsecr: nil, mss: nil, expert: 0, frameLen: nil, label: nil, summary: "", raw: "", attrs: nil)
+        var e = PushEvent()
+        e.id = 1; e.ordinal = 3; e.line = 3; e.kind = .packet; e.proto = 6; e.sport = 70_000
         var w = RowBinaryWriter()
         XCTAssertThrowsError(try rows.write(e, host: "h", sourceID: 1, path: "x.txt", into: &w)) { err in
             XCTAssertEqual("\(err)", "x.txt: event 3: sport 70000 does not fit ClickHouse's UInt16")
