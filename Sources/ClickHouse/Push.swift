@@ -498,8 +498,7 @@ final class BatchReader: @unchecked Sendable {
         // A fresh buffer the size of the last chunk: the one handed out is still being sent.
         writer = RowBinaryWriter(capacity: writer.count + writer.count / 8)
         for (source, events) in pages {
-            let id = ids[source.id]!
-            for e in events { try rows.write(e, host: source.host, sourceID: id, path: source.path, into: &writer) }
+            try rows.write(events, host: source.host, sourceID: ids[source.id]!, path: source.path, into: &writer)
         }
         return writer.bytes
     }

@@ -48,6 +48,11 @@ public struct RowBinaryWriter: Sendable {
         }
     }
 
+    /// Bytes encoded before (`EventRows`' columns written the same for many rows).
+    public mutating func append<C: Collection>(_ encoded: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: encoded)
+    }
+
     /// A String column's bytes as they are (text the store keeps as UTF-8).
     public mutating func string(_ utf8: [UInt8]) {
         varUInt(UInt64(utf8.count))
