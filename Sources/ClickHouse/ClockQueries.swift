@@ -78,10 +78,10 @@ enum ClockQueries {
 
     /// The sets of sources that saw one connection, and how many connections each set saw: pairs of sources
     /// are only ever asked about where they share one.
-    static func sharing(_ s: ClickHouseSchema) -> String {
+    static func sharing(_ s: ClickHouseSchema, scope: Scope = .all) -> String {
         """
         SELECT sources, count() FROM (
-            SELECT g, arraySort(groupUniqArray(source_id)) AS sources FROM (\(grouped(s, select: "source_id")))
+            SELECT g, arraySort(groupUniqArray(source_id)) AS sources FROM (\(grouped(s, select: "source_id", scope: scope)))
             GROUP BY g HAVING length(sources) > 1)
         GROUP BY sources
         """

@@ -68,8 +68,10 @@ public enum EngineClockPass {
             PassProgress.phase("clocks: looking for one connection under several tuples (NAT) in the engine")
             result.aliasesWritten = try await findAliases(client, schema, storeIDs: storeIDs)
         }
+        let byShard = try await shardsAreHosts(client, schema)
+        result.byShard = byShard
         var pairKeys: Set<[Int64]> = []
-        for set in try await client.rows(ClockQueries.sharing(schema), ds, { r -> [UInt64] in
+        for set in try await perShard(client, byShard: byShard, { ClockQueries.sharing(schema, scope: $0) }, ds, { r -> [UInt64] in
             let s = try r.array { try $0.uint64() }; _ = try r.uint64(); return s
         }) {
             let members = set.compactMap { storeIDs[$0] }.sorted()
@@ -80,8 +82,6 @@ public enum EngineClockPass {
             if let id = storeIDs[sid] { own[id, default: []].insert(address) }
         }
 
-        let byShard = try await shardsAreHosts(client, schema)
-        result.byShard = byShard
         var pairs: [ClockBounds] = []
         for (n, key) in pairKeys.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
             let (a, b) = (key[0], key[1])
@@ -170,28 +170,36 @@ public enum EngineClockPass {
     }
 
     /// A pair's reduced rows. On a cluster whose shards the URL lists, every shard reduces the connections it holds
-    /// whole, all at once, and the aliased ones (a NAT's tuples live on different shards) go through the Distributed
-    /// table; their rows are merged here. Otherwise one query through the Distributed table: correct, but its
-    /// initiator merges every matched packet.
+    /// whole, and the aliased ones (a NAT's tuples live on different shards) go through the Distributed table; their
+    /// rows are merged here. Otherwise one query through the Distributed table: correct, but its initiator merges
+    /// every matched packet.
     static func pairRows(_ client: ClickHouseClient, _ schema: ClickHouseSchema, raw: Bool, _ params: [String: Param], byShard: Bool) async throws -> [Bucket] {
-        let read: @Sendable (inout RowBinaryReader) throws -> Bucket = { r in
+        let parts = try await perShard(client, byShard: byShard, { ClockQueries.pairBuckets(schema, raw: raw, scope: $0) }, params) { r in
             Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
                    min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
         }
-        guard byShard else { return try await client.rows(ClockQueries.pairBuckets(schema, raw: raw), params, read) }
-        let parts = try await withThrowingTaskGroup(of: [Bucket].self) { group in
-            for host in 0..<client.hostCount {
-                group.addTask { try await client.rows(ClockQueries.pairBuckets(schema, raw: raw, scope: .shardUnaliased), params, host: host, read) }
-            }
-            group.addTask { try await client.rows(ClockQueries.pairBuckets(schema, raw: raw, scope: .aliased), params, read) }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
+        guard byShard else { return parts }
         var merged: [BucketKey: Bucket] = [:]
-        for b in parts.joined() {
+        for b in parts {
             let key = BucketKey(dir: b.dir, sender: b.sender, bucket: b.bucket)
             merged[key] = merged[key].map { $0.merged(b) } ?? b
         }
         return merged.values.sorted { ($0.dir, $0.sender, $0.bucket) < ($1.dir, $1.sender, $1.bucket) }
+    }
+
+    /// A query's rows: one query through the Distributed table (`.all`); or, `byShard`, each shard's answer for the
+    /// connections it holds whole (`.shardUnaliased`, all at once) and the aliased connections' (`.aliased`), for the
+    /// caller to merge.
+    static func perShard<T: Sendable>(_ client: ClickHouseClient, byShard: Bool, _ sql: @escaping @Sendable (ClockQueries.Scope) -> String,
+                                      _ params: [String: Param], _ read: @escaping @Sendable (inout RowBinaryReader) throws -> T) async throws -> [T] {
+        guard byShard else { return try await client.rows(sql(.all), params, read) }
+        return try await withThrowingTaskGroup(of: [T].self) { group in
+            for host in 0..<client.hostCount {
+                group.addTask { try await client.rows(sql(.shardUnaliased), params, host: host, read) }
+            }
+            group.addTask { try await client.rows(sql(.aliased), params, read) }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
     }
 
     struct BucketKey: Hashable { let dir: UInt8, sender: String, bucket: Int64 }
