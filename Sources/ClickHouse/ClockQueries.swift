@@ -104,13 +104,17 @@ enum ClockQueries {
     ///    `ClockBounds.add`); a connection matched one way only keeps its sender's address as a saw it;
     /// 4. per direction (0: passes a first, 1: b first, 2: one way, by sender) and time bucket of t_a: count, the
     ///    smallest and largest Δ and the t_a of each (the earliest among equal Δs: the same answer every time).
+    /// The host filter is the primary key's (dataset, host, …): only the two sources' hosts are read. `unit` of `units`
+    /// takes a share of the connections (by their group's hash), so that a pair of huge sources is matched in parts
+    /// each within the servers' memory.
     /// Unlike `PacketMatcher`, the IP id and TCP timestamp do not pair first: a resend whose original one point
     /// missed then pairs with that original, which only loosens the bound its direction gives.
     static func pairBuckets(_ s: ClickHouseSchema, raw: Bool, scope: Scope = .all) -> String {
         let seq = raw ? "seq_raw" : "seq", ack = raw ? "ack_raw" : "ack"
         let fp = "(bitAnd(flags, 23), ifNull(\(seq), -1), if(bitAnd(flags, 16) != 0, ifNull(\(ack), -1), -1), ifNull(len, 0))"
         let inner = grouped(s, select: "\(fp) AS fp, source_id, any(src) AS sender, arraySort(groupArray(\(ReadQueries.tsColumn(s.dialect)))) AS times",
-                            where: " AND source_id IN ({a:UInt64}, {b:UInt64})", scope: scope) + " GROUP BY g, side, fp, source_id"
+                            where: " AND host IN ({hostA:String}, {hostB:String}) AND source_id IN ({a:UInt64}, {b:UInt64})"
+                                + " AND cityHash64(g) % {units:UInt64} = {unit:UInt64}", scope: scope) + " GROUP BY g, side, fp, source_id"
         return """
         SELECT dir, sender, bucket, count(), min(d), max(d), argMin(ta, (d, ta)), argMax(ta, (d, -ta)) FROM (
             SELECT multiIf(fwd = 2, 2, side = fwd, 0, 1) AS dir, if(fwd = 2, sender1, '') AS sender,

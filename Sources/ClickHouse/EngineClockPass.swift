@@ -24,6 +24,8 @@ public enum EngineClockPass {
         public var aliasesWritten = 0
         /// Each shard reduced its own connections (`pairRows`).
         public var byShard = false
+        /// The most parts a pair was matched in.
+        public var units = 1
     }
 
     /// Time buckets per pair: the drift fit (`ClockBounds.driftLine`) uses at most 16 windows, each then made of
@@ -32,10 +34,13 @@ public enum EngineClockPass {
     /// No bucket narrower than this: a short capture's packets then come back nearly one per row.
     static let minimumWidth: Int64 = 1_000_000
 
-    public static func run(url: ClickHouseURL, reference chosen: Int64? = nil) async throws -> Result {
+    /// Matched packets a pair's query handles at once: more, and the pair is matched in parts (`ClockQueries.pairBuckets`).
+    public static let unitPackets = 20_000_000
+
+    public static func run(url: ClickHouseURL, reference chosen: Int64? = nil, unitPackets: Int = unitPackets) async throws -> Result {
         let client = ClickHouseClient(url: url)
         do {
-            let result = try await run(client, reference: chosen)
+            let result = try await run(client, reference: chosen, unitPackets: unitPackets)
             await client.shutdown()
             return result
         } catch {
@@ -44,7 +49,7 @@ public enum EngineClockPass {
         }
     }
 
-    static func run(_ client: ClickHouseClient, reference chosen: Int64?) async throws -> Result {
+    static func run(_ client: ClickHouseClient, reference chosen: Int64?, unitPackets: Int) async throws -> Result {
         defer { PassProgress.done() }
         let url = client.url
         _ = try await client.connect()
@@ -93,7 +98,11 @@ public enum EngineClockPass {
             var params = ds
             params["a"] = .uint64(ids[a]!); params["b"] = .uint64(ids[b]!)
             params["t0"] = .int64(pa.first); params["width"] = .int64(width)
-            let rows = try await pairRows(client, schema, raw: raw, params, byShard: byShard)
+            params["hostA"] = .string(byID[a]?.host ?? ""); params["hostB"] = .string(byID[b]?.host ?? "")
+            let perUnit = max(1, unitPackets), packets = Int(pa.packets + pb.packets)
+            let units = max(1, (packets + perUnit - 1) / perUnit)
+            result.units = max(result.units, units)
+            let rows = try await pairRows(client, schema, raw: raw, params, byShard: byShard, units: units)
             result.reducedRows += rows.count
             var bounds = ClockBounds(a: a, b: b)
             bounds.resolutionA = ClockPass.resolution(byID[a])
@@ -169,16 +178,22 @@ public enum EngineClockPass {
         return shape.first.map { $0.0 == UInt64(client.hostCount) && $0.1 == UInt64(client.hostCount) } ?? false
     }
 
-    /// A pair's reduced rows. On a cluster whose shards the URL lists, every shard reduces the connections it holds
-    /// whole, and the aliased ones (a NAT's tuples live on different shards) go through the Distributed table; their
-    /// rows are merged here. Otherwise one query through the Distributed table: correct, but its initiator merges
-    /// every matched packet.
-    static func pairRows(_ client: ClickHouseClient, _ schema: ClickHouseSchema, raw: Bool, _ params: [String: Param], byShard: Bool) async throws -> [Bucket] {
-        let parts = try await perShard(client, byShard: byShard, { ClockQueries.pairBuckets(schema, raw: raw, scope: $0) }, params) { r in
-            Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
-                   min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
+    /// A pair's reduced rows, its connections in `units` parts one after the other. On a cluster whose shards the URL
+    /// lists, every shard reduces the connections it holds whole, and the aliased ones (a NAT's tuples live on
+    /// different shards) go through the Distributed table; their rows are merged here. Otherwise one query through the
+    /// Distributed table: correct, but its initiator merges every matched packet.
+    static func pairRows(_ client: ClickHouseClient, _ schema: ClickHouseSchema, raw: Bool, _ params: [String: Param], byShard: Bool,
+                         units: Int) async throws -> [Bucket] {
+        var parts: [Bucket] = []
+        for unit in 0..<units {
+            var params = params
+            params["units"] = .uint64(UInt64(units)); params["unit"] = .uint64(UInt64(unit))
+            parts += try await perShard(client, byShard: byShard, { ClockQueries.pairBuckets(schema, raw: raw, scope: $0) }, params) { r in
+                Bucket(dir: try r.uint8(), sender: try r.string(), bucket: try r.int64(), count: try r.uint64(),
+                       min: try r.int64(), max: try r.int64(), tMin: try r.int64(), tMax: try r.int64())
+            }
         }
-        guard byShard else { return parts }
+        guard byShard || units > 1 else { return parts }
         var merged: [BucketKey: Bucket] = [:]
         for b in parts {
             let key = BucketKey(dir: b.dir, sender: b.sender, bucket: b.bucket)

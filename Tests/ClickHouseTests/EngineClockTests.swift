@@ -78,6 +78,12 @@ final class EngineClockTests: XCTestCase {
         XCTAssertEqual(Double(e.offset) / 1e9, 1.5, accuracy: Double(e.uncertainty) / 1e9, "θ at the server's first packet")
         XCTAssertLessThan(result.reducedRows, pair.matched, "the engine returned fewer rows than the \(pair.matched) packets matched")
         XCTAssertTrue(result.byShard, "the URL lists both shards of tj2: each reduced its own connections")
+        // In parts of at most 600 packets (each connection whole in one part): the same bounds and drift.
+        let parts = try await EngineClockPass.run(url: try ClickHouseURL(url), unitPackets: 600)
+        XCTAssertGreaterThanOrEqual(parts.units, 3)
+        let p = try XCTUnwrap(parts.report.pairs.first?.estimate)
+        XCTAssertEqual([p.offset, p.uncertainty, p.driftPPB, p.origin], [e.offset, e.uncertainty, e.driftPPB, e.origin])
+        XCTAssertEqual(parts.report.pairs.first?.matched, pair.matched)
     }
 
     /// The same pass on ClickHouse 26.9 (chDB behind the shim): the current schema's DateTime64 times and IPv6 addresses.
