@@ -121,6 +121,16 @@ public final class ClickHouseClient: @unchecked Sendable {
         return count
     }
 
+    /// Runs a statement on every shard's own tables (a DELETE mutates those, not a Distributed table): on each listed
+    /// host, or once with `ON CLUSTER` (the clause `sql` is given) when the URL lists one host of a cluster.
+    func onEveryShard(_ sql: (String?) -> String, _ params: [String: Param], settings: [String: String] = [:]) async throws {
+        if url.cluster != nil && hostCount == 1 {
+            try await query(sql(url.cluster), params, settings: settings)
+        } else {
+            for host in 0..<hostCount { try await query(sql(nil), params, settings: settings, host: host) }
+        }
+    }
+
     public var hostCount: Int { url.hosts.count }
 
     public func describe(_ host: Int) -> String { "\(url.hosts[host].name):\(url.hosts[host].port)" }

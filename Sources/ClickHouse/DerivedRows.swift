@@ -28,7 +28,7 @@ public struct DerivedSpec: Sendable {
 /// A push that finds a table's rows changed writes all of them under a new generation (the push time), then one
 /// `derived` row naming that generation: readers take each table's newest generation named there, so a push cut
 /// off midway leaves the last complete one in force, and rows a new pass dropped stop counting. A table whose rows
-/// did not change (the same SHA-1 over their RowBinary) is not written again.
+/// did not change (the same SHA-1 over their RowBinary) is not written again. Only the newest two generations are kept.
 enum DerivedRows {
     static func table(_ t: DerivedSpec) -> ClickHouseSchema.Table {
         var columns = [ClickHouseSchema.Column("dataset", "String", "LowCardinality(String)", "case or collection")]
@@ -110,6 +110,14 @@ enum DerivedRows {
             var g = RowBinaryWriter()
             g.string(dataset); g.string(t.name); g.uint64(generation); g.uint64(UInt64(count)); g.string(digest)
             written += try await client.insertRows(generations, s, g, count: 1)
+            // Generations before the one now replaced go (in the background): a reader that started before this push
+            // still finds the one it reads, and the table does not grow with every push.
+            if let previous = have[t.name]?.generation {
+                let local = s.localName(table(t))
+                try await client.onEveryShard({ cluster in
+                    "ALTER TABLE \(local)\(cluster.map { " ON CLUSTER \($0)" } ?? "") DELETE WHERE dataset = {dataset:String} AND generation < {keep:UInt64}"
+                }, ["dataset": .string(dataset), "keep": .uint64(previous)])
+            }
         }
         return written
     }

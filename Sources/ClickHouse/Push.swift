@@ -262,13 +262,7 @@ public final class Pusher {
         let params: [String: Param] = ["dataset": .string(url.dataset), "ids": .uint64s(ids)]
         let local = schema.localName(ClickHouseSchema.events)
         let sync: [String: String] = client.dialect == .current ? ["mutations_sync": "2"] : [:]
-        if url.cluster != nil && client.hostCount == 1 {
-            try await client.query(PushQueries.deleteEvents(local, onCluster: url.cluster), params, settings: sync)
-        } else {
-            for host in 0..<client.hostCount {
-                try await client.query(PushQueries.deleteEvents(local, onCluster: nil), params, settings: sync, host: host)
-            }
-        }
+        try await client.onEveryShard({ PushQueries.deleteEvents(local, onCluster: $0) }, params, settings: sync)
         // 18.16 has no mutations_sync: wait for system.mutations to show them done (at most 2 minutes).
         let table = url.cluster == nil ? ClickHouseSchema.events.name : ClickHouseSchema.events.name + "_local"
         for host in 0..<client.hostCount {

@@ -184,6 +184,38 @@ final class PushEndToEndTests: XCTestCase {
         XCTAssertTrue(other.err.contains("already holds 2 sources that are not in this store"), other.err)
     }
 
+    /// A store grown file by file and pushed after each: its connection views change every time, and only the newest
+    /// two generations stay (the one readers read, and the one before it for readers that started earlier).
+    func testOnlyTheLastTwoGenerationsOfADerivedTableStay() async throws {
+        let c = try cluster()
+        let path = NSTemporaryDirectory() + "tj-ch-\(UUID().uuidString).db"
+        addTeardownBlock { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let ds = dataset("grow")
+        // Each case a connection seen at two capture points: each push adds views of a connection.
+        for folder in ["ackloss", "bulk", "zerowindow"] {
+            let files = ["client.pcap", "server.pcap"].map { "corpus/tcp-analysis/\(folder)/" + $0 }
+            XCTAssertEqual(try tracejoin(["ingest", "--store", path] + files).status, 0)
+            let p = try tracejoin(["push", "--store", path, "--to", c.url + "&dataset=" + ds, "--no-findings"])
+            XCTAssertEqual(p.status, 0, p.err)
+        }
+        var generations: Set<String> = []
+        for shard in c.shards {
+            // 18.16 deletes in the background: wait for it (bounded).
+            for _ in 0..<100 {
+                let left = try await onShard(shard, "SELECT count() FROM system.mutations WHERE database = 'tj' AND table = 'connection_views_local' AND is_done = 0", [:])
+                if left == ["0"] { break }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            generations.formUnion(try await onShard(shard, "SELECT DISTINCT generation FROM tj.connection_views_local WHERE dataset = {d:String}", ["d": .string(ds)]))
+        }
+        let pushed = try await onShard(c.shards[0], "SELECT generation FROM tj.derived WHERE dataset = {d:String} AND tbl = 'connection_views' ORDER BY generation",
+                                       ["d": .string(ds)])
+        XCTAssertEqual(pushed.count, 3, "three pushes, three different sets of connection views")
+        XCTAssertEqual(generations, Set(pushed.suffix(2)))
+        XCTAssertEqual(try tracejoin(["connections", "--store", c.url + "&dataset=" + ds, "--json"]).out,
+                       try tracejoin(["connections", "--store", path, "--json"]).out)
+    }
+
     /// compression=gzip: the real server reads the gzip bodies; every event lands.
     func testGzipBodiesLandWhole() throws {
         let c = try cluster()
