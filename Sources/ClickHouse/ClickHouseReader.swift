@@ -17,8 +17,15 @@ public final class ClickHouseReader: StoreReader {
     var dataset: String { client.url.dataset }
     private let sourceList: [SourceInfo]
     /// Store id → ClickHouse source_id.
-    private let sourceIDs: [Int64: UInt64]
+    let sourceIDs: [Int64: UInt64]
+    // The caches below are shared by the view's requests, which run at once: `state` guards them.
+    private let state = NSLock()
     private var connectionCache: [Int64: ConnectionRecord?] = [:]
+    private var lastEvent: Int64?
+    private var namesCache: [String: [String]]?
+    /// Each source's host, and the sources by their ClickHouse id (rows name them so).
+    private let sourceHosts: [Int64: String]
+    let sourcesByID: [UInt64: SourceInfo]
     /// Each derived table's complete generation (`DerivedRows`).
     private let generations: [String: UInt64]
 
@@ -38,6 +45,8 @@ public final class ClickHouseReader: StoreReader {
         self.schema = schema
         sourceList = sources
         sourceIDs = ids
+        sourceHosts = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.host) })
+        sourcesByID = Dictionary(uniqueKeysWithValues: sources.compactMap { s in ids[s.id].map { ($0, s) } })
         self.generations = generations
         if sourceList.isEmpty {
             throw ClickHouseError.incomplete("ClickHouse database \(url.database) holds no sources of dataset \(url.dataset): `tracejoin push --store CASE.db --to \(url)` copies a store there")
@@ -170,12 +179,13 @@ public final class ClickHouseReader: StoreReader {
 
     /// Reads the connections a page names in one query, so that formatting its events asks none.
     func prefetchConnections(_ keys: Set<Int64>) throws {
-        let missing = keys.filter { connectionCache[$0] == nil }
+        let missing = state.withLock { keys.filter { connectionCache[$0] == nil } }
         if missing.isEmpty { return }
-        for k in missing { connectionCache[k] = .some(nil) }
-        for c in try connectionRecords(ReadQueries.connections(schema, byKeys: true),
-                                       ["dataset": .string(dataset), "keys": .uint64s(missing.map { UInt64(bitPattern: $0) })]) {
-            connectionCache[c.key] = c
+        let found = try connectionRecords(ReadQueries.connections(schema, byKeys: true),
+                                          ["dataset": .string(dataset), "keys": .uint64s(missing.map { UInt64(bitPattern: $0) })])
+        state.withLock {
+            for k in missing where connectionCache[k] == nil { connectionCache[k] = .some(nil) }
+            for c in found { connectionCache[c.key] = c }
         }
     }
 
@@ -183,13 +193,21 @@ public final class ClickHouseReader: StoreReader {
         try rows(sql, params, ConnectionRows.read)
     }
 
-    private lazy var hosts: [Int64: String] = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.host) })
-    /// The sources by their ClickHouse id (rows name them so).
-    private lazy var sourcesByID: [UInt64: SourceInfo] = Dictionary(uniqueKeysWithValues: sourceList.map { (sourceIDs[$0.id]!, $0) })
+    private var hosts: [Int64: String] { sourceHosts }
+
+    /// The newest event id of the known sources, asked once (`lastEventID`).
+    func lastEventAtOpen() throws -> Int64 {
+        if let n = state.withLock({ lastEvent }) { return n }
+        let ids = sourceList.compactMap { sourceIDs[$0.id] }
+        let n = try rows("SELECT max(event_id) FROM \(schema.name(ClickHouseSchema.events)) WHERE dataset = {dataset:String} AND has({ids:Array(UInt64)}, source_id)",
+                         ["dataset": .string(dataset), "ids": .uint64s(ids)]) { try $0.int64() }.first ?? 0
+        state.withLock { lastEvent = n }
+        return n
+    }
 
     public func connection(key: Int64, hosts given: [Int64: String]?) throws -> ConnectionRow? {
         try prefetchConnections([key])
-        return connectionCache[key]??.row(hosts: given ?? hosts)
+        return state.withLock { connectionCache[key] }??.row(hosts: given ?? hosts)
     }
 
     public func connections(address: String, port: Int?) throws -> [ConnectionRow] {
@@ -254,17 +272,18 @@ public final class ClickHouseReader: StoreReader {
     /// Whether the push copied this derived table (a dataset pushed without findings has none to show).
     public func has(_ t: DerivedSpec) -> Bool { generations[t.name] != nil }
 
-    private lazy var names: Result<[String: [String]], Error> = Result {
+    public func hostNames() throws -> [String: [String]] {
+        if let names = state.withLock({ namesCache }) { return names }
         // As the store groups them: each address's names by the first source that gave them, then by name.
         var first: [String: [String: Int64]] = [:]
         for r in try derived(.hostNames) {
             guard let a = r[0].text, let n = r[1].text, let src = r[2].int else { continue }
             first[a, default: [:]][n] = min(first[a]?[n] ?? .max, src)
         }
-        return first.mapValues { byName in byName.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.map(\.key) }
+        let names = first.mapValues { byName in byName.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.map(\.key) }
+        state.withLock { namesCache = names }
+        return names
     }
-
-    public func hostNames() throws -> [String: [String]] { try names.get() }
 
     public func processNames() throws -> [String: [Int64: String]] {
         var out: [String: [Int64: String]] = [:]
@@ -309,7 +328,7 @@ public final class ClickHouseReader: StoreReader {
     }
 
     /// Events of the given sources' rows (`ReadQueries.sourcedEvents`), each source's clock applied.
-    private func sourcedEvents(_ sql: String, _ params: [String: Param]) throws -> [StoredEvent] {
+    func sourcedEvents(_ sql: String, _ params: [String: Param]) throws -> [StoredEvent] {
         let byCH = sourcesByID
         return try rows(sql, params) { r -> StoredEvent? in
             let s = byCH[try r.uint64()]

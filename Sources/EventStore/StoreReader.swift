@@ -35,6 +35,21 @@ public protocol StoreReader: AnyObject {
     func twins(events ids: [Int64]) throws -> [Int64: [TwinVerdict]]
     /// Every socket-table row (netstat, ss), on the aligned clock, by source and then in the source's order.
     func socketRows() throws -> [SocketRowFacts]
+
+    // What `view` asks besides: positions in the timeline, pages by id, the live feed.
+
+    /// For each point, how many of its source's events come before its time (source clock).
+    func countsBefore(_ points: [(source: SourceInfo, sourceTime: Int64)]) throws -> [Int]
+    /// Events by id, in the order given; ids not there are left out.
+    func events(ids: [Int64]) throws -> [StoredEvent]
+    /// Events stored after id `id`, oldest first.
+    func events(afterID id: Int64, limit: Int) throws -> [StoredEvent]
+    /// The newest event's id (0 for none).
+    func lastEventID() throws -> Int64
+    /// Changes whenever what a cache of derived answers (aligned order, findings) depends on changed.
+    func changeMark() throws -> String
+    /// A connection by its Community ID.
+    func connection(communityID: String) throws -> ConnectionRow?
 }
 
 extension StoreReader {
@@ -50,7 +65,11 @@ extension StoreReader {
     }
 }
 
-extension Store: StoreReader {}
+extension Store: StoreReader {
+    public func countsBefore(_ points: [(source: SourceInfo, sourceTime: Int64)]) throws -> [Int] {
+        try points.map { try countBefore(source: $0.source, sourceTime: $0.sourceTime) }
+    }
+}
 
 /// A connection's columns as stored: its endpoints in Community ID order and what the lifecycle pass derived
 /// (nil until it ran). The one shape both backends read a connection in, and the push copies.

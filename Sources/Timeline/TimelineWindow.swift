@@ -6,11 +6,11 @@ import EventStore
 /// scrolls through ten million events with it.
 ///
 /// Filters that select by host, source and time range keep this cheap: each source counts its events
-/// before a time by binary search (`Store.countBefore`), so a position is a binary search over time of
+/// before a time by binary search (`StoreReader.countsBefore`), so a position is a binary search over time of
 /// sums of those counts. Filters on what events say (kind, connection, text) have no such count; their
 /// matches are listed once by one pass over the merged timeline (`TimelineMatches`).
 public struct TimelineWindow {
-    let store: Store
+    let store: any StoreReader
     let filter: EventFilter
     let sources: [SourceInfo]
     /// Aligned times of the first and last event the filter can reach.
@@ -22,7 +22,7 @@ public struct TimelineWindow {
     /// Whether a filter can be paged by position (only hosts, sources and a time range).
     public static func positional(_ f: EventFilter) -> Bool { f.kinds.isEmpty && f.conns == nil && (f.grep ?? "").isEmpty }
 
-    public init(store: Store, filter: EventFilter) throws {
+    public init(store: any StoreReader, filter: EventFilter) throws {
         self.store = store
         self.filter = filter
         var sources = try store.sources().filter { $0.events > 0 && $0.firstTS != nil }
@@ -38,9 +38,7 @@ public struct TimelineWindow {
 
     /// Events of the selected sources whose aligned time is before `t`.
     func countBefore(_ t: Int64) throws -> Int {
-        var n = 0
-        for s in sources { n += try store.countBefore(source: s, sourceTime: s.clock.sourceTime(t)) }
-        return n
+        try store.countsBefore(sources.map { ($0, $0.clock.sourceTime(t)) }).reduce(0, +)
     }
 
     /// How many events the filter selects.
@@ -82,15 +80,12 @@ public struct TimelineWindow {
         guard buckets > 0, to > from else { return [] }
         let width = max(1, (to - from) / Int64(buckets))
         var byHost: [String: [Int]] = [:]
-        for s in sources {
-            var counts = [Int](repeating: 0, count: buckets)
-            var before = try store.countBefore(source: s, sourceTime: s.clock.sourceTime(from))
-            for i in 0..<buckets {
-                let edge = i == buckets - 1 ? to + 1 : from + width * Int64(i + 1)
-                let next = try store.countBefore(source: s, sourceTime: s.clock.sourceTime(edge))
-                counts[i] = next - before
-                before = next
-            }
+        let edges = [from] + (0..<buckets).map { i in i == buckets - 1 ? to + 1 : from + width * Int64(i + 1) }
+        // Every edge of every source in one question (one query per source on ClickHouse).
+        let before = try store.countsBefore(sources.flatMap { s in edges.map { (s, s.clock.sourceTime($0)) } })
+        for (k, s) in sources.enumerated() {
+            let b = before[(k * edges.count)..<((k + 1) * edges.count)].map { $0 }
+            let counts = (0..<buckets).map { b[$0 + 1] - b[$0] }
             byHost[s.host] = zip(byHost[s.host] ?? [Int](repeating: 0, count: buckets), counts).map { $0 + $1 }
         }
         return byHost.keys.sorted().map { ($0, byHost[$0]!) }
@@ -105,7 +100,7 @@ public struct TimelineMatches {
     /// More matched than `cap`: the list stops there.
     public let truncated: Bool
 
-    public init(store: Store, filter: EventFilter, cap: Int = 2_000_000) throws {
+    public init(store: any StoreReader, filter: EventFilter, cap: Int = 2_000_000) throws {
         var merge = try TimelineMerge(store: store, filter: filter)
         var ids: [Int64] = [], times: [Int64] = []
         var truncated = false
@@ -119,7 +114,7 @@ public struct TimelineMatches {
 
     public var total: Int { ids.count }
 
-    public func page(store: Store, offset: Int, limit: Int) throws -> [StoredEvent] {
+    public func page(store: any StoreReader, offset: Int, limit: Int) throws -> [StoredEvent] {
         let lo = min(max(0, offset), ids.count), hi = min(lo + max(0, limit), ids.count)
         return try store.events(ids: Array(ids[lo..<hi]))
     }

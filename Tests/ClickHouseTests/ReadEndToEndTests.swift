@@ -175,7 +175,7 @@ final class ReadEndToEndTests: XCTestCase {
 
     func testCommandsThatNeedTheSQLiteStoreSaySo() throws {
         let c = try T.cluster()
-        let r = try run(["view", "--store", c.url + "&dataset=x", "--port", "0"])
+        let r = try run(["sockets", "--store", c.url + "&dataset=x"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("this command reads a SQLite store"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: T.root.appendingPathComponent(c.url).path), "no SQLite file named after the URL")

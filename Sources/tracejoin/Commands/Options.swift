@@ -9,7 +9,7 @@ import Parsers
 /// `--store`, shared by every command.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The store: a SQLite file, or :memory: for none. timeline, conn, connections, clocks, sources, findings, analyze, report, sql and ingest also work on a ClickHouse dataset: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (password in TRACEJOIN_CLICKHOUSE_PASSWORD).",
+        "The store: a SQLite file, or :memory: for none. timeline, conn, connections, clocks, sources, findings, analyze, report, sql, view and ingest also work on a ClickHouse dataset: clickhouse+http://HOST:PORT/DATABASE?dataset=NAME (password in TRACEJOIN_CLICKHOUSE_PASSWORD).",
         valueName: "path"))
     var store: String = Store.defaultPath
 
@@ -60,7 +60,7 @@ struct StoreOptions: ParsableArguments {
     /// The SQLite store, for commands that write derived tables or read what a push does not copy yet.
     func open(readOnly: Bool = false) throws -> Store {
         if isClickHouse {
-            throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) timeline, conn, connections, clocks, sources, findings, analyze, report, sql and ingest run there (view not yet)")
+            throw CLIError("this command reads a SQLite store; on ClickHouse (--store \(store.prefix(while: { $0 != "?" }))…) timeline, conn, connections, clocks, sources, findings, analyze, report, sql, view and ingest run there")
         }
         Self.showPassProgress()
         do {

@@ -17,6 +17,9 @@ struct View: AsyncParsableCommand {
         process adds (`tracejoin ingest --follow`) appear within a second. The store is opened read-only \
         (clocks and connections are brought up to date first when an ingest left them stale). Ctrl-C stops.
 
+        On a ClickHouse dataset (--store clickhouse+http://…?dataset=NAME) it shows the dataset as it was when \
+        the view started, its findings those the push copied; start it again to see a later push.
+
         The page's data comes from JSON endpoints that answer as the CLI's --json does: /api/timeline, \
         /api/histogram, /api/conn/<community_id>, /api/clocks, /api/findings, /api/sources, and \
         /api/live (server-sent events). README lists their parameters.
@@ -34,13 +37,17 @@ struct View: AsyncParsableCommand {
 
     func run() async throws {
         if store.store == ":memory:" { throw CLIError("view needs a store file (--store case.db); :memory: holds nothing to show") }
-        // Derived tables first (the view itself never writes).
-        _ = try store.openSolved()
-        let s = try store.open(readOnly: true)
+        let api: ViewAPI
+        if store.isClickHouse {
+            api = ViewAPI(dataset: try store.openDataset())
+        } else {
+            // Derived tables first (the view itself never writes).
+            _ = try store.openSolved()
+            api = ViewAPI(store: try store.open(readOnly: true))
+        }
         if !["127.0.0.1", "::1", "localhost"].contains(listen) {
             note("warning: serving on \(listen): anyone who can reach this address can read the store")
         }
-        let api = ViewAPI(store: s)
         let router = ViewServer.router(api: api, live: LiveFeed(api: api))
         let openPage = open
         let host = listen

@@ -3,6 +3,7 @@ import TraceModel
 import EventStore
 import Timeline
 import Render
+import ClickHouse
 
 /// The view's JSON endpoints as functions of a request's path and query: each answers a status and a
 /// body, so tests call them without a server and the server only routes. Every object is the one the
@@ -20,7 +21,9 @@ final class ViewAPI: @unchecked Sendable {
     /// Query parameters by name, every value of a repeated one (`host=a&host=b`).
     typealias Query = [String: [String]]
 
-    let store: Store
+    let store: any StoreReader
+    /// The findings: computed from the SQLite store, or those the push copied into a ClickHouse dataset.
+    let computeFindingList: () throws -> [Finding]
     /// The events a content filter matched, for the last such filter asked (scrolling asks it again and again).
     private var matches: (key: String, store: String, list: TimelineMatches)?
     /// Touched only on `findingsQueue`.
@@ -30,7 +33,15 @@ final class ViewAPI: @unchecked Sendable {
 
     static let maxLimit = 2000
 
-    init(store: Store) { self.store = store }
+    init(store: Store) {
+        self.store = store
+        computeFindingList = { try Findings.run(store) }
+    }
+
+    init(dataset: ClickHouseReader) {
+        store = dataset
+        computeFindingList = { try FindingRows.findings(dataset) }
+    }
 
     // MARK: timeline
 
@@ -126,7 +137,7 @@ final class ViewAPI: @unchecked Sendable {
     /// `/api/conn/<id>`: `conn --json` of one connection, named by its Community ID or its 64-bit key.
     func conn(_ id: String) -> Answer {
         do {
-            let row = try Int64(id).flatMap { try store.connection(key: $0) } ?? store.connection(communityID: id)
+            let row = try Int64(id).flatMap { try store.connection(key: $0, hosts: nil) } ?? store.connection(communityID: id)
             guard let row else { return .bad("no connection \(id) in the store (give its community_id or key)", status: 404) }
             return .ok(try ConnJSON.object(row, store: store, formatter: EventFormatter(store: store)))
         } catch {
@@ -157,7 +168,7 @@ final class ViewAPI: @unchecked Sendable {
         do {
             let last = try store.changeMark()
             if let cached = findingsCache, cached.store == last { return .ok("[" + cached.objects.joined(separator: ",") + "]") }
-            let objects = FindingsPrinter.jsonObjects(try Findings.run(store), fmt: try EventFormatter(store: store))
+            let objects = FindingsPrinter.jsonObjects(try computeFindingList(), fmt: try EventFormatter(store: store))
             findingsCache = (last, objects)
             return .ok("[" + objects.joined(separator: ",") + "]")
         } catch {
@@ -197,7 +208,7 @@ final class ViewAPI: @unchecked Sendable {
     struct Invalid: Error { let why: String }
 
     /// The timeline filter a query names, or why it cannot be read.
-    static func filter(_ q: Query, store: Store) throws -> Result<EventFilter, Invalid> {
+    static func filter(_ q: Query, store: any StoreReader) throws -> Result<EventFilter, Invalid> {
         var f = EventFilter()
         let known: Set<String> = ["host", "source", "kind", "conn", "grep", "from", "to", "offset", "limit", "at", "buckets"]
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
