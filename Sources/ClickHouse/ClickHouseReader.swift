@@ -138,9 +138,21 @@ public final class ClickHouseReader: StoreReader {
         guard let sid = sourceIDs[source.id] else { return ([], after, true) }
         if let conns = filter.conns, conns.isEmpty { return ([], after, true) }
         let clock = source.clock
-        let page = ReadQueries.eventPage(schema, dataset: dataset, host: source.host, source: sid,
-                                         from: filter.from.map(clock.sourceTime), to: filter.to.map(clock.sourceTime), after: after,
-                                         conns: filter.conns, kinds: filter.kinds.map(\.name), grep: filter.grep, limit: limit)
+        func query(upTo: Int64? = nil, horizon: Bool = false) -> (sql: String, params: [String: Param]) {
+            ReadQueries.eventPage(schema, dataset: dataset, host: source.host, source: sid,
+                                  from: filter.from.map(clock.sourceTime), to: filter.to.map(clock.sourceTime), after: after,
+                                  conns: filter.conns, kinds: filter.kinds.map(\.name), grep: filter.grep, limit: limit,
+                                  upTo: upTo, horizon: horizon)
+        }
+        // Where the page ends, read from the time column alone: then the page's query reads only the granules it
+        // returns. (Servers before 19 do not stop reading at the LIMIT of an ORDER BY on the key: a page near the
+        // start of a million events read all the rest of them, every column.) A text search reads the text anyway.
+        var upTo: Int64?
+        if filter.grep == nil {
+            let h = query(horizon: true)
+            upTo = try self.rows(h.sql, h.params) { try $0.int64() }.first
+        }
+        let page = query(upTo: upTo)
         let rows = try self.rows(page.sql, page.params) { try Self.event(&$0, source: source.id, clock: clock) }
         let last = rows.last.map { (ts: $0.tsSource, id: $0.id) } ?? after
         var events = rows
@@ -412,16 +424,19 @@ enum ReadQueries {
     static func tsParam(_ d: Dialect, _ name: String) -> String { d == .current ? "fromUnixTimestamp64Nano({\(name):Int64})" : "{\(name):Int64}" }
 
     /// One page of one source in its time order (ts_src, then event_id), after `after`: a range of the primary key
-    /// (dataset, host, ts_src, …) narrowed to the source.
+    /// (dataset, host, ts_src, …) narrowed to the source, and to `upTo` when the page's last time is known.
+    /// `horizon`: instead of the events, the time of the `limit`-th (no row: fewer are left).
     static func eventPage(_ s: ClickHouseSchema, dataset: String, host: String, source: UInt64, from: Int64?, to: Int64?,
-                          after: (ts: Int64, id: Int64)?, conns: [Int64]?, kinds: [String], grep: String?, limit: Int)
+                          after: (ts: Int64, id: Int64)?, conns: [Int64]?, kinds: [String], grep: String?, limit: Int,
+                          upTo: Int64? = nil, horizon: Bool = false)
         -> (sql: String, params: [String: Param]) {
         let d = s.dialect
-        var sql = "SELECT \(eventColumns(d)) FROM \(s.name(ClickHouseSchema.events))\n"
+        var sql = "SELECT \(horizon ? tsColumn(d) : eventColumns(d)) FROM \(s.name(ClickHouseSchema.events))\n"
         sql += "WHERE dataset = {dataset:String} AND host = {host:String} AND source_id = {source:UInt64}"
         var p: [String: Param] = ["dataset": .string(dataset), "host": .string(host), "source": .uint64(source)]
         if let from { sql += " AND ts_src >= \(tsParam(d, "from"))"; p["from"] = .int64(from) }
         if let to { sql += " AND ts_src <= \(tsParam(d, "to"))"; p["to"] = .int64(to) }
+        if let upTo { sql += " AND ts_src <= \(tsParam(d, "upto"))"; p["upto"] = .int64(upTo) }
         if let after {
             sql += " AND ts_src >= \(tsParam(d, "ats")) AND (ts_src > \(tsParam(d, "ats")) OR event_id > {aid:Int64})"
             p["ats"] = .int64(after.ts)
@@ -439,7 +454,7 @@ enum ReadQueries {
             sql += " AND positionCaseInsensitiveUTF8(raw, {grep:String}) > 0"
             p["grep"] = .string(grep)
         }
-        sql += "\nORDER BY ts_src, event_id LIMIT \(max(1, limit))"
+        sql += horizon ? "\nORDER BY ts_src LIMIT 1 OFFSET \(max(1, limit) - 1)" : "\nORDER BY ts_src, event_id LIMIT \(max(1, limit))"
         return (sql, p)
     }
 

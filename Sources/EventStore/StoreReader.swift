@@ -40,6 +40,10 @@ public protocol StoreReader: AnyObject {
 
     /// For each point, how many of its source's events come before its time (source clock).
     func countsBefore(_ points: [(source: SourceInfo, sourceTime: Int64)]) throws -> [Int]
+    /// Times a search for a position should ask about at once (`countsBefore`): 1 where each answer is cheap (SQLite:
+    /// a binary search over rowids), many where each question is a round trip that costs about the same for one time
+    /// as for dozens (ClickHouse).
+    var probesPerQuestion: Int { get }
     /// Events by id, in the order given; ids not there are left out.
     func events(ids: [Int64]) throws -> [StoredEvent]
     /// Events stored after id `id`, oldest first.
@@ -66,6 +70,8 @@ extension StoreReader {
 }
 
 extension Store: StoreReader {
+    public var probesPerQuestion: Int { 1 }
+
     public func countsBefore(_ points: [(source: SourceInfo, sourceTime: Int64)]) throws -> [Int] {
         try points.map { try countBefore(source: $0.source, sourceTime: $0.sourceTime) }
     }

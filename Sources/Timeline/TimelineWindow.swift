@@ -38,7 +38,13 @@ public struct TimelineWindow {
 
     /// Events of the selected sources whose aligned time is before `t`.
     func countBefore(_ t: Int64) throws -> Int {
-        try store.countsBefore(sources.map { ($0, $0.clock.sourceTime(t)) }).reduce(0, +)
+        try countsBefore([t])[0]
+    }
+
+    /// The same for several times, asked at once.
+    func countsBefore(_ times: [Int64]) throws -> [Int] {
+        let n = try store.countsBefore(sources.flatMap { s in times.map { (s, s.clock.sourceTime($0)) } })
+        return times.indices.map { i in sources.indices.reduce(0) { $0 + n[$1 * times.count + i] } }
     }
 
     /// How many events the filter selects.
@@ -57,9 +63,16 @@ public struct TimelineWindow {
         // after it, within the events that share one time stamp.
         var a = lo, b = hi == Int64.max ? hi : hi + 1
         if try countBefore(b) <= target { return [] }
+        // A binary search, or one that cuts the range into many at each question where the store answers many
+        // times at once for the price of one (the answer is the same: the last time with at most `target` before it).
+        let k = max(1, store.probesPerQuestion)
         while b - a > 1 {
-            let mid = a + (b - a) / 2
-            if try countBefore(mid) <= target { a = mid } else { b = mid }
+            let step: Int64 = (b - a) / Int64(k + 1)
+            let mids: [Int64] = step == 0 ? [a + (b - a) / 2] : (1...k).map { a + step * Int64($0) }
+            let counts = try countsBefore(mids)
+            for (t, n) in zip(mids, counts) {
+                if n <= target { a = t } else { b = t; break }
+            }
         }
         var f = filter
         f.from = a

@@ -3,6 +3,16 @@ import XCTest
 @testable import EventStore
 
 final class SchemaTests: XCTestCase {
+    /// When a position query may divide instead of search: times (all but the last) on an even grid, or within a quarter
+    /// step of one (a drifting clock's view of even aligned times).
+    func testEvenTimesAreRecognised() {
+        XCTAssertEqual(ReadQueries.evenStep([100, 110, 120, 130, 999]), 10)
+        XCTAssertEqual(ReadQueries.evenStep([100, 110, 121, 130, 131]), 10, "one ns off a 10 ns grid: still even")
+        XCTAssertNil(ReadQueries.evenStep([100, 110, 125, 130, 140]), "half a step off")
+        XCTAssertNil(ReadQueries.evenStep([100, 100, 100]), "no spacing")
+        XCTAssertNil(ReadQueries.evenStep([100, 200]), "two times: nothing to divide")
+    }
+
     func testDialectFromVersion() {
         XCTAssertEqual(ServerVersion("18.16.1")?.dialect, .compat, "Debian bookworm's server")
         XCTAssertEqual(ServerVersion("21.8.15.7")?.dialect, .compat)
