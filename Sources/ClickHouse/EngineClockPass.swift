@@ -91,34 +91,19 @@ public enum EngineClockPass {
         for (n, key) in pairKeys.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
             let (a, b) = (key[0], key[1])
             PassProgress.phase("clocks: matching the packets of \(byID[a]?.path ?? "\(a)") and \(byID[b]?.path ?? "\(b)") in the engine (pair \(n + 1) of \(pairKeys.count))")
-            guard let pa = packetSources[a], let pb = packetSources[b] else { continue }
+            guard let pa = packetSources[a], let pb = packetSources[b], let sa = byID[a], let sb = byID[b] else { continue }
             // Absolute sequence numbers when both sources show them on every packet, as `PacketMatcher` decides.
             let raw = pa.unnumbered == 0 && pb.unnumbered == 0
-            let width = max(minimumWidth, (pa.last - pa.first) / buckets + 1)
             var params = ds
             params["a"] = .uint64(ids[a]!); params["b"] = .uint64(ids[b]!)
-            params["t0"] = .int64(pa.first); params["width"] = .int64(width)
-            params["hostA"] = .string(byID[a]?.host ?? ""); params["hostB"] = .string(byID[b]?.host ?? "")
+            params["t0"] = .int64(pa.first); params["width"] = .int64(max(minimumWidth, (pa.last - pa.first) / buckets + 1))
+            params["hostA"] = .string(sa.host); params["hostB"] = .string(sb.host)
             let perUnit = max(1, unitPackets), packets = Int(pa.packets + pb.packets)
             let units = max(1, (packets + perUnit - 1) / perUnit)
             result.units = max(result.units, units)
             let rows = try await pairRows(client, schema, raw: raw, params, byShard: byShard, units: units)
             result.reducedRows += rows.count
-            var bounds = ClockBounds(a: a, b: b)
-            bounds.resolutionA = ClockPass.resolution(byID[a])
-            bounds.resolutionB = ClockPass.resolution(byID[b])
-            for row in rows {
-                let points = row.points, packets = Int(row.count)
-                switch row.dir {
-                case 0: bounds.addReduced(forward: points, packets: packets)
-                case 1: bounds.addReduced(backward: points, packets: packets)
-                default:
-                    // Seen one way only: its sender, as a saw it, says which point it passed first when it is one of
-                    // a capture host's own addresses.
-                    let aFirst: Bool? = own[a]?.contains(row.sender) == true ? true : own[b]?.contains(row.sender) == true ? false : nil
-                    bounds.addOneWay(points, packets: packets, aFirst: aFirst)
-                }
-            }
+            let bounds = Self.bounds(sa, sb, rows, own: own)
             if bounds.matched > 0 { pairs.append(bounds) }
         }
 
@@ -140,6 +125,26 @@ public enum EngineClockPass {
         result.clocksWritten = try await client.insertRows(ClickHouseSchema.clocks, schema, w, count: solved.count + cleared)
         result.sources = try await ClickHouseReader.sources(client, schema).0
         return result
+    }
+
+    /// A pair's bounds from the engine's rows, as `ClockPass` draws them from every packet.
+    static func bounds(_ a: SourceInfo, _ b: SourceInfo, _ rows: [Bucket], own: [Int64: Set<String>]) -> ClockBounds {
+        var bounds = ClockBounds(a: a.id, b: b.id)
+        bounds.resolutionA = ClockPass.resolution(a)
+        bounds.resolutionB = ClockPass.resolution(b)
+        for row in rows {
+            let points = row.points, packets = Int(row.count)
+            switch row.dir {
+            case 0: bounds.addReduced(forward: points, packets: packets)
+            case 1: bounds.addReduced(backward: points, packets: packets)
+            default:
+                // Seen one way only: its sender, as a saw it, says which point it passed first when it is one of a
+                // capture host's own addresses.
+                let aFirst: Bool? = own[a.id]?.contains(row.sender) == true ? true : own[b.id]?.contains(row.sender) == true ? false : nil
+                bounds.addOneWay(points, packets: packets, aFirst: aFirst)
+            }
+        }
+        return bounds
     }
 
     /// One connection under several tuples (NAT): the engine proposes the SYN signatures several connections share,
