@@ -54,13 +54,23 @@ extension ClickHouseReader {
         return out
     }
 
-    public func events(ids: [Int64]) throws -> [StoredEvent] {
-        var byID: [Int64: StoredEvent] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 1000).map({ Array(ids[$0..<min($0 + 1000, ids.count)]) }) {
-            let params: [String: Param] = ["dataset": .string(dataset), "ids": .int64s(chunk)]
-            for e in try sourcedEvents(ReadQueries.sourcedEvents(schema, where: "has({ids:Array(Int64)}, event_id)"), params) { byID[e.id] = e }
+    /// Each source's share of the page as a range of the primary key (its host, its times), the ids picked in it.
+    public func events(refs: [EventRef]) throws -> [StoredEvent] {
+        if refs.isEmpty { return [] }
+        var p: [String: Param] = ["dataset": .string(dataset), "ids": .int64s(refs.map(\.id))]
+        var alternatives: [String] = []
+        let bySource = Dictionary(grouping: refs, by: \.source)
+        for (i, source) in bySource.keys.sorted().enumerated() {
+            guard let sid = sourceIDs[source], let host = sourceHosts[source], let r = bySource[source] else { continue }
+            alternatives.append("(host = {h\(i):String} AND source_id = {s\(i):UInt64} AND ts_src >= \(ReadQueries.tsParam(schema.dialect, "lo\(i)")) AND ts_src <= \(ReadQueries.tsParam(schema.dialect, "hi\(i)")))")
+            p["h\(i)"] = .string(host); p["s\(i)"] = .uint64(sid)
+            p["lo\(i)"] = .int64(r.map(\.tsSource).min()!); p["hi\(i)"] = .int64(r.map(\.tsSource).max()!)
         }
-        return ids.compactMap { byID[$0] }
+        if alternatives.isEmpty { return [] }
+        var byID: [Int64: StoredEvent] = [:]
+        let sql = ReadQueries.sourcedEvents(schema, where: "(\(alternatives.joined(separator: " OR "))) AND has({ids:Array(Int64)}, event_id)")
+        for e in try sourcedEvents(sql, p) { byID[e.id] = e }
+        return refs.compactMap { byID[$0.id] }
     }
 
     public func events(afterID id: Int64, limit: Int) throws -> [StoredEvent] {

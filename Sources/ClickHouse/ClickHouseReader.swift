@@ -24,7 +24,7 @@ public final class ClickHouseReader: StoreReader {
     private var lastEvent: Int64?
     private var namesCache: [String: [String]]?
     /// Each source's host, and the sources by their ClickHouse id (rows name them so).
-    private let sourceHosts: [Int64: String]
+    let sourceHosts: [Int64: String]
     let sourcesByID: [UInt64: SourceInfo]
     /// Each derived table's complete generation (`DerivedRows`).
     private let generations: [String: UInt64]
@@ -145,10 +145,10 @@ public final class ClickHouseReader: StoreReader {
                                   upTo: upTo, horizon: horizon)
         }
         // Where the page ends, read from the time column alone: then the page's query reads only the granules it
-        // returns. (Servers before 19 do not stop reading at the LIMIT of an ORDER BY on the key: a page near the
+        // returns. (Servers before 19.14 do not stop reading at the LIMIT of an ORDER BY on the key: a page near the
         // start of a million events read all the rest of them, every column.) A text search reads the text anyway.
         var upTo: Int64?
-        if filter.grep == nil {
+        if filter.grep == nil, (client.version ?? ServerVersion.oldest) < ServerVersion.readsInOrder {
             let h = query(horizon: true)
             upTo = try self.rows(h.sql, h.params) { try $0.int64() }.first
         }

@@ -28,6 +28,8 @@ public struct ServerVersion: Sendable, Comparable, CustomStringConvertible {
     /// since 20.x), `insert_deduplication_token` (22.2), `mutations_sync` and query parameters (`{x:T}`, 19.x).
     /// 22.3 is the first LTS release that has all of them.
     public static let current = ServerVersion(22, 3)
+    /// From here on a server stops reading at the LIMIT of an ORDER BY on the sorting key (`optimize_read_in_order`).
+    public static let readsInOrder = ServerVersion(19, 14)
 
     /// Which schema and requests to use; nil when the server is older than `oldest`.
     public var dialect: Dialect? {

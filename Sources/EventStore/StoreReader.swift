@@ -44,8 +44,9 @@ public protocol StoreReader: AnyObject {
     /// a binary search over rowids), many where each question is a round trip that costs about the same for one time
     /// as for dozens (ClickHouse).
     var probesPerQuestion: Int { get }
-    /// Events by id, in the order given; ids not there are left out.
-    func events(ids: [Int64]) throws -> [StoredEvent]
+    /// Events by id, in the order given, each with its source and its time on that source's clock (where a backend
+    /// whose ids are not its key finds them); ids not there are left out.
+    func events(refs: [EventRef]) throws -> [StoredEvent]
     /// Events stored after id `id`, oldest first.
     func events(afterID id: Int64, limit: Int) throws -> [StoredEvent]
     /// The newest event's id (0 for none).
@@ -69,8 +70,17 @@ extension StoreReader {
     }
 }
 
+/// An event by its id, and where it is: its source and its time on that source's clock.
+public struct EventRef: Sendable, Equatable {
+    public var id: Int64, source: Int64, tsSource: Int64
+    public init(id: Int64, source: Int64, tsSource: Int64) { self.id = id; self.source = source; self.tsSource = tsSource }
+}
+
 extension Store: StoreReader {
     public var probesPerQuestion: Int { 1 }
+
+    /// Rowids are the key here: the ids alone find them.
+    public func events(refs: [EventRef]) throws -> [StoredEvent] { try events(ids: refs.map(\.id)) }
 
     public func countsBefore(_ points: [(source: SourceInfo, sourceTime: Int64)]) throws -> [Int] {
         try points.map { try countBefore(source: $0.source, sourceTime: $0.sourceTime) }

@@ -106,30 +106,33 @@ public struct TimelineWindow {
 }
 
 /// The events a content filter (kind, connection, text) selects, listed once in timeline order by one
-/// pass over the merged timeline, then paged by position. Holds ids and times only, up to `cap`.
+/// pass over the merged timeline, then paged by position. Holds ids, times and where each event is, up to `cap`.
 public struct TimelineMatches {
     public let ids: [Int64]
     public let times: [Int64]
+    /// Each match's source and time on that source's clock (`EventRef`).
+    let sources: [Int64], sourceTimes: [Int64]
     /// More matched than `cap`: the list stops there.
     public let truncated: Bool
 
     public init(store: any StoreReader, filter: EventFilter, cap: Int = 2_000_000) throws {
         var merge = try TimelineMerge(store: store, filter: filter)
-        var ids: [Int64] = [], times: [Int64] = []
+        var ids: [Int64] = [], times: [Int64] = [], sources: [Int64] = [], sourceTimes: [Int64] = []
         var truncated = false
         while let e = merge.next() {
             if ids.count == cap { truncated = true; break }
-            ids.append(e.id); times.append(e.ts)
+            ids.append(e.id); times.append(e.ts); sources.append(e.source); sourceTimes.append(e.tsSource)
         }
         if let error = merge.error { throw error }
         self.ids = ids; self.times = times; self.truncated = truncated
+        self.sources = sources; self.sourceTimes = sourceTimes
     }
 
     public var total: Int { ids.count }
 
     public func page(store: any StoreReader, offset: Int, limit: Int) throws -> [StoredEvent] {
         let lo = min(max(0, offset), ids.count), hi = min(lo + max(0, limit), ids.count)
-        return try store.events(ids: Array(ids[lo..<hi]))
+        return try store.events(refs: (lo..<hi).map { EventRef(id: ids[$0], source: sources[$0], tsSource: sourceTimes[$0]) })
     }
 
     /// The position of the first match at or after `t`.
