@@ -97,7 +97,7 @@ public struct TimelineWindow {
         // Every edge of every source in one question (one query per source on ClickHouse).
         let before = try store.countsBefore(sources.flatMap { s in edges.map { (s, s.clock.sourceTime($0)) } })
         for (k, s) in sources.enumerated() {
-            let b = before[(k * edges.count)..<((k + 1) * edges.count)].map { $0 }
+            let b = Array(before[(k * edges.count)..<((k + 1) * edges.count)])
             let counts = (0..<buckets).map { b[$0 + 1] - b[$0] }
             byHost[s.host] = zip(byHost[s.host] ?? [Int](repeating: 0, count: buckets), counts).map { $0 + $1 }
         }
@@ -106,33 +106,32 @@ public struct TimelineWindow {
 }
 
 /// The events a content filter (kind, connection, text) selects, listed once in timeline order by one
-/// pass over the merged timeline, then paged by position. Holds ids, times and where each event is, up to `cap`.
+/// pass over the merged timeline, then paged by position. Holds each match's time and where it is, up to `cap`.
 public struct TimelineMatches {
-    public let ids: [Int64]
+    /// Each match by its id, source and time on that source's clock.
+    let refs: [EventRef]
+    /// Aligned times, in order.
     public let times: [Int64]
-    /// Each match's source and time on that source's clock (`EventRef`).
-    let sources: [Int64], sourceTimes: [Int64]
     /// More matched than `cap`: the list stops there.
     public let truncated: Bool
 
     public init(store: any StoreReader, filter: EventFilter, cap: Int = 2_000_000) throws {
         var merge = try TimelineMerge(store: store, filter: filter)
-        var ids: [Int64] = [], times: [Int64] = [], sources: [Int64] = [], sourceTimes: [Int64] = []
+        var refs: [EventRef] = [], times: [Int64] = []
         var truncated = false
         while let e = merge.next() {
-            if ids.count == cap { truncated = true; break }
-            ids.append(e.id); times.append(e.ts); sources.append(e.source); sourceTimes.append(e.tsSource)
+            if refs.count == cap { truncated = true; break }
+            refs.append(EventRef(id: e.id, source: e.source, tsSource: e.tsSource)); times.append(e.ts)
         }
         if let error = merge.error { throw error }
-        self.ids = ids; self.times = times; self.truncated = truncated
-        self.sources = sources; self.sourceTimes = sourceTimes
+        self.refs = refs; self.times = times; self.truncated = truncated
     }
 
-    public var total: Int { ids.count }
+    public var total: Int { refs.count }
 
     public func page(store: any StoreReader, offset: Int, limit: Int) throws -> [StoredEvent] {
-        let lo = min(max(0, offset), ids.count), hi = min(lo + max(0, limit), ids.count)
-        return try store.events(refs: (lo..<hi).map { EventRef(id: ids[$0], source: sources[$0], tsSource: sourceTimes[$0]) })
+        let lo = min(max(0, offset), refs.count), hi = min(lo + max(0, limit), refs.count)
+        return try store.events(refs: Array(refs[lo..<hi]))
     }
 
     /// The position of the first match at or after `t`.
