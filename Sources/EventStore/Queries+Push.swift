@@ -107,12 +107,8 @@ extension Store {
                 e.tsval = c.int(17); e.tsecr = c.int(18); e.mss = c.int(19); e.expert = c.int64(20); e.frameLen = c.int(21)
                 e.label = c.str(22); e.attrs = c.str(26); e.seqRaw = c.int(27); e.ackRaw = c.int(28)
                 // A record its parser joined from several lines names its whole message (as `Store.events` reads it).
-                var joined: String?
-                if let a = e.attrs, Attr.string(a, "summary") != nil, let data = a.data(using: .utf8),
-                   let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-                    joined = o["summary"] as? String
-                }
-                e.setText(try text.bytes(db, source: source.id, at: c.int64(23), len: Int(c.int64(24))), summaryStart: Int(c.int64(25)), joined: joined)
+                e.setText(try text.bytes(db, source: source.id, at: c.int64(23), len: Int(c.int64(24))), summaryStart: Int(c.int64(25)),
+                          joined: Store.joinedSummary(e.attrs))
                 out.append(e)
             }
             return (out, out.last.map { (ts: $0.ts, id: $0.id) } ?? after)
