@@ -56,20 +56,13 @@ extension ClickHouseReader {
 
     /// Each source's share of the page as a range of the primary key (its host, its times), the ids picked in it.
     public func events(refs: [EventRef]) throws -> [StoredEvent] {
-        if refs.isEmpty { return [] }
         var p: [String: Param] = ["dataset": .string(dataset), "ids": .int64s(refs.map(\.id))]
-        var alternatives: [String] = []
-        let bySource = Dictionary(grouping: refs, by: \.source)
-        for (i, source) in bySource.keys.sorted().enumerated() {
-            guard let sid = sourceIDs[source], let host = sourceHosts[source], let r = bySource[source] else { continue }
-            alternatives.append("(host = {h\(i):String} AND source_id = {s\(i):UInt64} AND ts_src >= \(ReadQueries.tsParam(schema.dialect, "lo\(i)")) AND ts_src <= \(ReadQueries.tsParam(schema.dialect, "hi\(i)")))")
-            p["h\(i)"] = .string(host); p["s\(i)"] = .uint64(sid)
-            p["lo\(i)"] = .int64(r.map(\.tsSource).min()!); p["hi\(i)"] = .int64(r.map(\.tsSource).max()!)
+        let ranges = Dictionary(grouping: refs, by: \.source).sorted { $0.key < $1.key }.compactMap { source, r in
+            sourceIDs[source].map { (id: $0, host: sourceHosts[source] ?? "", times: (r.map(\.tsSource).min()!, r.map(\.tsSource).max()!)) }
         }
-        if alternatives.isEmpty { return [] }
-        var byID: [Int64: StoredEvent] = [:]
-        let sql = ReadQueries.sourcedEvents(schema, where: "(\(alternatives.joined(separator: " OR "))) AND has({ids:Array(Int64)}, event_id)")
-        for e in try sourcedEvents(sql, p) { byID[e.id] = e }
+        if ranges.isEmpty { return [] }
+        let sql = ReadQueries.sourcedEvents(schema, where: "\(ReadQueries.sourceRanges(schema, ranges, into: &p)) AND has({ids:Array(Int64)}, event_id)")
+        let byID = Dictionary(try sourcedEvents(sql, p).map { ($0.id, $0) }) { a, _ in a }
         return refs.compactMap { byID[$0.id] }
     }
 

@@ -205,8 +205,6 @@ public final class ClickHouseReader: StoreReader {
         try rows(sql, params, ConnectionRows.read)
     }
 
-    private var hosts: [Int64: String] { sourceHosts }
-
     /// The newest event id of the known sources, asked once (`lastEventID`).
     func lastEventAtOpen() throws -> Int64 {
         if let n = state.withLock({ lastEvent }) { return n }
@@ -219,7 +217,7 @@ public final class ClickHouseReader: StoreReader {
 
     public func connection(key: Int64, hosts given: [Int64: String]?) throws -> ConnectionRow? {
         try prefetchConnections([key])
-        return state.withLock { connectionCache[key] }??.row(hosts: given ?? hosts)
+        return state.withLock { connectionCache[key] }??.row(hosts: given ?? sourceHosts)
     }
 
     public func connections(address: String, port: Int?) throws -> [ConnectionRow] {
@@ -227,7 +225,7 @@ public final class ClickHouseReader: StoreReader {
         if let port { params["port"] = .int64(Int64(port)) }
         return try connectionRecords(ReadQueries.connections(schema, address: true, port: port != nil), params)
             .sorted { $0.key < $1.key }
-            .map { $0.row(hosts: hosts) }
+            .map { $0.row(hosts: sourceHosts) }
     }
 
     // MARK: - `tracejoin sql`
@@ -301,7 +299,7 @@ public final class ClickHouseReader: StoreReader {
         var out: [String: [Int64: String]] = [:]
         for r in try derived(.processes) {
             guard let src = r[0].int, let pid = r[1].int, let image = r[2].text else { continue }
-            out[hosts[src] ?? "", default: [:]][pid] = image
+            out[sourceHosts[src] ?? "", default: [:]][pid] = image
         }
         return out
     }
@@ -336,7 +334,7 @@ public final class ClickHouseReader: StoreReader {
     public func allConnections() throws -> [ConnectionRow] {
         try connectionRecords(ReadQueries.connections(schema), ["dataset": .string(dataset)])
             .sorted { $0.key < $1.key }
-            .map { $0.row(hosts: hosts) }
+            .map { $0.row(hosts: sourceHosts) }
     }
 
     /// Events of the given sources' rows (`ReadQueries.sourcedEvents`), each source's clock applied.
@@ -493,13 +491,27 @@ enum ReadQueries {
     /// Those sources' events of that kind: a primary-key range (host) per source.
     static func eventsOfKind(_ s: ClickHouseSchema, dataset: String, kind: String, sources: [(UInt64, String)]) -> (sql: String, params: [String: Param]) {
         var p: [String: Param] = ["dataset": .string(dataset), "kind": .string(kind)]
+        let ranges = sourceRanges(s, sources.map { (id: $0.0, host: $0.1, times: nil) }, into: &p)
+        return (sourcedEvents(s, where: "\(ranges) AND kind = {kind:String}"), p)
+    }
+
+    /// A clause selecting each source's range of the primary key: its host, its id, and its times from `lo` to `hi`
+    /// when given; the values go into `p`.
+    static func sourceRanges(_ s: ClickHouseSchema, _ sources: [(id: UInt64, host: String, times: (lo: Int64, hi: Int64)?)],
+                             into p: inout [String: Param]) -> String {
         var alternatives: [String] = []
-        for (i, (id, host)) in sources.enumerated() {
-            alternatives.append("(host = {h\(i):String} AND source_id = {s\(i):UInt64})")
-            p["h\(i)"] = .string(host)
-            p["s\(i)"] = .uint64(id)
+        for (i, source) in sources.enumerated() {
+            var clause = "host = {h\(i):String} AND source_id = {s\(i):UInt64}"
+            p["h\(i)"] = .string(source.host)
+            p["s\(i)"] = .uint64(source.id)
+            if let t = source.times {
+                clause += " AND ts_src >= \(tsParam(s.dialect, "lo\(i)")) AND ts_src <= \(tsParam(s.dialect, "hi\(i)"))"
+                p["lo\(i)"] = .int64(t.lo)
+                p["hi\(i)"] = .int64(t.hi)
+            }
+            alternatives.append("(\(clause))")
         }
-        return (sourcedEvents(s, where: "(\(alternatives.joined(separator: " OR "))) AND kind = {kind:String}"), p)
+        return "(\(alternatives.joined(separator: " OR ")))"
     }
 
     /// Each connection key's newest alias row.
