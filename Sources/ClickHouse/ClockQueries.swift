@@ -17,15 +17,7 @@ enum ClockQueries {
         case aliased
     }
 
-    /// The newest alias of every aliased connection key.
-    static func aliasRows(_ s: ClickHouseSchema) -> String {
-        """
-        SELECT conn_key, argMax(grp, version) AS grp, argMax(side_flip, version) AS flip
-        FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String} GROUP BY conn_key
-        """
-    }
-
-    /// The connection group of an event (a NAT'd tuple joins the group `conn_aliases` gives it) and the side that
+    /// The connection group of an event (a NAT'd tuple joins the group its newest alias gives it) and the side that
     /// sent it, 0 for the endpoint that opened the group's connection when an alias says which (`side_flip`), else
     /// for the lower endpoint in Community ID order (the SQLite store's endpoint a).
     static func grouped(_ s: ClickHouseSchema, select: String, where extra: String = "", scope: Scope = .all) -> String {
@@ -38,8 +30,8 @@ enum ClockQueries {
         }
         let only = scope == .aliased ? " AND conn_key GLOBAL IN (SELECT conn_key FROM \(s.name(ClickHouseSchema.connAliases)) WHERE dataset = {dataset:String})" : ""
         return """
-        SELECT if(grp = 0, conn_key, grp) AS g, bitXor(\(side), flip) AS side, \(select)
-        FROM \(s.name(ClickHouseSchema.events)) GLOBAL ANY LEFT JOIN (\(aliasRows(s))) AS aliases USING conn_key
+        SELECT if(grp = 0, conn_key, grp) AS g, bitXor(\(side), side_flip) AS side, \(select)
+        FROM \(s.name(ClickHouseSchema.events)) GLOBAL ANY LEFT JOIN (\(ReadQueries.aliases(s))) AS aliases USING conn_key
         WHERE \(matchable)\(extra)\(only)
         """
     }
