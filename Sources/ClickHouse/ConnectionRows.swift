@@ -108,6 +108,12 @@ struct ClockRow: Equatable {
         peer = s.clockPeer.flatMap { ids[$0] }
     }
 
+    /// A clock a pass solved.
+    init(_ c: SolvedClock, ids: [Int64: UInt64]) {
+        self.init(sourceID: ids[c.source]!, offset: c.offsetNS, uncertainty: c.uncertaintyNS, drift: c.driftPPB, origin: c.origin,
+                  method: c.methodName, reference: ids[c.reference], matched: Int64(c.matched), peer: c.peer.flatMap { ids[$0] })
+    }
+
     /// One row of `ReadQueries.clocks`.
     init(_ r: inout RowBinaryReader) throws {
         sourceID = try r.uint64()

@@ -108,21 +108,12 @@ public enum EngineClockPass {
         }
 
         let solved = ClockPass.place(sources, reference: reference, pairs: pairs, into: &result.report)
-        // New rows for the solved clocks, and rows that clear a solution of an earlier pass this one no longer finds.
-        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var w = RowBinaryWriter()
-        let solvedIDs = Set(solved.map(\.source))
-        for c in solved {
-            ClockRow(sourceID: ids[c.source]!, offset: c.offsetNS, uncertainty: c.uncertaintyNS, drift: c.driftPPB, origin: c.origin,
-                     method: c.methodName, reference: ids[c.reference], matched: Int64(c.matched), peer: c.peer.flatMap { ids[$0] })
-                .write(dataset: url.dataset, version: version, into: &w)
-        }
-        var cleared = 0
-        for s in sources where SolvedClock.isSolved(s.clockMethod) && !solvedIDs.contains(s.id) {
-            ClockRow.none(ids[s.id]!).write(dataset: url.dataset, version: version, into: &w)
-            cleared += 1
-        }
-        result.clocksWritten = try await client.insertRows(ClickHouseSchema.clocks, schema, w, count: solved.count + cleared)
+        // The solved clocks, and rows that clear a solution of an earlier pass this one no longer finds (clocks the user
+        // set stay).
+        result.clocksWritten = try await VersionedRows.write(
+            solved.map { ClockRow($0, ids: ids) }, key: \.sourceID, into: ClickHouseSchema.clocks, current: ReadQueries.clocks(schema),
+            read: { try ClockRow(&$0) }, clear: { SolvedClock.isSolved($0.method) ? ClockRow.none($0.sourceID) : nil }, client, schema
+        ) { row, version, w in row.write(dataset: url.dataset, version: version, into: &w) }
         result.sources = try await ClickHouseReader.sources(client, schema).0
         return result
     }
@@ -159,21 +150,10 @@ public enum EngineClockPass {
                 storeIDs[sid].map { SYNFacts(source: $0, conn: Int64(bitPattern: key), side: Int(side)) }
             }
         }
-        let found = ConnectionAliases.link(bySignature)
-        let have = Dictionary(try await client.rows(ReadQueries.aliases(schema), ds, AliasRows.read).map { ($0.key, $0) }) { a, _ in a }
-        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var w = RowBinaryWriter()
-        var n = 0
-        for a in found where have[a.key] != a {
-            AliasRows.write(a, dataset: client.url.dataset, version: version, into: &w)
-            n += 1
-        }
-        let kept = Set(found.map(\.key))
-        for key in have.keys.sorted() where !kept.contains(key) {
-            AliasRows.write(AliasRows.none(key), dataset: client.url.dataset, version: version, into: &w)
-            n += 1
-        }
-        return try await client.insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
+        return try await VersionedRows.write(
+            ConnectionAliases.link(bySignature), key: \.key, into: ClickHouseSchema.connAliases, current: ReadQueries.aliases(schema),
+            read: AliasRows.read, clear: { AliasRows.none($0.key) }, client, schema
+        ) { a, version, w in AliasRows.write(a, dataset: client.url.dataset, version: version, into: &w) }
     }
 
     /// Whether the URL lists every shard of its cluster, one server each: then each can reduce its own events.

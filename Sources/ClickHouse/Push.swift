@@ -298,52 +298,28 @@ public final class Pusher {
         return try await insertRows(ClickHouseSchema.sources, schema, w, count: sources.count)
     }
 
-    /// Rows of one of the reader's queries (newest row per key), decoded.
-    func newest<T>(_ sql: String, _ read: (inout RowBinaryReader) throws -> T) async throws -> [T] {
-        try await client.rows(sql, ["dataset": .string(url.dataset)], read)
-    }
-
     /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
     func pushClocks(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64]) async throws -> Int {
-        let have = Dictionary(try await newest(ReadQueries.clocks(schema)) { try ClockRow(&$0) }.map { ($0.sourceID, $0) }) { a, _ in a }
-        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var w = RowBinaryWriter()
-        var n = 0
-        for s in sources {
-            guard let row = ClockRow(s, ids: ids), have[row.sourceID] != row else { continue }
+        try await VersionedRows.write(sources.compactMap { ClockRow($0, ids: ids) }, key: \.sourceID, into: ClickHouseSchema.clocks,
+                                      current: ReadQueries.clocks(schema), read: { try ClockRow(&$0) }, client, schema) { row, version, w in
             row.write(dataset: url.dataset, version: version, into: &w)
-            n += 1
         }
-        return try await insertRows(ClickHouseSchema.clocks, schema, w, count: n)
     }
 
     /// Writes the aliases ClickHouse does not have as the store has them.
     func pushAliases(_ schema: ClickHouseSchema) async throws -> Int {
-        let aliases = try store.allAliases()
-        if aliases.isEmpty { return 0 }
-        let have = Dictionary(try await newest(ReadQueries.aliases(schema), AliasRows.read).map { ($0.key, $0) }) { a, _ in a }
-        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var w = RowBinaryWriter()
-        var n = 0
-        for a in aliases where have[a.key] != a {
+        try await VersionedRows.write(try store.allAliases(), key: \.key, into: ClickHouseSchema.connAliases, current: ReadQueries.aliases(schema),
+                                      read: AliasRows.read, client, schema) { a, version, w in
             AliasRows.write(a, dataset: url.dataset, version: version, into: &w)
-            n += 1
         }
-        return try await insertRows(ClickHouseSchema.connAliases, schema, w, count: n)
     }
 
     /// Writes the connections (endpoints and derived lifecycles) ClickHouse does not have as the store has them.
     func pushConnections(_ schema: ClickHouseSchema, _ records: [ConnectionRecord]) async throws -> Int {
-        if records.isEmpty { return 0 }
-        let have = Dictionary(try await newest(ReadQueries.connections(schema), ConnectionRows.read).map { ($0.key, $0) }) { a, _ in a }
-        let version = UInt64(Date().timeIntervalSince1970 * 1e9)
-        var w = RowBinaryWriter()
-        var n = 0
-        for c in records where have[c.key] != c {
+        try await VersionedRows.write(records, key: \.key, into: ClickHouseSchema.connections, current: ReadQueries.connections(schema),
+                                      read: ConnectionRows.read, client, schema) { c, version, w in
             try ConnectionRows.write(c, dataset: url.dataset, version: version, path: store.path, into: &w)
-            n += 1
         }
-        return try await insertRows(ClickHouseSchema.connections, schema, w, count: n)
     }
 
     // MARK: - Batches
