@@ -19,8 +19,7 @@ struct Analyze: ParsableCommand {
             // Into the dataset (the findings computed on the way), then everything read back from it.
             Swift.print("== ingest")
             let reports = try ClickHouseIngest.load(url: store.store, arguments: ingest)
-            let r = try store.openDataset()
-            try show(r, findings: try FindingRows.findings(r))
+            try show(try store.openDataset())
             try IngestRunner.exit(for: reports)
             return
         }
@@ -28,12 +27,12 @@ struct Analyze: ParsableCommand {
         Swift.print("== ingest")
         let reports = try IngestRunner.run(store: s, arguments: ingest)
         try runStalePasses(s)
-        try show(s, findings: try Findings.run(s))
+        try show(s)
         try IngestRunner.exit(for: reports)
     }
 
     /// The sections after the ingest, from either store.
-    func show(_ s: any StoreReader, findings: [Finding]) throws {
+    func show(_ s: any StoreReader) throws {
         Swift.print("\n== sources")
         let sources = try s.sources()
         try SourcesPrinter.print(sources, json: false)
@@ -50,6 +49,6 @@ struct Analyze: ParsableCommand {
         Swift.print("\n== timeline (first \(head) events; `tracejoin timeline` for all)")
         try TimelinePrinter.print(store: s, filter: EventFilter(), formatter: fmt, json: false, csv: false, limit: head)
         Swift.print("\n== findings (`tracejoin findings --json` for the evidence as data)")
-        try FindingsPrinter.print(findings, store: s, json: false)
+        try FindingsPrinter.print(try FindingRows.of(s), store: s, json: false)
     }
 }

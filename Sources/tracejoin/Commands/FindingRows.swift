@@ -20,6 +20,14 @@ enum FindingRows {
         return [(.findings, head), (.findingEvidence, evidence)]
     }
 
+    /// A store's findings: computed on a SQLite store (its passes brought up to date first, `openDerived`), or those
+    /// the push copied into a dataset.
+    static func of(_ store: any StoreReader) throws -> [Finding] {
+        if let dataset = store as? ClickHouseReader { return try findings(dataset) }
+        guard let s = store as? Store else { throw CLIError("findings: a store of an unknown kind") }
+        return try Findings.run(s)
+    }
+
     /// The findings a push copied, in their order; an error when the dataset was pushed without them.
     static func findings(_ reader: ClickHouseReader) throws -> [Finding] {
         guard reader.has(.findings) else {

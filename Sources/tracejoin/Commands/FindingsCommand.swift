@@ -1,5 +1,4 @@
 import ArgumentParser
-import ClickHouse
 import Foundation
 import TraceModel
 import EventStore
@@ -16,14 +15,8 @@ struct FindingsCommand: ParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() throws {
-        if store.isClickHouse {
-            // The findings the push computed and copied.
-            let reader = try store.openDataset()
-            try FindingsPrinter.print(try FindingRows.findings(reader), store: reader, json: json)
-            return
-        }
-        let s = try store.openSolved()
-        try FindingsPrinter.print(try Findings.run(s), store: s, json: json)
+        let s = try store.openDerived()
+        try FindingsPrinter.print(try FindingRows.of(s), store: s, json: json)
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ClickHouse
 import Foundation
 import TraceModel
 import EventStore
@@ -21,15 +20,8 @@ struct Report: ParsableCommand {
     @Option(help: "Connections drawn as ladders at most.") var ladders = 20
 
     func run() throws {
-        let page: String
-        if store.isClickHouse {
-            // A dataset: the findings its push computed.
-            let r = try store.openDataset()
-            page = try ReportPage.build(store: r, findings: try FindingRows.findings(r), limit: limit, ladders: ladders)
-        } else {
-            let s = try store.openSolved()
-            page = try ReportPage.build(store: s, findings: try Findings.run(s), limit: limit, ladders: ladders)
-        }
+        let s = try store.openDerived()
+        let page = try ReportPage.build(store: s, findings: try FindingRows.of(s), limit: limit, ladders: ladders)
         do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("cannot write \(html): \(error.localizedDescription)") }
         Swift.print("report written to \(html) (\(page.utf8.count / 1024) KiB): open it in any browser")
     }

@@ -37,14 +37,9 @@ struct View: AsyncParsableCommand {
 
     func run() async throws {
         if store.store == ":memory:" { throw CLIError("view needs a store file (--store case.db); :memory: holds nothing to show") }
-        let api: ViewAPI
-        if store.isClickHouse {
-            api = ViewAPI(dataset: try store.openDataset())
-        } else {
-            // Derived tables first (the view itself never writes).
-            _ = try store.openSolved()
-            api = ViewAPI(store: try store.open(readOnly: true))
-        }
+        // SQLite: derived tables first, then read-only (the view itself never writes).
+        if !store.isClickHouse { _ = try store.openSolved() }
+        let api = ViewAPI(store: try store.openReader())
         if !["127.0.0.1", "::1", "localhost"].contains(listen) {
             note("warning: serving on \(listen): anyone who can reach this address can read the store")
         }

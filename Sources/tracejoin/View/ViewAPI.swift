@@ -3,7 +3,6 @@ import TraceModel
 import EventStore
 import Timeline
 import Render
-import ClickHouse
 
 /// The view's JSON endpoints as functions of a request's path and query: each answers a status and a
 /// body, so tests call them without a server and the server only routes. Every object is the one the
@@ -22,8 +21,6 @@ final class ViewAPI: @unchecked Sendable {
     typealias Query = [String: [String]]
 
     let store: any StoreReader
-    /// The findings: computed from the SQLite store, or those the push copied into a ClickHouse dataset.
-    let computeFindingList: () throws -> [Finding]
     /// The events a content filter matched, for the last such filter asked (scrolling asks it again and again).
     private var matches: (key: String, store: String, list: TimelineMatches)?
     /// Touched only on `findingsQueue`.
@@ -33,15 +30,7 @@ final class ViewAPI: @unchecked Sendable {
 
     static let maxLimit = 2000
 
-    init(store: Store) {
-        self.store = store
-        computeFindingList = { try Findings.run(store) }
-    }
-
-    init(dataset: ClickHouseReader) {
-        store = dataset
-        computeFindingList = { try FindingRows.findings(dataset) }
-    }
+    init(store: any StoreReader) { self.store = store }
 
     // MARK: timeline
 
@@ -168,7 +157,7 @@ final class ViewAPI: @unchecked Sendable {
         do {
             let last = try store.changeMark()
             if let cached = findingsCache, cached.store == last { return .ok("[" + cached.objects.joined(separator: ",") + "]") }
-            let objects = FindingsPrinter.jsonObjects(try computeFindingList(), fmt: try EventFormatter(store: store))
+            let objects = FindingsPrinter.jsonObjects(try FindingRows.of(store), fmt: try EventFormatter(store: store))
             findingsCache = (last, objects)
             return .ok("[" + objects.joined(separator: ",") + "]")
         } catch {
