@@ -18,7 +18,7 @@ struct EventRows {
     /// Ids too far apart for an array (not a store tracejoin made).
     private var addressFar: [Int64: Range<Int>] = [:]
     private var communityAt: [Int64: Range<Int>] = [:]
-    private var noAddress = 0..<0, noCommunity = 0..<0
+    private var noAddress = 0..<0, emptyString = 0..<0
     private var kindAt: [Range<Int>] = []
 
     init(dataset: String, communityIDs: [Int64: String], addresses: [Int64: String] = [:]) {
@@ -30,14 +30,14 @@ struct EventRows {
             return start..<w.count
         }
         noAddress = piece { $0.string(""); $0.bytes16(Self.zeroAddress) }
-        noCommunity = piece { $0.string("") }
+        emptyString = piece { $0.string("") }
         addressAt = Array(repeating: nil, count: Int(max(0, min(addresses.keys.max() ?? 0, 1 << 26))) + 1)
         for (id, text) in addresses {
             let r = piece { $0.string(text); $0.bytes16(Self.ip16(text)) }
             if id >= 0 && Int(id) < addressAt.count { addressAt[Int(id)] = r } else { addressFar[id] = r }
         }
         for (key, id) in communityIDs { communityAt[key] = piece { $0.string(id) } }
-        kindAt = Array(repeating: noCommunity, count: (EventKind.allCases.map(\.rawValue).max() ?? 0) + 1)
+        kindAt = Array(repeating: emptyString, count: (EventKind.allCases.map(\.rawValue).max() ?? 0) + 1)
         for kind in EventKind.allCases { kindAt[kind.rawValue] = piece { $0.string(kind.name) } }
         flat = w.bytes
     }
@@ -99,7 +99,7 @@ struct EventRows {
         w.append(flat[address(e.dst)])                      // dst, dst_ip
         w.nullable(dport) { $0.uint16($1) }                 // dport
         w.uint64(UInt64(bitPattern: e.conn ?? 0))           // conn_key
-        w.append(flat[e.conn.flatMap { communityAt[$0] } ?? noCommunity]) // community_id
+        w.append(flat[e.conn.flatMap { communityAt[$0] } ?? emptyString]) // community_id
         w.nullable(flags) { $0.uint16($1) }                 // flags
         w.nullable(e.seq) { $0.int64($1) }                  // seq
         w.nullable(e.ack) { $0.int64($1) }                  // ack
