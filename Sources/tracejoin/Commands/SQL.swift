@@ -25,63 +25,72 @@ struct SQL: ParsableCommand {
     @Flag(help: "One JSON object per row.") var json = false
 
     func run() throws {
+        let (cols, rows): ([String], [[SQLCell]])
         if store.isClickHouse {
-            try runOnClickHouse()
-            return
+            // ClickHouse's SQL over the dataset's database (events, sources, connections, …), printed as on SQLite.
+            let answer: (columns: [String], rows: [[ClickHouseReader.Value]])
+            do { answer = try store.openDataset().query(query) } catch let e as ClickHouseError { throw CLIError(e.description) }
+            (cols, rows) = (answer.columns, answer.rows.map { $0.map(SQLCell.init) })
+        } else {
+            let answer = try store.open(readOnly: true).query(query)
+            (cols, rows) = (answer.0, answer.1.map { $0.map(SQLCell.init) })
         }
-        let s = try store.open(readOnly: true)
-        let (cols, rows) = try s.query(query)
         if json {
             for r in rows {
                 var o = JSONObject()
-                for (c, v) in zip(cols, r) {
-                    switch v.storage {
-                    case .null: o.addNull(c)
-                    case .int64(let i): o.add(c, i)
-                    case .double(let d): o.add(c, d)
-                    case .string(let s): o.add(c, s)
-                    case .blob(let b): o.add(c, b.base64EncodedString())
-                    }
-                }
+                for (c, v) in zip(cols, r) { v.add(to: &o, c) }
                 Swift.print(o.text)
             }
             return
         }
         var t = TextTable(header: cols)
-        for r in rows { t.add(r.map { v in v.isNull ? "NULL" : (String.fromDatabaseValue(v) ?? v.description) }) }
+        for r in rows { t.add(r.map(\.text)) }
         Swift.print(t.render())
     }
+}
 
-    /// ClickHouse's SQL over the dataset's database (events, sources, connections, …), printed as on SQLite.
-    func runOnClickHouse() throws {
-        let (cols, rows): ([String], [[ClickHouseReader.Value]])
-        do { (cols, rows) = try store.openDataset().query(query) } catch let e as ClickHouseError { throw CLIError(e.description) }
-        if json {
-            for r in rows {
-                var o = JSONObject()
-                for (c, v) in zip(cols, r) {
-                    switch v {
-                    case .null: o.addNull(c)
-                    case .int(let i): o.add(c, i)
-                    case .double(let d): o.add(c, d)
-                    case .string(let s): o.add(c, s)
-                    }
-                }
-                Swift.print(o.text)
-            }
-            return
+/// One value of a `sql` answer, from either store, printed one way.
+enum SQLCell {
+    case null, int(Int64), double(Double), string(String), blob(Data)
+
+    init(_ v: DatabaseValue) {
+        switch v.storage {
+        case .null: self = .null
+        case .int64(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .blob(let b): self = .blob(b)
         }
-        var t = TextTable(header: cols)
-        for r in rows {
-            t.add(r.map { v in
-                switch v {
-                case .null: return "NULL"
-                case .int(let i): return String(i)
-                case .double(let d): return String(d)
-                case .string(let s): return s
-                }
-            })
+    }
+
+    init(_ v: ClickHouseReader.Value) {
+        switch v {
+        case .null: self = .null
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
         }
-        Swift.print(t.render())
+    }
+
+    /// In the text table: a blob as its UTF-8 text when it is that (as GRDB reads a blob as a String).
+    var text: String {
+        switch self {
+        case .null: return "NULL"
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return s
+        case .blob(let b): return String(data: b, encoding: .utf8) ?? "Data(\(b.description))"
+        }
+    }
+
+    /// In `--json`: a blob as base64.
+    func add(to o: inout JSONObject, _ key: String) {
+        switch self {
+        case .null: o.addNull(key)
+        case .int(let i): o.add(key, i)
+        case .double(let d): o.add(key, d)
+        case .string(let s): o.add(key, s)
+        case .blob(let b): o.add(key, b.base64EncodedString())
+        }
     }
 }
