@@ -11,9 +11,10 @@ enum ConnectionRows {
         }
         w.string(dataset)
         w.uint64(UInt64(bitPattern: c.key))
-        w.uint8(try small(c.proto, "proto", UInt8.self)!)
-        w.string(c.a); w.uint16(try small(c.aport, "aport", UInt16.self)!)
-        w.string(c.b); w.uint16(try small(c.bport, "bport", UInt16.self)!)
+        let e = c.endpoints
+        w.uint8(try small(e.proto, "proto", UInt8.self)!)
+        w.string(e.a); w.uint16(try small(e.aport, "aport", UInt16.self)!)
+        w.string(e.b); w.uint16(try small(e.bport, "bport", UInt16.self)!)
         w.string(c.communityID)
         w.nullable(try small(c.origSide, "orig_side", UInt8.self)) { $0.uint8($1) }
         w.nullable(c.vantage) { $0.int64($1) }

@@ -137,7 +137,7 @@ public struct StoredEvent: Sendable {
 }
 
 /// A connection row: endpoints in Community ID order and its derived lifecycle (JSON) if computed.
-public struct ConnectionRow: Sendable {
+public struct ConnectionRow: Sendable, Equatable {
     public var key: Int64
     public var proto: Int
     public var a: String

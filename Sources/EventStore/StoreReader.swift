@@ -90,13 +90,11 @@ extension Store: StoreReader {
 /// A connection's columns as stored: its endpoints in Community ID order and what the lifecycle pass derived
 /// (nil until it ran). The one shape both backends read a connection in, and the push copies.
 public struct ConnectionRecord: Sendable, Equatable {
-    public var key: Int64
-    public var proto: Int
-    public var a: String
-    public var aport: Int
-    public var b: String
-    public var bport: Int
-    public var communityID: String
+    /// Its endpoints as the views read them (`ConnectionRow`; its lifecycle nil here: `row(hosts:)` derives it from
+    /// the columns below).
+    public var endpoints: ConnectionRow
+    public var key: Int64 { endpoints.key }
+    public var communityID: String { endpoints.communityID }
     /// Who opened it: 0 = endpoint a, 1 = endpoint b.
     public var origSide: Int?
     /// Source id the counts come from.
@@ -124,12 +122,12 @@ public struct ConnectionRecord: Sendable, Equatable {
     public var respRetransmissions: Int?
 
     public init(key: Int64, proto: Int, a: String, aport: Int, b: String, bport: Int, communityID: String) {
-        self.key = key; self.proto = proto; self.a = a; self.aport = aport; self.b = b; self.bport = bport; self.communityID = communityID
+        endpoints = ConnectionRow(key: key, proto: proto, a: a, aport: aport, b: b, bport: bport, communityID: communityID, lifecycle: nil)
     }
 
     /// The connection as the views read it; `hosts` is source id → host.
     public func row(hosts: [Int64: String]) -> ConnectionRow {
-        var c = ConnectionRow(key: key, proto: proto, a: a, aport: aport, b: b, bport: bport, communityID: communityID, lifecycle: nil)
+        var c = endpoints
         c.lifecycle = lifecycle(c, hosts: hosts)
         return c
     }
