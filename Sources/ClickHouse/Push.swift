@@ -152,7 +152,7 @@ public final class Pusher {
                     : nil
                 let reader = BatchReader(store: store, batch: batch, ids: ids, rows: rows,
                                          chunkRows: chunkRows, cursors: cursors)
-                var settings = insertSettings
+                var settings = client.insertSettings
                 if let token {
                     settings["insert_deduplication_token"] = token
                     // Or `conns`, filled by its view, counts a batch sent twice twice (SCALEOUT.md §2.3, seen there).
@@ -279,12 +279,6 @@ public final class Pusher {
 
     // MARK: - Small tables
 
-    var insertSettings: [String: String] { client.insertSettings }
-
-    func insertRows(_ table: ClickHouseSchema.Table, _ schema: ClickHouseSchema, _ w: RowBinaryWriter, count: Int) async throws -> Int {
-        try await client.insertRows(table, schema, w, count: count)
-    }
-
     func insertSources(_ schema: ClickHouseSchema, _ sources: [SourceInfo], ids: [Int64: UInt64], hashes: [Int64: String]) async throws -> Int {
         var w = RowBinaryWriter()
         for s in sources {
@@ -295,7 +289,7 @@ public final class Pusher {
             w.nullable(s.firstTS) { $0.int64($1) }; w.nullable(s.lastTS) { $0.int64($1) }
             w.uint8(s.tsSorted ? 1 : 0); w.nullable(s.notes) { $0.string($1) }
         }
-        return try await insertRows(ClickHouseSchema.sources, schema, w, count: sources.count)
+        return try await client.insertRows(ClickHouseSchema.sources, schema, w, count: sources.count)
     }
 
     /// Writes the clock of every source whose clock ClickHouse does not have as the store has it.
