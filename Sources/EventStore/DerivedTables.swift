@@ -12,7 +12,7 @@ public enum DerivedTable: String, CaseIterable, Sendable {
 
     public enum Kind: Sendable { case int, text }
 
-    /// Column names (ClickHouse's) and kinds, in the order `Store.rows(of:)` gives them.
+    /// Column names (ClickHouse's) and kinds, in the order `Store.forEachRow(of:)` gives them.
     public var columns: [(name: String, kind: Kind)] {
         switch self {
         case .captureViews: return [("conn_key", .int), ("source", .int), ("packets", .int), ("first_ts", .int), ("last_ts", .int),
@@ -46,14 +46,8 @@ public enum DerivedValue: Sendable, Equatable {
 }
 
 extension Store {
-    /// Every row of a derived table (none when a store made before the table was added has not got it).
-    public func rows(of t: DerivedTable) throws -> [[DerivedValue]] {
-        var out: [[DerivedValue]] = []
-        try forEachRow(of: t) { out.append($0) }
-        return out
-    }
-
-    /// The rows of a derived table one at a time, in its fixed order: a store's packet twins can be millions.
+    /// The rows of a derived table one at a time, in its fixed order (none when a store made before the table was
+    /// added has not got it): a store's packet twins can be millions.
     public func forEachRow(of t: DerivedTable, _ body: ([DerivedValue]) throws -> Void) throws {
         let kinds = t.columns.map(\.kind)
         try db.read { db in
