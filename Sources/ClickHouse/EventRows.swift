@@ -68,10 +68,6 @@ struct EventRows {
         }
     }
 
-    mutating func write(_ e: PushEvent, host: String, sourceID: UInt64, path: String, into w: inout RowBinaryWriter) throws {
-        try write([e], host: host, sourceID: sourceID, path: path, into: &w)
-    }
-
     private func write(_ e: PushEvent, prefix: [UInt8], flat: UnsafeBufferPointer<UInt8>, path: String, into w: inout RowBinaryWriter) throws {
         func narrow<T: FixedWidthInteger>(_ v: Int64?, _ column: String, _: T.Type) throws -> T? {
             guard let v else { return nil }

@@ -44,7 +44,7 @@ final class CurrentEngineTests: XCTestCase {
             var after: (ts: Int64, id: Int64)?
             while true {
                 let page = try store.pushPage(source: s, after: after, limit: 10)
-                for e in page.events { try rows.write(e, host: s.host, sourceID: id, path: s.path, into: &w) }
+                try rows.write(page.events, host: s.host, sourceID: id, path: s.path, into: &w)
                 after = page.last
                 if page.events.count < 10 { break }
             }

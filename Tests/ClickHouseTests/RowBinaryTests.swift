@@ -57,7 +57,7 @@ final class RowBinaryTests: XCTestCase {
         e.id = 1; e.ordinal = 7; e.line = 9; e.ts = 1_000; e.kind = .packet; e.proto = 6; e.src = 5; e.sport = 80; e.conn = -2
         e.flags = 0x12; e.seq = 1; e.raw = Array("r".utf8); e.summaryAt = nil; e.summary = Array("s".utf8)
         var w = RowBinaryWriter()
-        try rows.write(e, host: "h", sourceID: 0x0102, path: "p", into: &w)
+        try rows.write([e], host: "h", sourceID: 0x0102, path: "p", into: &w)
         var expect: [UInt8] = [1, 0x64]                                   // dataset "d"
         expect += [1, 0x68]                                               // host "h"
         expect += [0x02, 0x01, 0, 0, 0, 0, 0, 0]                          // source_id 0x0102
@@ -111,7 +111,7 @@ final class RowBinaryTests: XCTestCase {
         var e = PushEvent()
         e.id = 1; e.ordinal = 3; e.line = 3; e.kind = .packet; e.proto = 6; e.sport = 70_000
         var w = RowBinaryWriter()
-        XCTAssertThrowsError(try rows.write(e, host: "h", sourceID: 1, path: "x.txt", into: &w)) { err in
+        XCTAssertThrowsError(try rows.write([e], host: "h", sourceID: 1, path: "x.txt", into: &w)) { err in
             XCTAssertEqual("\(err)", "x.txt: event 3: sport 70000 does not fit ClickHouse's UInt16")
         }
     }
